@@ -1,0 +1,5 @@
+import sys
+
+from smops.cli import main
+
+sys.exit(main())

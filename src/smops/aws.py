@@ -1,0 +1,85 @@
+"""The one place that makes boto3 clients, and the provenance tags every resource gets.
+
+Endpoint overrides (the emulator, LocalStack, a VPC endpoint) come from boto3's own
+AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> variables, so there is no flag for them here.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from smops import __version__, gha
+from smops.errors import BadInput
+
+# SageMaker tag values allow letters, digits, spaces and _.:/=+-@ only, up to 256 characters.
+TAG_VALUE_MAX = 256
+
+
+@functools.lru_cache(maxsize=None)
+def session(region: str | None = None, profile: str | None = None) -> boto3.Session:
+    try:
+        sess = boto3.Session(region_name=region or None, profile_name=profile or None)
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise BadInput(str(exc), "pass an existing --profile or unset AWS_PROFILE") from exc
+    if not sess.region_name:
+        raise BadInput(
+            "no AWS region configured",
+            "pass --region (or the action's region input) or set AWS_REGION",
+        )
+    return sess
+
+
+@functools.lru_cache(maxsize=None)
+def client(service: str, region: str | None = None, profile: str | None = None):
+    """A client with adaptive retries and a user agent that names smops."""
+    config = botocore.config.Config(
+        retries={"mode": "adaptive", "max_attempts": 10},
+        user_agent_extra=f"smops/{__version__}",
+    )
+    return session(region, profile).client(service, config=config)
+
+
+def region_of(region: str | None = None, profile: str | None = None) -> str:
+    return session(region, profile).region_name
+
+
+def error_code(exc: botocore.exceptions.ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def error_message(exc: botocore.exceptions.ClientError) -> str:
+    return exc.response.get("Error", {}).get("Message", str(exc))
+
+
+def is_not_found(exc: botocore.exceptions.ClientError) -> bool:
+    """SageMaker reports a missing resource as a ValidationException naming it."""
+    code = error_code(exc)
+    message = error_message(exc).lower()
+    return code in {"ResourceNotFound", "ResourceNotFoundException"} or (
+        code in {"ValidationException", "ValidationError"}
+        and ("not found" in message or "could not find" in message or "does not exist" in message)
+    )
+
+
+def provenance_tags(**known: str | None) -> list[dict[str, str]]:
+    """The smops:* tags from the Actions run plus what the caller knows (environment, ARN)."""
+    values = {
+        "smops:git-sha": os.environ.get("GITHUB_SHA"),
+        "smops:run-url": gha.run_url(),
+    }
+    values.update({f"smops:{key.replace('_', '-')}": value for key, value in known.items()})
+    return [
+        {"Key": key, "Value": str(value)[:TAG_VALUE_MAX]}
+        for key, value in values.items()
+        if value
+    ]
+
+
+def console_url(region: str, fragment: str) -> str:
+    """A deep link into the SageMaker console."""
+    return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/{fragment}"

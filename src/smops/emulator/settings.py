@@ -1,0 +1,22 @@
+"""What a test or the demo can tune in the emulator: durations, failures, branches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Settings:
+    # Simulated duration of each pipeline step, in seconds.
+    step_seconds: float = 1.0
+    # Step name → failure reason: that step fails instead of succeeding.
+    fail_steps: dict[str, str] = field(default_factory=dict)
+    # Condition step name → branch to take when its conditions cannot be evaluated here
+    # (a JsonGet on a property file). The default is the IfSteps (True).
+    condition_outcomes: dict[str, bool] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+
+settings = Settings()
