@@ -22,8 +22,10 @@ TAG_VALUE_MAX = 256
 
 @functools.lru_cache(maxsize=None)
 def session(region: str | None = None, profile: str | None = None) -> boto3.Session:
+    # boto3 reads AWS_DEFAULT_REGION; AWS_REGION is what Actions and Lambda set.
+    region = region or os.environ.get("AWS_REGION") or None
     try:
-        sess = boto3.Session(region_name=region or None, profile_name=profile or None)
+        sess = boto3.Session(region_name=region, profile_name=profile or None)
     except botocore.exceptions.ProfileNotFound as exc:
         raise BadInput(str(exc), "pass an existing --profile or unset AWS_PROFILE") from exc
     if not sess.region_name:

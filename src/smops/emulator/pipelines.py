@@ -152,6 +152,9 @@ class Execution:
             if at > now or (halted_at is not None and at >= halted_at):
                 continue
             step.start, step.end, step.status = at, at + settings.step_seconds, "Executing"
+            if step.type in JOB_STEPS:  # the job exists, and is named, from the moment it starts
+                key, arn_type = JOB_STEPS[step.type]
+                step.metadata = {key: {"Arn": self._job_arn(arn_type, step.name)}}
             started = True
         return started
 
@@ -205,9 +208,6 @@ class Execution:
             except Unresolvable:
                 reason = "Fail step reached"
             step.metadata = {"Fail": {"ErrorMessage": reason}}
-        elif step.type in JOB_STEPS:
-            key, arn_type = JOB_STEPS[step.type]
-            step.metadata = {key: {"Arn": self._job_arn(arn_type, step.name)}}
         elif step.type == "Condition":
             outcome = self._evaluate(step)
             self.outcomes[step.name] = outcome
