@@ -25,13 +25,14 @@ _lock = threading.RLock()
 
 
 def install() -> None:
-    """Extend moto's SageMaker with the operations and behaviour smops depends on."""
+    """Extend moto's SageMaker and EventBridge with the operations and behaviour smops depends on."""
     global _installed
     if _installed:
         return
+    from moto.events.responses import EventsHandler
     from moto.sagemaker.responses import SageMakerResponse
 
-    from smops.emulator import sagemaker
+    from smops.emulator import events, registry, sagemaker
 
     original_call = SageMakerResponse.call_action
 
@@ -42,6 +43,8 @@ def install() -> None:
 
     SageMakerResponse.call_action = call_action
     sagemaker.patch(SageMakerResponse)
+    registry.patch(SageMakerResponse)
+    events.patch(EventsHandler)
     _installed = True
 
 
