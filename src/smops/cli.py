@@ -98,12 +98,16 @@ def positive_minutes(text: str) -> float:
     return value
 
 
-def _aws_flags(parser: Parser) -> None:
-    parser.flag("--region", help="AWS region; defaults to AWS_REGION or the profile's region")
-    parser.flag("--profile", help="named AWS profile; defaults to AWS_PROFILE or the default chain")
+def _json_flag(parser: Parser) -> None:
     parser.flag(
         "--json", action="store_true", help="also print the outputs as one JSON object on stdout"
     )
+
+
+def _aws_flags(parser: Parser) -> None:
+    parser.flag("--region", help="AWS region; defaults to AWS_REGION or the profile's region")
+    parser.flag("--profile", help="named AWS profile; defaults to AWS_PROFILE or the default chain")
+    _json_flag(parser)
 
 
 def _command(subparsers, name: str, target: str, help_text: str, description: str) -> Parser:
@@ -391,6 +395,7 @@ def _bridge_parser(subparsers) -> None:
         default="3.12",
         help="the Lambda runtime's Python (default 3.12, as in infra/approval-bridge.yaml)",
     )
+    _json_flag(p)
 
 
 def _emulator_parser(subparsers) -> None:
