@@ -333,6 +333,19 @@ def test_smops_dispatch_runs_the_bridge_on_a_saved_event(bridge, github, tmp_pat
     assert len(github.dispatches()) == 1
 
 
+def test_smops_dispatch_takes_a_failure_record_from_the_dead_letter_queue(bridge, github, tmp_path):
+    record = {
+        "version": "1.0",
+        "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestPayload": sample_event(),
+        "responsePayload": {"errorMessage": "GitHub answered 401 (Bad credentials) for octo-org/churn"},
+    }
+    result = run_smops("dispatch", "--event", write_event(tmp_path, record), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["action"] == "dispatched"
+    assert len(github.dispatches()) == 1
+
+
 def test_smops_dispatch_resends_by_hand_with_github_token(bridge, github, monkeypatch, outputs):
     handler(sample_event(), None)  # dispatched and recorded; a re-send by hand goes out anyway
     monkeypatch.delenv("SMOPS_GITHUB_SECRET_ARN")

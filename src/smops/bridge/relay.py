@@ -237,6 +237,8 @@ def run_dispatch(args) -> dict[str, object]:
 
 
 def _load_event(path: str) -> dict:
+    """The saved event, also as found in the dead-letter queue: a Lambda failure record wraps it
+    in requestPayload."""
     try:
         with open(path, encoding="utf-8") as fh:
             event = json.load(fh)
@@ -244,6 +246,8 @@ def _load_event(path: str) -> dict:
         raise BadInput(f"cannot read --event {path}: {exc.strerror}", "pass a saved EventBridge event (JSON)") from None
     except ValueError as exc:
         raise BadInput(f"--event {path} is not JSON ({exc})", "pass a saved EventBridge event (JSON)") from None
+    if isinstance(event, dict) and isinstance(event.get("requestPayload"), dict):
+        event = event["requestPayload"]
     if not isinstance(event, dict):
         raise BadInput(f"--event {path} is not a JSON object", "pass a saved EventBridge event (JSON)")
     return event
