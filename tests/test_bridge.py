@@ -164,7 +164,8 @@ def test_a_reapproval_after_a_rejection_dispatches_again(bridge, github, sagemak
 def test_routing_by_the_group_tag_and_by_smops_repository(bridge, github, sagemaker, monkeypatch):
     monkeypatch.delenv("SMOPS_REPOSITORY_MAP")
     group_arn = sagemaker.describe_model_package_group(ModelPackageGroupName=GROUP)["ModelPackageGroupArn"]
-    sagemaker.add_tags(ResourceArn=group_arn, Tags=[{"Key": "smops:github-repository", "Value": "octo-org/tagged"}])
+    tag = {"Key": "smops:github-repository", "Value": "octo-org/tagged"}
+    sagemaker.add_tags(ResourceArn=group_arn, Tags=[tag])
     assert handler(sample_event(), None)["repository"] == "octo-org/tagged"
 
     sagemaker.update_model_package(ModelPackageArn=bridge, ApprovalDescription="approved again")
@@ -185,7 +186,7 @@ def app_secret(app_id=31337, installation_id=42):
     return secret, key.public_key()
 
 
-def test_github_app_credentials_exchange_a_token_once_then_dispatch(bridge, github, secrets, sagemaker, monkeypatch):
+def test_github_app_credentials_exchange_a_token_once_then_dispatch(bridge, github, secrets, sagemaker):
     secret, public_key = app_secret()
     secrets.put_secret_value(SecretId="smops/github", SecretString=secret)
 

@@ -113,14 +113,14 @@ def client(api_url: str, secret_id: str | None, region: str | None = None, profi
     if isinstance(auth, Auth.AppInstallationAuth):
         # Exchange the App's key for an installation token now, so a failure names this step.
         target = f"installation {auth.installation_id}"
-        gha.mask(_call(lambda: auth.token, api_url, target, installation=True))
+        gha.mask(_call(lambda: auth.token, github, target, installation=True))
     if secret_id:
         _clients[key] = github
     return github
 
 
-def send(github, api_url: str, repository: str, event_type: str, payload: dict) -> None:
-    """POST /repos/{owner}/{repo}/dispatches; raises RemoteFailure unless GitHub answered 204."""
+def send(github, repository: str, event_type: str, payload: dict) -> None:
+    """POST /repos/{owner}/{repo}/dispatches; raises RemoteFailure when GitHub refuses it."""
     # Not Repository.create_repository_dispatch: it returns False for 401, 404, 422 and 5xx alike,
     # and the status is what tells a bad token from a wrong repository name.
     _call(
@@ -129,12 +129,12 @@ def send(github, api_url: str, repository: str, event_type: str, payload: dict) 
             f"/repos/{repository}/dispatches",
             input={"event_type": event_type, "client_payload": payload},
         ),
-        api_url,
+        github,
         repository,
     )
 
 
-def _call(request, api_url: str, target: str, *, installation: bool = False):
+def _call(request, github, target: str, *, installation: bool = False):
     """Run a GitHub request; turn what is left after retries into a RemoteFailure with a cause."""
     import requests
     from github import GithubException
@@ -150,7 +150,8 @@ def _call(request, api_url: str, target: str, *, installation: bool = False):
         raise RemoteFailure(problem, _cause(status, target, installation)) from None
     except requests.RequestException as exc:
         raise RemoteFailure(
-            f"could not reach GitHub at {api_url} after {RETRIES + 1} attempts ({type(exc).__name__})",
+            f"could not reach GitHub at {github.requester.base_url} after {RETRIES + 1} attempts "
+            f"({type(exc).__name__})",
             "check GITHUB_API_URL and the network path from here (a Lambda in a VPC needs a NAT "
             "gateway to reach github.com)",
         ) from None

@@ -37,6 +37,7 @@ DISPATCHED_TAG = "smops:dispatched-approval"
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9._-]+$")
 PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:([a-z0-9-]+):(\d{12}):model-package/.+$")
 EVENT_TYPE_MAX = 100
+SAVED_EVENT = "pass a saved EventBridge event (JSON)"
 # The environment the Lambda reads (infra/approval-bridge.yaml sets them).
 ENVIRONMENT = (
     "SMOPS_GITHUB_SECRET_ARN", "SMOPS_REPOSITORY", "SMOPS_REPOSITORY_MAP",
@@ -93,7 +94,7 @@ def _repository_map(text: str) -> dict[str, str]:
 
 def _check_repository(repository: str, source: str) -> None:
     if not REPOSITORY.match(repository):
-        raise BadInput(f"repository {repository!r} from {source} is not owner/repo", "e.g. octo-org/churn-model")
+        raise BadInput(f"repository {repository!r} from {source} is not owner/repo", "e.g. octo-org/churn")
 
 
 def handle(event: dict, settings: Settings) -> dict[str, object]:
@@ -108,7 +109,8 @@ def handle(event: dict, settings: Settings) -> dict[str, object]:
 
 def _not_for_us(event: dict, detail: dict, settings: Settings) -> str | None:
     if event.get("source") != SOURCE or event.get("detail-type") != DETAIL_TYPE:
-        return f"not a '{DETAIL_TYPE}' event from {SOURCE} ({event.get('source')!r}, {event.get('detail-type')!r})"
+        found = f"{event.get('source')!r}, {event.get('detail-type')!r}"
+        return f"not a '{DETAIL_TYPE}' event from {SOURCE} ({found})"
     status = detail.get("ModelApprovalStatus")
     if status != "Approved":
         return f"ModelApprovalStatus is {status!r}, not 'Approved'"
@@ -125,7 +127,9 @@ def deliver(arn: str, event_id: str, settings: Settings, *, again: bool) -> dict
     even when that approval was dispatched before, and refuses rather than ignores."""
     match = PACKAGE_ARN.match(arn)
     if not match:
-        raise BadInput(f"{arn!r} is not a model package ARN", "arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION")
+        raise BadInput(
+            f"{arn!r} is not a model package ARN", "arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/N"
+        )
     region, account = match.groups()
     sagemaker = aws.client("sagemaker", region, settings.profile)
     package = sagemaker.describe_model_package(ModelPackageName=arn)
@@ -155,7 +159,7 @@ def deliver(arn: str, event_id: str, settings: Settings, *, again: bool) -> dict
         "event-id": event_id,
     }
     github = dispatch.client(settings.api_url, settings.secret_id, settings.region, settings.profile)
-    dispatch.send(github, settings.api_url, repository, settings.event_type, payload)
+    dispatch.send(github, repository, settings.event_type, payload)
     gha.log(f"dispatched {settings.event_type} for {arn} (approved {approval}) to {repository}")
     _record(sagemaker, arn, approval)
     return {
@@ -243,11 +247,11 @@ def _load_event(path: str) -> dict:
         with open(path, encoding="utf-8") as fh:
             event = json.load(fh)
     except OSError as exc:
-        raise BadInput(f"cannot read --event {path}: {exc.strerror}", "pass a saved EventBridge event (JSON)") from None
+        raise BadInput(f"cannot read --event {path}: {exc.strerror}", SAVED_EVENT) from None
     except ValueError as exc:
-        raise BadInput(f"--event {path} is not JSON ({exc})", "pass a saved EventBridge event (JSON)") from None
+        raise BadInput(f"--event {path} is not JSON ({exc})", SAVED_EVENT) from None
     if isinstance(event, dict) and isinstance(event.get("requestPayload"), dict):
         event = event["requestPayload"]
     if not isinstance(event, dict):
-        raise BadInput(f"--event {path} is not a JSON object", "pass a saved EventBridge event (JSON)")
+        raise BadInput(f"--event {path} is not a JSON object", SAVED_EVENT)
     return event
