@@ -143,11 +143,11 @@ def test_alarms_and_timeout_reach_the_deployment_config(sagemaker):
     assert config["AutoRollbackConfiguration"] == {
         "Alarms": [
             {"AlarmName": "team-errors"},
-            {"AlarmName": "smops-fraud-prod-AllTraffic-5xx-errors"},
-            {"AlarmName": "smops-fraud-prod-AllTraffic-p99-model-latency"},
+            {"AlarmName": "fraud-prod-AllTraffic-5xx-errors"},
+            {"AlarmName": "fraud-prod-AllTraffic-p99-model-latency"},
         ]
     }
-    latency = cloudwatch.describe_alarms(AlarmNames=["smops-fraud-prod-AllTraffic-p99-model-latency"])
+    latency = cloudwatch.describe_alarms(AlarmNames=["fraud-prod-AllTraffic-p99-model-latency"])
     alarm = latency["MetricAlarms"][0]
     assert alarm["ExtendedStatistic"] == "p99" and alarm["Threshold"] == 1_000_000
     assert {"Name": "VariantName", "Value": "AllTraffic"} in alarm["Dimensions"]
@@ -175,12 +175,12 @@ def test_rollback_fails_the_job_and_the_old_config_keeps_serving(sagemaker, outp
     assert deploy("--model-package-arn", register(sagemaker), "--create-alarms") == 0
     old_config = outputs()["endpoint-config-name"]
     settings.time_scale = 0.01  # a 300 s bake lasts 3 s: time for the alarm to trip
-    thread = trip_alarm_when_updating(sagemaker, "smops-fraud-prod-AllTraffic-5xx-errors")
+    thread = trip_alarm_when_updating(sagemaker, "fraud-prod-AllTraffic-5xx-errors")
     assert deploy("--model-package-arn", register(sagemaker), "--strategy", "canary", "--create-alarms") == 1
     thread.join()
     line = first_error_line(capsys.readouterr().err)
     assert "deployment to fraud-prod was rolled back" in line
-    assert "smops-fraud-prod-AllTraffic-5xx-errors" in line
+    assert "fraud-prod-AllTraffic-5xx-errors" in line
     assert f"the previous config {old_config} is still serving" in line
     found = sagemaker.describe_endpoint(EndpointName="fraud-prod")
     assert found["EndpointStatus"] == "InService" and found["EndpointConfigName"] == old_config

@@ -149,3 +149,24 @@ def test_invoke_endpoint_answers_only_for_endpoints_that_serve(sagemaker):
     time.sleep(0.25)
     answer = runtime.invoke_endpoint(EndpointName="e", Body=b"1", ContentType="text/csv")
     assert answer["Body"].read() == b"0.42\n" and answer["InvokedProductionVariant"] == "AllTraffic"
+
+
+def test_approval_reaches_eventbridge_rules_as_sagemaker_sends_it(sagemaker):
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    queue = sqs.create_queue(QueueName="approvals")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="approved", EventPattern=json.dumps({
+        "source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package State Change"],
+        "detail": {"ModelApprovalStatus": ["Approved"]}}))
+    events.put_targets(Rule="approved", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    sagemaker.create_model_package_group(ModelPackageGroupName="g")
+    arn = sagemaker.create_model_package(ModelPackageGroupName="g", ModelApprovalStatus="PendingManualApproval",
+                                         InferenceSpecification={"Containers": [{"Image": "i"}],
+                                                                 "SupportedContentTypes": ["text/csv"],
+                                                                 "SupportedResponseMIMETypes": ["text/csv"]})["ModelPackageArn"]
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue)
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    event = json.loads(sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"])
+    assert event["source"] == "aws.sagemaker" and event["resources"] == [arn]
+    assert event["detail"]["ModelPackageArn"] == arn
+    assert event["detail"]["ModelApprovalStatus"] == "Approved" and event["detail"]["ModelPackageVersion"] == 1

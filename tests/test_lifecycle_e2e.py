@@ -61,4 +61,4 @@ def test_build_approve_staging_smoke_production(aws_env, tmp_path):
     assert found["EndpointConfigName"] == production["endpoint-config-name"]
     routing = found["LastDeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
     assert routing["Type"] == "CANARY" and routing["CanarySize"]["Value"] == 20
-    assert json.dumps(found["LastDeploymentConfig"]["AutoRollbackConfiguration"]).count("smops-churn-production") == 2
+    assert json.dumps(found["LastDeploymentConfig"]["AutoRollbackConfiguration"]).count("churn-production-AllTraffic") == 2

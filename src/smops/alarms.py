@@ -8,7 +8,8 @@ NAMESPACE = "AWS/SageMaker"
 
 
 def names(endpoint: str, variant: str) -> tuple[str, str]:
-    return f"smops-{endpoint}-{variant}-5xx-errors", f"smops-{endpoint}-{variant}-p99-model-latency"
+    """Named after the endpoint, so a role scoped to the endpoint's name prefix can manage them."""
+    return f"{endpoint}-{variant}-5xx-errors", f"{endpoint}-{variant}-p99-model-latency"
 
 
 def create(cw, endpoint: str, variant: str, latency_ms: int, tags: list[dict]) -> list[str]:

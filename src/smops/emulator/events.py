@@ -25,3 +25,28 @@ def patch(handler_class) -> None:
         return self._create_response({"Result": pattern.matches_event(event)})
 
     handler_class.test_event_pattern = test_event_pattern
+
+
+def model_package_state_change(sagemaker_backend, package) -> None:
+    """Send "SageMaker Model Package State Change" to the default bus, as SageMaker does.
+
+    moto's PutEvents then routes it to the rules that match (an SQS queue target, say), so the
+    approval bridge can be rehearsed with the same event pattern as in infra/.
+    """
+    from moto.events.models import events_backends
+
+    detail = json.loads(json.dumps(package.gen_response_object(), default=_iso))
+    events_backends[sagemaker_backend.account_id][sagemaker_backend.region_name].put_events(
+        [
+            {
+                "Source": "aws.sagemaker",
+                "DetailType": "SageMaker Model Package State Change",
+                "Detail": json.dumps(detail),
+                "Resources": [package.arn],
+            }
+        ]
+    )
+
+
+def _iso(value):
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -16,6 +16,7 @@ from typing import Any
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.utils import arn_formatter
 
+from smops.emulator import events
 from smops.emulator.settings import settings
 
 # Step type → (key in ListPipelineExecutionSteps' Metadata, resource type in the job's ARN).
@@ -258,7 +259,7 @@ class Execution:
             self.backend.create_model_package_group(group, None, None)
         metadata = dict(arguments.get("MetadataProperties") or {})
         metadata.setdefault("GeneratedBy", self.moto.arn)
-        return self.backend.create_model_package(
+        arn = self.backend.create_model_package(
             model_package_name=None,
             model_package_group_name=group,
             model_package_description=arguments.get("ModelPackageDescription"),
@@ -278,6 +279,8 @@ class Execution:
             sample_payload_url=arguments.get("SamplePayloadUrl"),
             additional_inference_specifications=arguments.get("AdditionalInferenceSpecifications"),
         )
+        events.model_package_state_change(self.backend, self.backend.model_packages[arn])
+        return arn
 
     # -- expressions --------------------------------------------------------------------------
 

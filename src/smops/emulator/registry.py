@@ -8,12 +8,16 @@
   ApprovalDescription, CustomerMetadataProperties and the additional inference specifications are
   wiped). SageMaker changes only the fields given, merges CustomerMetadataProperties key by key and
   drops the keys in CustomerMetadataPropertiesToRemove.
+
+Creating a package and changing its approval status send the EventBridge event SageMaker sends.
 """
 
 from __future__ import annotations
 
 from moto.core.responses import ActionResult, EmptyResult
 from moto.sagemaker.exceptions import ValidationError
+
+from smops.emulator import events
 
 
 def _model_package(backend, arn: str):
@@ -53,9 +57,18 @@ def patch(response_class) -> None:
         resource.tags = [tag for tag in resource.tags or [] if tag["Key"] not in removed]
         return EmptyResult()
 
+    original_create = response_class.create_model_package
+
+    def create_model_package(self):
+        result = original_create(self)
+        package = _model_package(self.sagemaker_backend, result.result["ModelPackageArn"])
+        events.model_package_state_change(self.sagemaker_backend, package)
+        return result
+
     def update_model_package(self):
         package = _model_package(self.sagemaker_backend, self._get_param("ModelPackageArn"))
         status = self._get_param("ModelApprovalStatus")
+        changed = status is not None and status != package.model_approval_status
         if status is not None:
             package.set_model_approval_status(status)
         description = self._get_param("ApprovalDescription")
@@ -70,7 +83,9 @@ def patch(response_class) -> None:
         if additional:
             package.add_additional_inference_specifications(additional)
         package.modifications_done()
+        if changed:
+            events.model_package_state_change(self.sagemaker_backend, package)
         return ActionResult({"ModelPackageArn": package.arn})
 
-    for function in (add_tags, list_tags, delete_tags, update_model_package):
+    for function in (add_tags, list_tags, delete_tags, create_model_package, update_model_package):
         setattr(response_class, function.__name__, function)
