@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from smops import aws
+from smops import aws, gha
 from smops.emulator import Emulator, settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,23 +53,7 @@ def sagemaker(aws_env):
     return boto3.client("sagemaker")
 
 
-def read_outputs(path: Path) -> dict[str, str]:
-    """Parse a GITHUB_OUTPUT file (name=value and heredoc forms)."""
-    outputs: dict[str, str] = {}
-    lines = iter(path.read_text().splitlines()) if path.exists() else iter(())
-    for line in lines:
-        if "<<" in line and "=" not in line.split("<<", 1)[0]:
-            name, delimiter = line.split("<<", 1)
-            value = []
-            for inner in lines:
-                if inner == delimiter:
-                    break
-                value.append(inner)
-            outputs[name] = "\n".join(value)
-        else:
-            name, _, value = line.partition("=")
-            outputs[name] = value
-    return outputs
+read_outputs = gha.read_outputs
 
 
 @pytest.fixture

@@ -424,6 +424,28 @@ def _emulator_parser(subparsers) -> None:
     )
 
 
+def _demo_parser(subparsers) -> None:
+    p = _command(
+        subparsers,
+        "demo",
+        "smops.demo:run",
+        "run the whole lifecycle on the embedded emulator",
+        "Start the embedded emulator and a GitHub API stand-in, then take the example project\n"
+        "through build, approval, the approval bridge, staging, smoke test, a production canary,\n"
+        "a second version whose canary trips an alarm and rolls back, and cleanup: each phase a\n"
+        "real smops process. Exits 0 only when every phase did what the lifecycle needs.",
+    )
+    p.flag("--report", default="smops-demo-report.md", help="where to write the Markdown report (default smops-demo-report.md)")
+    p.flag(
+        "--fail-step",
+        action="append",
+        type=key_value,
+        metavar="STEP=REASON",
+        help="make the example pipeline's STEP fail with REASON, to see a failure reported",
+    )
+    p.flag("--verbose", action="store_true", help="show every command's own log")
+
+
 COMMANDS: list[Callable] = [
     _build_parser,
     _deploy_parser,
@@ -433,6 +455,7 @@ COMMANDS: list[Callable] = [
     _dispatch_parser,
     _bridge_parser,
     _emulator_parser,
+    _demo_parser,
 ]
 
 

@@ -81,6 +81,25 @@ def set_outputs(outputs: Mapping[str, object]) -> None:
                 fh.write(f"{name}={text}\n")
 
 
+def read_outputs(path: str | os.PathLike) -> dict[str, str]:
+    """Parse a GITHUB_OUTPUT file as the runner does (name=value lines and heredocs)."""
+    outputs: dict[str, str] = {}
+    lines = iter(open(path, encoding="utf-8").read().splitlines()) if os.path.exists(path) else iter(())
+    for line in lines:
+        name, sep, value = line.partition("=")
+        if sep and "<<" not in name:
+            outputs[name] = value
+            continue
+        name, _, delimiter = line.partition("<<")
+        body = []
+        for inner in lines:
+            if inner == delimiter:
+                break
+            body.append(inner)
+        outputs[name] = "\n".join(body)
+    return outputs
+
+
 def add_summary(markdown: str) -> None:
     """Append Markdown to the job summary (GITHUB_STEP_SUMMARY), when there is one."""
     path = os.environ.get("GITHUB_STEP_SUMMARY")

@@ -1,0 +1,324 @@
+"""`smops demo`: the whole lifecycle on the embedded emulator, through real `smops` processes.
+
+Each phase runs the command a workflow step runs, as a separate process with its own
+GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files; the demo only plays the parts that are not smops:
+EventBridge routing the approval to a queue (the approval bridge's rule), the GitHub API that
+records the dispatch, and a CloudWatch alarm that trips during the production bake.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from smops import gha
+from smops.errors import BadInput, RemoteFailure
+from smops.waiting import duration
+
+ROLE = "arn:aws:iam::123456789012:role/smops-demo"
+GROUP = "AbaloneModelPackageGroup"
+REPOSITORY = "octo-org/abalone"
+STAGING, PRODUCTION = "abalone-staging", "abalone-production"
+BUCKET = "smops-demo"
+APPROVALS_QUEUE = "smops-demo-approvals"
+# The approval bridge's rule, as infra/approval-bridge.yaml writes it for this group.
+BRIDGE_PATTERN = {
+    "source": ["aws.sagemaker"],
+    "detail-type": ["SageMaker Model Package State Change"],
+    "detail": {"ModelApprovalStatus": ["Approved"], "ModelPackageGroupName": [GROUP]},
+}
+
+
+class Expectation(Exception):
+    """A phase did not do what the lifecycle needs."""
+
+
+class Demo:
+    def __init__(self, emulator, github, workdir: Path, example: Path, verbose: bool):
+        import boto3
+
+        self.emulator = emulator
+        self.github = github
+        self.workdir = workdir
+        self.example = example
+        self.verbose = verbose
+        self.summaries: list[tuple[str, str]] = []
+        self.narrative: list[tuple[str, str, float]] = []
+        self.steps = 0
+        kwargs = {"endpoint_url": emulator.url, "region_name": emulator.region,
+                  "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        self.sagemaker = boto3.client("sagemaker", **kwargs)
+        self.cloudwatch = boto3.client("cloudwatch", **kwargs)
+        self.sqs = boto3.client("sqs", **kwargs)
+        self.events = boto3.client("events", **kwargs)
+        self.secrets = boto3.client("secretsmanager", **kwargs)
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SMOPS_", "GITHUB_"))},
+            **emulator.env(),
+            **github.env(),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "SMOPS_POLL_SECONDS": "0.2",
+            "GITHUB_REPOSITORY": REPOSITORY,
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_SHA": "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+        }
+
+    # -- running phases ---------------------------------------------------------------------------
+
+    def smops(self, title: str, *args: str, expect: int = 0, run_id: int = 1) -> dict[str, str]:
+        """Run one smops command as a workflow step; check its exit code; return its outputs."""
+        self.steps += 1
+        output = self.workdir / f"step-{self.steps}.output"
+        summary = self.workdir / f"step-{self.steps}.summary.md"
+        env = {**self.env, "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
+               "GITHUB_RUN_ID": str(run_id)}
+        result = subprocess.run([sys.executable, "-m", "smops", *args], env=env, capture_output=True,
+                                text=True, timeout=300)
+        if self.verbose:
+            sys.stderr.write(result.stderr)
+        if summary.exists():
+            self.summaries.append((f"{title} — `smops {args[0]}`", summary.read_text()))
+        if result.returncode != expect:
+            error = next((line for line in result.stderr.splitlines() if line.startswith("error:")), "")
+            raise Expectation(
+                f"{title}: expected `smops {args[0]}` to exit {expect}, it exited {result.returncode}"
+                + (f" ({error})" if error else f"\n{result.stderr[-2000:]}")
+            )
+        return gha.read_outputs(output)
+
+    def phase(self, name: str, work) -> None:
+        started = time.monotonic()
+        story = work()
+        seconds = time.monotonic() - started
+        self.narrative.append((name, story, seconds))
+        print(f"✓ {name:<28} {duration(seconds):>5}  {story}", flush=True)
+
+    def check(self, holds: bool, expectation: str) -> None:
+        if not holds:
+            raise Expectation(expectation)
+
+    # -- the parts that are not smops ----------------------------------------------------------------
+
+    def setup(self) -> None:
+        """The approval bridge's secret and EventBridge rule, delivering to a queue the demo reads."""
+        self.secret = self.secrets.create_secret(
+            Name="smops-approval-bridge/github", SecretString="ghp_smopsDemoTokenNotReal0000000000000"
+        )["ARN"]
+        queue = self.sqs.create_queue(QueueName=APPROVALS_QUEUE)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.events.put_rule(Name="smops-approval-bridge", EventPattern=json.dumps(BRIDGE_PATTERN))
+        self.events.put_targets(Rule="smops-approval-bridge", Targets=[{"Id": "bridge", "Arn": arn}])
+        self.queue = queue
+
+    def approval_event(self) -> Path:
+        """The event EventBridge delivered for the approval, saved as the Lambda would get it."""
+        messages = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", [])
+        self.check(len(messages) == 1, f"EventBridge delivered {len(messages)} approval events, expected 1")
+        self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=messages[0]["ReceiptHandle"])
+        path = self.workdir / f"event-{self.steps}.json"
+        path.write_text(messages[0]["Body"])
+        return path
+
+    def trip_alarm_during_bake(self, alarm: str) -> threading.Thread:
+        """Put the 5XX alarm into ALARM once the production update is baking, as a bad model would."""
+
+        def watch():
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                found = self.sagemaker.describe_endpoint(EndpointName=PRODUCTION)
+                if found.get("PendingDeploymentSummary") and found["EndpointStatus"] == "Updating":
+                    time.sleep(1.0)
+                    self.cloudwatch.set_alarm_state(
+                        AlarmName=alarm, StateValue="ALARM",
+                        StateReason="Threshold crossed: 14 Invocation5XXErrors in 1 minute (smops demo)",
+                    )
+                    return
+                time.sleep(0.05)
+
+        thread = threading.Thread(target=watch, daemon=True)
+        thread.start()
+        return thread
+
+    def serving(self, endpoint: str) -> str:
+        from smops.endpoint import config_package
+
+        return config_package(self.sagemaker, self.sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"])
+
+    # -- the lifecycle -------------------------------------------------------------------------------
+
+    def build(self, run_id: int) -> str:
+        out = self.smops(
+            "build", "build", "--pipeline", str(self.example / "pipeline.py"), "--pipeline-name", "abalone",
+            "--role-arn", ROLE, "--default-bucket", BUCKET, "--model-package-group", GROUP, run_id=run_id,
+        )
+        self.check(out.get("execution-status") == "Succeeded", f"build: execution {out.get('execution-status')}")
+        arn = out.get("model-package-arn", "")
+        status = self.sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] if arn else None
+        self.check(status == "PendingManualApproval", f"build: expected a PendingManualApproval package, got {status}")
+        return arn
+
+    def approve_and_dispatch(self, arn: str) -> str:
+        """Approve; the bridge turns the event into a dispatch; return the payload's package ARN."""
+        self.smops("approve", "approve", "--model-package-arn", arn, "--description", "reviewed in smops demo")
+        event = self.approval_event()
+        before = len(self.github.dispatches())
+        self.smops("approval bridge", "dispatch", "--event", str(event), "--repository", REPOSITORY,
+                   "--github-secret-arn", self.secret)
+        sent = self.github.dispatches()[before:]
+        self.check(len(sent) == 1, f"approval bridge: GitHub got {len(sent)} dispatches, expected 1")
+        body = sent[0].body
+        self.check(body["event_type"] == "model_approved", f"dispatch event_type {body['event_type']!r}")
+        payload = body["client_payload"]
+        self.check(payload["model-package-arn"] == arn, "dispatch payload names another model package")
+        return payload["model-package-arn"]
+
+    def staging(self, arn: str, payload: Path) -> None:
+        out = self.smops("deploy staging", "deploy", "--model-package-arn", arn, "--endpoint-name", STAGING,
+                         "--role-arn", ROLE, "--environment", "staging")
+        self.check(out["action"] in {"created", "updated"}, f"staging deploy action {out['action']}")
+        smoke = self.smops("smoke test staging", "smoke-test", "--endpoint-name", STAGING, "--payload",
+                           str(payload), "--count", "3", "--max-latency-ms", "2000")
+        self.check(smoke["status-code"] == "200", f"smoke test answered {smoke['status-code']}")
+
+    def production(self, arn: str, expect: int = 0) -> dict[str, str]:
+        return self.smops(
+            "deploy production", "deploy", "--model-package-arn", arn, "--endpoint-name", PRODUCTION,
+            "--role-arn", ROLE, "--environment", "production", "--strategy", "canary", "--canary-size", "10",
+            "--wait-interval", "300", "--create-alarms", "--require-on-endpoint", STAGING, expect=expect,
+        )
+
+
+def run(args) -> dict[str, str]:
+    from smops.emulator import Emulator, settings
+    from smops.emulator.github import GitHubStandIn
+
+    example = _example_project()
+    _require_sdk()
+    report = Path(args.report).resolve()
+    settings.step_seconds = 0.3
+    settings.endpoint_seconds = 0.5
+    settings.time_scale = 0.01  # the production canary bakes 300 s of simulated time in 3 s
+    settings.fail_steps.update(dict(args.fail_step))
+    started = time.monotonic()
+    print("smops demo: the lifecycle on the embedded emulator (fake account 123456789012)\n", flush=True)
+    with Emulator() as emulator, GitHubStandIn() as github, tempfile.TemporaryDirectory(prefix="smops-demo-") as tmp:
+        demo = Demo(emulator, github, Path(tmp), example, args.verbose)
+        demo.setup()
+        payload = example / "smoke-payload.csv"
+        failure = None
+        try:
+            first = {}
+            demo.phase("1 build", lambda: _story_build(demo, first, run_id=1))
+            demo.phase("2 approve → dispatch", lambda: _story_dispatch(demo, first))
+            demo.phase("3 staging + smoke test", lambda: _story_staging(demo, first["payload-arn"], payload))
+            demo.phase("4 production (canary)", lambda: _story_production(demo, first["payload-arn"]))
+            second = {}
+            demo.phase("5 v2: build → staging", lambda: _story_second(demo, second, payload))
+            demo.phase("5 v2: production rollback", lambda: _story_rollback(demo, first, second))
+            demo.phase("6 cleanup", lambda: _story_cleanup(demo))
+        except Expectation as exc:
+            failure = str(exc)
+            print(f"✗ {failure}", flush=True)
+        _write_report(report, demo, failure, time.monotonic() - started)
+    print(f"\n{'failed' if failure else 'done'} in {duration(time.monotonic() - started)}; report: {report}")
+    if failure:
+        raise RemoteFailure(f"demo failed: {failure}", f"see {report}")
+    return {"report": str(report)}
+
+
+def _story_build(demo: Demo, state: dict, run_id: int) -> str:
+    state["arn"] = demo.build(run_id)
+    return f"example pipeline ran; registered {_label(state['arn'])} (PendingManualApproval)"
+
+
+def _story_dispatch(demo: Demo, state: dict) -> str:
+    state["payload-arn"] = demo.approve_and_dispatch(state["arn"])
+    return f"approved; EventBridge → bridge → GitHub got model_approved for {_label(state['payload-arn'])}"
+
+
+def _story_staging(demo: Demo, arn: str, payload: Path) -> str:
+    demo.staging(arn, payload)
+    return f"{STAGING} serves {_label(arn)}; 3 invocations answered 200"
+
+
+def _story_production(demo: Demo, arn: str) -> str:
+    out = demo.production(arn)
+    demo.check(demo.serving(PRODUCTION) == arn, "production does not serve the approved package")
+    return f"{PRODUCTION} {out['action']} with {_label(arn)}, 5XX and p99 latency alarms armed"
+
+
+def _story_second(demo: Demo, state: dict, payload: Path) -> str:
+    arn = demo.build(run_id=2)
+    state["arn"] = demo.approve_and_dispatch(arn)
+    demo.staging(state["arn"], payload)
+    return f"built, approved, dispatched and staged {_label(state['arn'])}"
+
+
+def _story_rollback(demo: Demo, first: dict, second: dict) -> str:
+    watcher = demo.trip_alarm_during_bake(f"{PRODUCTION}-AllTraffic-5xx-errors")
+    demo.production(second["arn"], expect=1)
+    watcher.join(timeout=5)
+    serving = demo.serving(PRODUCTION)
+    demo.check(serving == first["payload-arn"], f"after the rollback production serves {serving}, not v1")
+    return f"canary tripped the 5XX alarm; SageMaker rolled back; production still serves {_label(serving)}"
+
+
+def _story_cleanup(demo: Demo) -> str:
+    deleted = 0
+    for endpoint in (STAGING, PRODUCTION):
+        out = demo.smops(f"cleanup {endpoint}", "cleanup", "--endpoint-name", endpoint, "--keep", "0")
+        deleted += len(out.get("deleted-endpoint-configs", "").split())
+    for endpoint in (STAGING, PRODUCTION):
+        found = demo.sagemaker.describe_endpoint(EndpointName=endpoint)
+        demo.sagemaker.describe_endpoint_config(EndpointConfigName=found["EndpointConfigName"])
+        demo.check(found["EndpointStatus"] == "InService", f"cleanup: {endpoint} is {found['EndpointStatus']}")
+    return f"deleted {deleted} unused endpoint configs and their models; serving configs kept"
+
+
+def _label(arn: str) -> str:
+    """AbaloneModelPackageGroup v2 (ARNs carry the group name in lower case)."""
+    return f"{GROUP} v{arn.rsplit('/', 1)[-1]}"
+
+
+def _write_report(path: Path, demo: Demo, failure: str | None, seconds: float) -> None:
+    lines = [
+        "# smops demo report",
+        "",
+        f"**{'❌ failed: ' + failure if failure else '✅ every phase held'}** — {duration(seconds)} "
+        "on the embedded emulator (fake account 123456789012).",
+        "",
+        gha.table(["phase", "what happened", "time"], [[n, s, duration(t)] for n, s, t in demo.narrative]),
+    ]
+    for title, summary in demo.summaries:
+        lines += ["", f"## {title}", "", summary.strip()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _example_project() -> Path:
+    """examples/ of this checkout: next to the current directory or to the source tree."""
+    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        if (root / "examples" / "pipeline.py").is_file():
+            return root / "examples"
+    raise BadInput("examples/pipeline.py not found", "run smops demo from a clone of sagemaker-mlops")
+
+
+def _require_sdk() -> None:
+    """The demo renders the example with SDK v3 and serves AWS from moto: both must be installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        version("moto")
+        sdk = version("sagemaker")
+    except PackageNotFoundError as exc:
+        raise BadInput(
+            f"the demo needs {exc.name}", "install sagemaker-mlops-actions[sdk,emulator], or run scripts/demo"
+        ) from None
+    if int(sdk.split(".")[0]) < 3:
+        raise BadInput(f"the example pipeline needs SageMaker SDK v3, found {sdk}", "pip install 'sagemaker>=3,<4'")
