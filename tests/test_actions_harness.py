@@ -252,3 +252,60 @@ def test_harness_refuses_an_expression_inside_run(tmp_path, monkeypatch):
     monkeypatch.setattr(actions_harness, "load", lambda action: spec)
     with pytest.raises(HarnessError, match="inside run"):
         run_action("fake", {}, workspace=tmp_path, tmp_path=tmp_path)
+
+
+# -- actions/emulator: the rehearsal's AWS, as a real background process -------------------------
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+@pytest.fixture
+def started_emulator(tmp_path, workspace):
+    """Run actions/emulator; yields (result, env the later steps get); stops the process after."""
+    env_file = tmp_path / "github_env"
+    env_file.write_text("")
+    holder = {}
+
+    def start(inputs: dict[str, str]):
+        result = run_action(
+            "actions/emulator", inputs, workspace=workspace, tmp_path=tmp_path, env={"GITHUB_ENV": str(env_file)}
+        )
+        holder["pid"] = result.outputs.get("pid")
+        return result, _env_file(env_file)
+
+    yield start
+    if holder.get("pid"):
+        subprocess.run(["kill", holder["pid"]], check=False)
+
+
+def test_emulator_action_leaves_a_running_emulator_for_later_steps(started_emulator):
+    arn = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn-models/7"
+    result, later = started_emulator({"region": "eu-west-1", "model-package": f"{arn}\nfraud-models\n"})
+    assert result.returncode == 0, result.stderr
+    assert later["AWS_ENDPOINT_URL"] == result.outputs["endpoint-url"]
+    assert later["AWS_REGION"] == "eu-west-1"
+    # The step is over; the emulator still answers, with the stand-ins the deploy will look for.
+    sagemaker = boto3.client(
+        "sagemaker",
+        endpoint_url=later["AWS_ENDPOINT_URL"],
+        region_name=later["AWS_REGION"],
+        aws_access_key_id=later["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=later["AWS_SECRET_ACCESS_KEY"],
+    )
+    package = sagemaker.describe_model_package(ModelPackageName=arn)
+    assert package["ModelPackageArn"] == arn
+    assert package["ModelApprovalStatus"] == "Approved"
+    assert package["ModelPackageVersion"] == 7
+    newest = sagemaker.list_model_packages(
+        ModelPackageGroupName="fraud-models", ModelApprovalStatus="Approved", SortBy="CreationTime", SortOrder="Descending"
+    )["ModelPackageSummaryList"]
+    assert len(newest) == 1
+
+
+def test_emulator_action_fails_the_step_on_a_bad_model_package(started_emulator):
+    result, later = started_emulator({"model-package": "arn:aws:s3:::not-a-package"})
+    assert result.returncode != 0
+    assert "neither a model package version ARN nor a group name" in result.stderr
+    assert "AWS_ENDPOINT_URL" not in later
