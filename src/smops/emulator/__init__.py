@@ -30,18 +30,23 @@ def install() -> None:
     if _installed:
         return
     from moto.sagemaker.responses import SageMakerResponse
+    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    from smops.emulator import sagemaker
+    from smops.emulator import endpoints, sagemaker
 
     original_call = SageMakerResponse.call_action
 
     def call_action(self):
+        # Simulations move forward lazily, before every SageMaker request.
         with _lock:
             sagemaker.advance(self.sagemaker_backend)
+            endpoints.advance(self.sagemaker_backend)
             return original_call(self)
 
     SageMakerResponse.call_action = call_action
     sagemaker.patch(SageMakerResponse)
+    endpoints.patch(SageMakerResponse)
+    endpoints.patch_runtime(SageMakerRuntimeResponse, _lock)
     _installed = True
 
 

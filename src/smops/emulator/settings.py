@@ -14,6 +14,14 @@ class Settings:
     # Condition step name → branch to take when its conditions cannot be evaluated here
     # (a JsonGet on a property file). The default is the IfSteps (True).
     condition_outcomes: dict[str, bool] = field(default_factory=dict)
+    # How long an endpoint stays Creating, and an update provisions its new fleet, in seconds.
+    endpoint_seconds: float = 1.0
+    # Real seconds per simulated second of a deployment's waits (a 300 s bake lasts 3 s).
+    time_scale: float = 0.01
+    # Endpoint name → what InvokeEndpoint answers: a body, a (status, message) model error, a delay.
+    invoke_responses: dict[str, str] = field(default_factory=dict)
+    invoke_failures: dict[str, tuple[int, str]] = field(default_factory=dict)
+    invoke_latency_ms: dict[str, float] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.__init__()  # type: ignore[misc]

@@ -1,0 +1,288 @@
+"""Endpoints that take time, UpdateEndpoint with SageMaker's rollback, and InvokeEndpoint.
+
+moto creates endpoints InService at once and has no UpdateEndpoint. Here an endpoint is
+`Creating` for `settings.endpoint_seconds`; an update is `Updating` while the new fleet comes up
+and bakes for the DeploymentConfig's waits (scaled by `settings.time_scale`), and rolls back to
+the old config when an alarm named in AutoRollbackConfiguration is in ALARM during the bake.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.models import sagemaker_backends
+
+from smops.emulator.settings import settings
+
+BUSY = {"Creating", "Updating", "RollingBack", "SystemUpdating", "Deleting"}
+
+
+@dataclass
+class Deployment:
+    """One UpdateEndpoint in progress."""
+
+    new_config: str
+    config: dict
+    started: float
+    bake_from: float
+    bake_until: float
+    alarms: list[str]
+    rolled_back_until: float | None = None
+
+
+@dataclass
+class EndpointState:
+    ready_at: float = 0.0
+    deployment: Deployment | None = None
+    failure_reason: str | None = None
+    last_deployment_config: dict | None = field(default=None)
+
+
+# Keyed by moto's FakeEndpoint, so a moto reset forgets the emulator's state with it.
+_states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _state(endpoint) -> EndpointState:
+    return _states.setdefault(endpoint, EndpointState())
+
+
+def advance(backend) -> None:
+    now = time.time()
+    for endpoint in backend.endpoints.values():
+        state = _state(endpoint)
+        if endpoint.endpoint_status == "Creating" and now >= state.ready_at:
+            endpoint.endpoint_status = "InService"
+        deployment = state.deployment
+        if deployment is None:
+            continue
+        if deployment.rolled_back_until is None:
+            tripped = _tripped_alarms(backend, deployment, now)
+            if tripped:
+                deployment.rolled_back_until = now + settings.endpoint_seconds / 2
+                endpoint.endpoint_status = "RollingBack"
+                state.failure_reason = (
+                    f"Deployment of {deployment.new_config} was rolled back because "
+                    f"CloudWatch alarm(s) {', '.join(tripped)} went into ALARM state during the bake."
+                )
+            elif now >= deployment.bake_until:
+                _finish(backend, endpoint, state)
+        elif now >= deployment.rolled_back_until:
+            endpoint.endpoint_status = "InService"
+            state.deployment = None
+
+
+def _tripped_alarms(backend, deployment: Deployment, now: float) -> list[str]:
+    """Alarms in ALARM that went there before the bake ended (SageMaker watches them throughout)."""
+    if now < deployment.bake_from:
+        return []
+    alarms = cloudwatch_backends[backend.account_id][backend.region_name].alarms
+    tripped = []
+    for name in deployment.alarms:
+        alarm = alarms.get(name)
+        if alarm is None or alarm.state_value != "ALARM":
+            continue
+        if alarm.state_updated_timestamp.timestamp() <= deployment.bake_until:
+            tripped.append(name)
+    return tripped
+
+
+def _finish(backend, endpoint, state: EndpointState) -> None:
+    deployment = state.deployment
+    config = backend.endpoint_configs[deployment.new_config]
+    endpoint.endpoint_config_name = deployment.new_config
+    endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
+    endpoint.data_capture_config = config.data_capture_config
+    endpoint.endpoint_status = "InService"
+    state.last_deployment_config = deployment.config
+    state.failure_reason = None
+    state.deployment = None
+
+
+def _check_capacity(name: str, size: dict | None, low: int, high: int) -> None:
+    if not size:
+        raise ValidationError(f"{name} is required for this traffic routing type.")
+    if size.get("Type") == "CAPACITY_PERCENT" and not low <= size.get("Value", 0) <= high:
+        raise ValidationError(f"{name} Value must be between {low} and {high} percent.")
+
+
+def _validate(backend, config: dict) -> list[str]:
+    """UpdateEndpoint's DeploymentConfig rules; returns the rollback alarm names."""
+    blue_green = config.get("BlueGreenUpdatePolicy")
+    rolling = config.get("RollingUpdatePolicy")
+    if blue_green and rolling:
+        raise ValidationError("Only one of BlueGreenUpdatePolicy and RollingUpdatePolicy can be specified.")
+    policy = blue_green or rolling or {}
+    if blue_green:
+        routing = blue_green.get("TrafficRoutingConfiguration") or {}
+        kind = routing.get("Type")
+        if kind not in {"ALL_AT_ONCE", "CANARY", "LINEAR"}:
+            raise ValidationError(f"Invalid TrafficRoutingConfiguration Type: {kind}")
+        if "WaitIntervalInSeconds" not in routing:
+            raise ValidationError("WaitIntervalInSeconds is required in TrafficRoutingConfiguration.")
+        waits = [routing["WaitIntervalInSeconds"], blue_green.get("TerminationWaitInSeconds", 0)]
+        if kind == "CANARY":
+            _check_capacity("CanarySize", routing.get("CanarySize"), 1, 50)
+        if kind == "LINEAR":
+            _check_capacity("LinearStepSize", routing.get("LinearStepSize"), 10, 50)
+    elif rolling:
+        _check_capacity("MaximumBatchSize", rolling.get("MaximumBatchSize"), 5, 50)
+        waits = [rolling.get("WaitIntervalInSeconds", 0)]
+    else:
+        waits = [0]
+    if any(not 0 <= w <= 3600 for w in waits):
+        raise ValidationError("WaitIntervalInSeconds and TerminationWaitInSeconds must be between 0 and 3600.")
+    timeout = policy.get("MaximumExecutionTimeoutInSeconds")
+    if timeout is not None and not (600 <= timeout <= 28800 and timeout > sum(waits)):
+        raise ValidationError(
+            "MaximumExecutionTimeoutInSeconds must be between 600 and 28800 and exceed the total wait time."
+        )
+    alarms = [a["AlarmName"] for a in (config.get("AutoRollbackConfiguration") or {}).get("Alarms", [])]
+    if config.get("AutoRollbackConfiguration") is not None and not 1 <= len(alarms) <= 10:
+        raise ValidationError("AutoRollbackConfiguration must name between 1 and 10 alarms.")
+    known = cloudwatch_backends[backend.account_id][backend.region_name].alarms
+    missing = [a for a in alarms if a not in known]
+    if missing:
+        raise ValidationError(f"The alarm(s) {', '.join(missing)} do not exist.")
+    return alarms
+
+
+def _bake_seconds(config: dict) -> float:
+    """Real seconds the emulated bake lasts: the config's waits, scaled down."""
+    blue_green = config.get("BlueGreenUpdatePolicy")
+    if blue_green:
+        routing = blue_green["TrafficRoutingConfiguration"]
+        steps = 1
+        if routing["Type"] == "LINEAR":
+            steps = -(-100 // routing["LinearStepSize"]["Value"])
+        simulated = steps * routing["WaitIntervalInSeconds"] + blue_green.get("TerminationWaitInSeconds", 0)
+    elif config.get("RollingUpdatePolicy"):
+        rolling = config["RollingUpdatePolicy"]
+        steps = -(-100 // rolling["MaximumBatchSize"]["Value"])
+        simulated = steps * rolling.get("WaitIntervalInSeconds", 0)
+    else:
+        simulated = 0
+    return simulated * settings.time_scale
+
+
+def patch(response_class) -> None:
+    original_create = response_class.create_endpoint
+    original_describe = response_class.describe_endpoint
+
+    def create_endpoint(self):
+        result = original_create(self)
+        endpoint = self.sagemaker_backend.endpoints[self._get_param("EndpointName")]
+        endpoint.endpoint_status = "Creating"
+        _state(endpoint).ready_at = time.time() + settings.endpoint_seconds
+        return result
+
+    def update_endpoint(self):
+        backend = self.sagemaker_backend
+        name = self._get_param("EndpointName")
+        endpoint = backend.endpoints.get(name)
+        if endpoint is None:
+            raise ValidationError(f"Could not find endpoint \"{name}\".")
+        if endpoint.endpoint_status != "InService":
+            raise ValidationError(
+                f"Cannot update in-progress endpoint \"{endpoint.arn}\" (status {endpoint.endpoint_status})."
+            )
+        config_name = self._get_param("EndpointConfigName")
+        if config_name not in backend.endpoint_configs:
+            raise ValidationError(f"Could not find endpoint configuration \"{config_name}\".")
+        new_variants = backend.endpoint_configs[config_name].production_variants
+        old_variants = backend.endpoint_configs[endpoint.endpoint_config_name].production_variants
+        config = self._get_param("DeploymentConfig") or {}
+        if config and any("ServerlessConfig" in v for v in new_variants + old_variants):
+            raise ValidationError("DeploymentConfig is not supported for serverless endpoints.")
+        if config and {v["VariantName"] for v in new_variants} != {v["VariantName"] for v in old_variants}:
+            raise ValidationError(
+                "The new endpoint configuration must have the same variant names for a blue/green "
+                "or rolling deployment."
+            )
+        alarms = _validate(backend, config)
+        now = time.time()
+        bake_from = now + settings.endpoint_seconds
+        state = _state(endpoint)
+        state.deployment = Deployment(
+            new_config=config_name,
+            config=config,
+            started=now,
+            bake_from=bake_from,
+            bake_until=bake_from + _bake_seconds(config),
+            alarms=alarms,
+        )
+        state.failure_reason = None
+        endpoint.endpoint_status = "Updating"
+        return ActionResult({"EndpointArn": endpoint.arn})
+
+    def describe_endpoint(self):
+        result = original_describe(self)
+        endpoint = self.sagemaker_backend.endpoints[self._get_param("EndpointName")]
+        state = _state(endpoint)
+        if state.failure_reason:
+            result.result["FailureReason"] = state.failure_reason
+        if state.last_deployment_config:
+            result.result["LastDeploymentConfig"] = state.last_deployment_config
+        if state.deployment and state.deployment.rolled_back_until is None:
+            config = self.sagemaker_backend.endpoint_configs[state.deployment.new_config]
+            result.result["PendingDeploymentSummary"] = {
+                "EndpointConfigName": state.deployment.new_config,
+                "ProductionVariants": endpoint._process_production_variants(config.production_variants),
+                "StartTime": state.deployment.started,
+            }
+        return result
+
+    for function in (create_endpoint, update_endpoint, describe_endpoint):
+        setattr(response_class, function.__name__, function)
+
+
+class ModelError(ServiceException):
+    """What InvokeEndpoint answers when the model container returns an error."""
+
+    code = "ModelError"
+
+    def __init__(self, status: int, message: str, endpoint: str):
+        super().__init__(f"Received server error ({status}) from primary with message \"{message}\".")
+        self.OriginalStatusCode = status
+        self.OriginalMessage = message
+        self.LogStreamArn = f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/{endpoint}"
+
+
+class RuntimeValidationError(ServiceException):
+    code = "ValidationError"
+
+
+def patch_runtime(runtime_class, lock) -> None:
+    def invoke_endpoint(self):
+        """Answer only for endpoints that exist and serve; canned answers and failures per endpoint."""
+        name = self.path.split("/")[2]
+        backend = sagemaker_backends[self.current_account][self.region]
+        with lock:
+            advance(backend)
+            endpoint = backend.endpoints.get(name)
+            serving = endpoint is not None and endpoint.endpoint_status in {"InService", "Updating", "RollingBack"}
+        if not serving:
+            raise RuntimeValidationError(f"Endpoint {name} of account {self.current_account} not found.")
+        delay = settings.invoke_latency_ms.get(name)
+        if delay:
+            time.sleep(delay / 1000)
+        if name in settings.invoke_failures:
+            status, message = settings.invoke_failures[name]
+            raise ModelError(status, message, name)
+        content_type = self.headers.get("Content-Type", "application/json")
+        body = settings.invoke_responses.get(name)
+        if body is None:
+            body = '{"predictions": [0.42]}' if "json" in content_type else "0.42\n"
+        headers = {"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": _variant(endpoint)}
+        return 200, headers, body
+
+    runtime_class.invoke_endpoint = invoke_endpoint
+
+
+def _variant(endpoint) -> str:
+    return endpoint.production_variants[0]["VariantName"] if endpoint.production_variants else "AllTraffic"

@@ -1,0 +1,53 @@
+"""Reading endpoints: status, the model package they serve, and waiting for them to settle."""
+
+from __future__ import annotations
+
+import botocore.exceptions
+
+from smops import aws, gha
+from smops.waiting import wait_for
+
+SETTLING = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
+NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+
+
+def describe(sm, name: str) -> dict | None:
+    try:
+        return sm.describe_endpoint(EndpointName=name)
+    except botocore.exceptions.ClientError as exc:
+        if aws.is_not_found(exc):
+            return None
+        raise
+
+
+def config_package(sm, config_name: str) -> str | None:
+    """The model package behind an endpoint config's first variant (via its Model's container)."""
+    config = sm.describe_endpoint_config(EndpointConfigName=config_name)
+    variants = config.get("ProductionVariants") or []
+    if not variants:
+        return None
+    model = sm.describe_model(ModelName=variants[0]["ModelName"])
+    containers = [model.get("PrimaryContainer")] + (model.get("Containers") or [])
+    return next((c["ModelPackageName"] for c in containers if c and c.get("ModelPackageName")), None)
+
+
+def wait(sm, name: str, timeout_seconds: float) -> dict:
+    """Poll until the endpoint leaves Creating/Updating/RollingBack, printing each change."""
+    seen: list[str] = []
+
+    def fetch():
+        found = sm.describe_endpoint(EndpointName=name)
+        status = found["EndpointStatus"]
+        if not seen or seen[-1] != status:
+            seen.append(status)
+            pending = (found.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+            gha.log(f"  endpoint {name}: {status}" + (f" (deploying {pending})" if pending else ""))
+        return found
+
+    return wait_for(
+        fetch,
+        lambda found: found["EndpointStatus"] not in SETTLING,
+        timeout_seconds=timeout_seconds,
+        what=f"endpoint {name}",
+        status=lambda found: found["EndpointStatus"],
+    )

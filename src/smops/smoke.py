@@ -1,0 +1,86 @@
+"""`smops smoke-test`: invoke an endpoint a few times and check status, content and latency."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import botocore.exceptions
+
+from smops import aws, gha
+from smops.errors import BadInput, RemoteFailure
+
+CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json", ".jsonl": "application/jsonlines"}
+
+
+def run(args) -> dict[str, str]:
+    payload_path = Path(args.payload)
+    if not payload_path.is_file():
+        raise BadInput(f"payload file {args.payload} not found", "check the --payload path")
+    if args.count < 1:
+        raise BadInput(f"--count {args.count} is less than 1", "invoke at least once")
+    body = payload_path.read_bytes()
+    content_type = args.content_type or CONTENT_TYPES.get(payload_path.suffix.lower(), "application/json")
+    runtime = aws.client("sagemaker-runtime", args.region, args.profile)
+    request = {"EndpointName": args.endpoint_name, "Body": body, "ContentType": content_type}
+    if args.accept:
+        request["Accept"] = args.accept
+
+    latencies: list[float] = []
+    answer = ""
+    for attempt in range(1, args.count + 1):
+        started = time.perf_counter()
+        try:
+            response = runtime.invoke_endpoint(**request)
+        except botocore.exceptions.ClientError as exc:
+            status = exc.response.get("OriginalStatusCode") or exc.response["ResponseMetadata"]["HTTPStatusCode"]
+            outputs = {"status-code": str(status), "latency-ms": ""}
+            _summarize(args, content_type, outputs, f"invocation {attempt} failed")
+            raise RemoteFailure(
+                f"smoke test of {args.endpoint_name} failed: invocation {attempt} answered {status}: "
+                f"{aws.error_message(exc)}",
+                f"see the endpoint's logs in CloudWatch log group /aws/sagemaker/Endpoints/{args.endpoint_name}",
+                outputs=outputs,
+            ) from exc
+        latencies.append((time.perf_counter() - started) * 1000)
+        answer = response["Body"].read().decode("utf-8", errors="replace")
+        status = response["ResponseMetadata"]["HTTPStatusCode"]
+        if args.expect_contains and args.expect_contains not in answer:
+            outputs = {"status-code": str(status), "latency-ms": f"{latencies[-1]:.0f}"}
+            _summarize(args, content_type, outputs, "unexpected answer")
+            raise RemoteFailure(
+                f"smoke test of {args.endpoint_name} failed: answer {attempt} does not contain "
+                f"{args.expect_contains!r}: {answer[:200]!r}",
+                "check the model's output format or --expect-contains",
+                outputs=outputs,
+            )
+        gha.log(f"  invocation {attempt}/{args.count}: {status} in {latencies[-1]:.0f} ms")
+
+    median = statistics.median(latencies)
+    outputs = {"status-code": str(status), "latency-ms": f"{median:.0f}"}
+    if args.max_latency_ms is not None and median > args.max_latency_ms:
+        _summarize(args, content_type, outputs, "too slow")
+        raise RemoteFailure(
+            f"smoke test of {args.endpoint_name} failed: median latency {median:.0f} ms exceeds "
+            f"--max-latency-ms {args.max_latency_ms:g}",
+            "look at the endpoint's ModelLatency metric, or raise --max-latency-ms",
+            outputs=outputs,
+        )
+    gha.log(f"smoke test passed: {args.count} invocations, median {median:.0f} ms; answer {answer[:120]!r}")
+    _summarize(args, content_type, outputs, "passed", answer)
+    return outputs
+
+
+def _summarize(args, content_type: str, outputs: dict, verdict: str, answer: str = "") -> None:
+    icon = "✅" if verdict == "passed" else "❌"
+    rows = [
+        ["Endpoint", f"`{args.endpoint_name}`"],
+        ["Payload", f"`{args.payload}` ({content_type})"],
+        ["Status", outputs["status-code"]],
+        ["Median latency", f"{outputs['latency-ms']} ms" if outputs["latency-ms"] else "—"],
+    ]
+    text = f"### smops smoke-test: `{args.endpoint_name}` {icon} {verdict}\n\n" + gha.table(["", ""], rows)
+    if answer:
+        text += f"\n\n```\n{answer[:1000]}\n```"
+    gha.add_summary(text)
