@@ -31,11 +31,13 @@ OUTPUTS = {
     "deploy": ["endpoint-name", "endpoint-arn", "endpoint-config-name", "model-name", "model-package-arn", "action"],
     "smoke-test": ["status-code", "latency-ms"],
     "approve": ["model-package-arn", "approval-status"],
-    "cleanup": [],
+    "cleanup": ["deleted-endpoint-configs", "deleted-models"],
 }
 OUTPUT_HELP = {
     "approval-status": "Approval status the package has now (`Approved` or `Rejected`).",
     "model-package-arn": "ARN of the model package version built, deployed or approved.",
+    "deleted-endpoint-configs": "Endpoint configs deleted (with `dry-run`, to be deleted), one per line.",
+    "deleted-models": "Models deleted (with `dry-run`, to be deleted), one per line.",
 }
 # Flags no action input maps to: --json only repeats on stdout what the step outputs carry.
 NOT_INPUTS = {"json"}

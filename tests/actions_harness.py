@@ -98,7 +98,7 @@ def run_action(
         GITHUB_WORKSPACE=str(workspace),
         RUNNER_TEMP=str(tmp_path / "runner-temp"),
     )
-    (tmp_path / "runner-temp").mkdir(exist_ok=True)
+    (tmp_path / "runner-temp").mkdir(parents=True, exist_ok=True)
     summary_path = tmp_path / "step-summary.md"
     ran, skipped, stderr, step_env = [], [], [], {}
     returncode = 0

@@ -190,7 +190,8 @@ def test_every_action_sets_up_python_the_same_way():
         depth = len(Path(path).parts) - 1
         assert python["with"]["cache-dependency-path"] == "${{ github.action_path }}/" + "../" * depth + "pyproject.toml"
         assert python["with"]["python-version"] == "${{ inputs.python-version }}"
-        assert setup["run"].endswith("/install.py\"") and "setup/install.py" in setup["run"]
+        script = re.search(r'"\$GITHUB_ACTION_PATH/([^"]+)"', setup["run"]).group(1)
+        assert (ROOT / Path(path).parent / script).resolve() == ROOT / "actions" / "setup" / "install.py", path
         setups.append(python["uses"])
     assert len(set(setups)) == 1
 
