@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 READY_SECONDS = 60
+POLL_SECONDS = "0.5"
 
 
 def exports(text: str) -> dict[str, str]:
@@ -62,6 +63,8 @@ def main(environ: dict[str, str] | None = None) -> int:
     logs = Path(environ.get("RUNNER_TEMP") or tempfile.gettempdir()) / "smops-emulator"
     process, found = start(logs)
     print(f"smops emulator listening on {found['AWS_ENDPOINT_URL']} (pid {process.pid}, log {logs})")
+    # The emulator answers at once: later smops steps may poll it far more often than AWS.
+    found.setdefault("SMOPS_POLL_SECONDS", environ.get("SMOPS_POLL_SECONDS") or POLL_SECONDS)
     if environ.get("GITHUB_ENV"):
         with open(environ["GITHUB_ENV"], "a", encoding="utf-8") as fh:
             fh.writelines(f"{name}={value}\n" for name, value in found.items())
