@@ -309,3 +309,56 @@ def test_emulator_action_fails_the_step_on_a_bad_model_package(started_emulator)
     assert result.returncode != 0
     assert "neither a model package version ARN nor a group name" in result.stderr
     assert "AWS_ENDPOINT_URL" not in later
+
+
+def test_root_action_approve_maps_its_outputs(aws_env, workspace, tmp_path, sagemaker):
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName=GROUP,
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://example-bucket/models/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+    result = run_action(
+        ".",
+        {"command": "approve", "model-package-group": GROUP, "description": "reviewed in CI"},
+        workspace=workspace,
+        tmp_path=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.outputs["model-package-arn"] == arn
+    assert result.outputs["approval-status"] == "Approved"
+    assert sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "Approved"
+
+
+def test_root_action_cleanup_dry_run_maps_its_outputs(aws_env, workspace, tmp_path, sagemaker):
+    first = approved_package(sagemaker)
+    deploy = {"endpoint-name": "churn-staging", "role-arn": ROLE_ARN, "wait-interval": "0"}
+    old = run_action("actions/deploy", {**deploy, "model-package-arn": first}, workspace=workspace, tmp_path=tmp_path / "v1")
+    assert old.returncode == 0, old.stderr
+    second = sagemaker.create_model_package(
+        ModelPackageGroupName=GROUP,
+        ModelApprovalStatus="Approved",
+        InferenceSpecification={
+            "Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://example-bucket/models/v2.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+    new = run_action("actions/deploy", {**deploy, "model-package-arn": second}, workspace=workspace, tmp_path=tmp_path / "v2")
+    assert new.returncode == 0, new.stderr
+    assert new.outputs["action"] == "updated"
+    result = run_action(
+        ".",
+        {"command": "cleanup", "endpoint-name": "churn-staging", "keep": "0", "dry-run": "true"},
+        workspace=workspace,
+        tmp_path=tmp_path / "cleanup",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.outputs["deleted-endpoint-configs"] == old.outputs["endpoint-config-name"]
+    assert result.outputs["deleted-models"] == old.outputs["model-name"]
+    # A dry run: still there.
+    sagemaker.describe_endpoint_config(EndpointConfigName=old.outputs["endpoint-config-name"])
