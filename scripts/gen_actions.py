@@ -113,11 +113,13 @@ def root_action() -> str:
         "    required: true\n",
     ]
     for name, by_command in described.items():
-        texts = set(by_command.values())
-        if len(texts) == 1:
-            text = f"{texts.pop()} Used by {', '.join(f'`{c}`' for c in by_command)}."
+        commands_of: dict[str, list[str]] = {}  # one description → the commands it fits
+        for command, description in by_command.items():
+            commands_of.setdefault(description, []).append(command)
+        if len(commands_of) == 1:
+            text = f"{next(iter(commands_of))} Used by {', '.join(f'`{c}`' for c in by_command)}."
         else:
-            text = " ".join(f"`{c}`: {t}" for c, t in by_command.items())
+            text = " ".join(f"{', '.join(f'`{c}`' for c in cs)}: {t}" for t, cs in commands_of.items())
         out += [f"  {name}:\n", _folded("description", text, 4), "    required: false\n", '    default: ""\n']
     out += [
         "  python-version:\n",
