@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import time
@@ -17,8 +18,15 @@ STATUS_ICONS = {"Succeeded": "✅", "Failed": "❌", "Stopped": "⏹️", "Execu
 def run(args) -> dict[str, str]:
     pipeline.check_names(args.pipeline_name, args.role_arn)
     region = aws.region_of(args.region, args.profile)
-    # SageMaker SDK v3 reads the region at import time.
+    # SageMaker SDK v3 reads the region at import time, checks roles through IAM unless told not
+    # to (smops upserts with boto3, so that check buys nothing), and sets the root logger to INFO
+    # on import unless logging is configured already.
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)  # the SDK raises its own loggers to INFO and DEBUG
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     available = {kw: getattr(args, attr) for kw, attr in pipeline.PIPELINE_KWARGS.items()}
     available["region"] = region
     with gha.group(f"Render {args.pipeline}"):

@@ -98,12 +98,16 @@ def positive_minutes(text: str) -> float:
     return value
 
 
-def _aws_flags(parser: Parser) -> None:
-    parser.flag("--region", help="AWS region; defaults to AWS_REGION or the profile's region")
-    parser.flag("--profile", help="named AWS profile; defaults to AWS_PROFILE or the default chain")
+def _json_flag(parser: Parser) -> None:
     parser.flag(
         "--json", action="store_true", help="also print the outputs as one JSON object on stdout"
     )
+
+
+def _aws_flags(parser: Parser) -> None:
+    parser.flag("--region", help="AWS region; defaults to AWS_REGION or the profile's region")
+    parser.flag("--profile", help="named AWS profile; defaults to AWS_PROFILE or the default chain")
+    _json_flag(parser)
 
 
 def _command(subparsers, name: str, target: str, help_text: str, description: str) -> Parser:
@@ -350,17 +354,26 @@ def _dispatch_parser(subparsers) -> None:
     p = _command(
         subparsers,
         "dispatch",
-        "smops.bridge:run_dispatch",
+        "smops.bridge.relay:run_dispatch",
         "send the model_approved repository_dispatch (the approval bridge, by hand)",
-        "Run the approval bridge on a saved EventBridge event (--event), or re-send the\n"
-        "dispatch for a model package to a repository.",
+        "Run the approval bridge on a saved 'SageMaker Model Package State Change' event\n"
+        "(--event), exactly as the Lambda would, or re-send the dispatch for an Approved model\n"
+        "package (--model-package-arn). Outputs action (dispatched, duplicate or ignored),\n"
+        "model-package-arn, repository, event-type and event-id, or reason when nothing was sent.\n\n"
+        "The repository is --repository when given, else the group's entry in\n"
+        "SMOPS_REPOSITORY_MAP (JSON), else the group's smops:github-repository tag.\n\n"
+        "exit codes: 0 dispatched or nothing to do, 1 GitHub refused or failed, 2 bad input\n"
+        "(nothing was sent)",
     )
     p.flag("--event", metavar="FILE", help="saved 'SageMaker Model Package State Change' event (JSON)")
-    p.flag("--model-package-arn", help="re-send the dispatch for this model package")
-    p.flag("--repository", metavar="OWNER/REPO", help="repository to dispatch to")
+    p.flag("--model-package-arn", help="re-send the dispatch for this Approved model package")
+    p.flag("--repository", metavar="OWNER/REPO", help="repository to dispatch to, for every group")
     p.flag("--event-type", default="model_approved", help="repository_dispatch event type (default model_approved)")
     p.flag("--github-api-url", help="GitHub API URL (default GITHUB_API_URL or https://api.github.com)")
-    p.flag("--github-secret-arn", help="Secrets Manager secret with the token or GitHub App key (default GITHUB_TOKEN)")
+    p.flag(
+        "--github-secret-arn",
+        help="Secrets Manager secret with a token or a GitHub App's key (default: GITHUB_TOKEN)",
+    )
     _aws_flags(p)
 
 
@@ -368,12 +381,21 @@ def _bridge_parser(subparsers) -> None:
     p = _command(
         subparsers,
         "bridge",
-        "smops.bridge:run_package",
+        "smops.bridge.package:run",
         "build the approval bridge's Lambda package",
-        "Build a zip with smops and its dependencies for the approval bridge Lambda.",
+        "Build a zip with smops and PyGithub (with its dependencies, as manylinux x86_64 wheels)\n"
+        "for the approval bridge Lambda; boto3 comes from the Lambda runtime. Needs pip and\n"
+        "access to PyPI (or PIP_INDEX_URL). Outputs zip, sha256 and python-version.",
     )
     p.add_argument("action", choices=["package"], help="what to do: package")
     p.flag("--out", default="dist/bridge.zip", help="where to write the zip (default dist/bridge.zip)")
+    p.flag(
+        "--python-version",
+        choices=["3.11", "3.12", "3.13"],
+        default="3.12",
+        help="the Lambda runtime's Python (default 3.12, as in infra/approval-bridge.yaml)",
+    )
+    _json_flag(p)
 
 
 def _emulator_parser(subparsers) -> None:

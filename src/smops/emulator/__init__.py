@@ -25,14 +25,15 @@ _lock = threading.RLock()
 
 
 def install() -> None:
-    """Extend moto's SageMaker with the operations and behaviour smops depends on."""
+    """Extend moto's SageMaker and EventBridge with the operations and behaviour smops depends on."""
     global _installed
     if _installed:
         return
+    from moto.events.responses import EventsHandler
     from moto.sagemaker.responses import SageMakerResponse
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    from smops.emulator import endpoints, sagemaker
+    from smops.emulator import endpoints, events, registry, sagemaker
 
     original_call = SageMakerResponse.call_action
 
@@ -47,6 +48,8 @@ def install() -> None:
     sagemaker.patch(SageMakerResponse)
     endpoints.patch(SageMakerResponse)
     endpoints.patch_runtime(SageMakerRuntimeResponse, _lock)
+    registry.patch(SageMakerResponse)
+    events.patch(EventsHandler)
     _installed = True
 
 

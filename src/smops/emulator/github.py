@@ -1,0 +1,150 @@
+"""A stand-in for the GitHub REST API on 127.0.0.1 that records every request it gets.
+
+It answers the calls the approval bridge makes: `POST /repos/{owner}/{repo}/dispatches` (204) and a
+GitHub App's `POST /app/installations/{id}/access_tokens` (201 with a fresh token). Anything else
+is GitHub's 404. `fail()` makes a path answer with an error status a number of times, to rehearse
+bad credentials, a missing repository or an outage. Used by the tests and by `smops demo`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DISPATCHES = re.compile(r"^/repos/[^/]+/[^/]+/dispatches$")
+ACCESS_TOKENS = re.compile(r"^/app/installations/(\d+)/access_tokens$")
+MESSAGES = {
+    401: "Bad credentials",
+    403: "Resource not accessible by integration",
+    404: "Not Found",
+    422: "Unprocessable Entity",
+}
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any  # the parsed JSON body, None when there was none
+
+
+@dataclass
+class _Fault:
+    status: int
+    remaining: int
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+class GitHubStandIn:
+    """Threaded HTTP server; use as a context manager or call start() and stop()."""
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self.tokens: list[str] = []  # installation tokens handed out, in order
+        self.url = ""
+        self._faults: dict[str, _Fault] = {}
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> GitHubStandIn:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        host, port = self._server.server_address[:2]
+        self.url = f"http://{host}:{port}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> GitHubStandIn:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def env(self) -> dict[str, str]:
+        """Points smops (and PyGithub through smops) at this server instead of api.github.com."""
+        return {"GITHUB_API_URL": self.url}
+
+    def fail(self, path: str, status: int, times: int = 1, message: str | None = None) -> None:
+        """Answer the next `times` requests to `path` with `status` and GitHub's error body."""
+        body = {"message": message or MESSAGES.get(status, "Server Error"),
+                "documentation_url": "https://docs.github.com/rest"}
+        with self._lock:
+            self._faults[path] = _Fault(status, times, body)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.tokens.clear()
+            self._faults.clear()
+
+    def dispatches(self) -> list[Request]:
+        """The repository_dispatch requests received, answered or not."""
+        return [r for r in self.requests if r.method == "POST" and DISPATCHES.match(r.path)]
+
+    def _answer(self, request: Request) -> tuple[int, dict[str, Any] | None]:
+        with self._lock:
+            self.requests.append(request)
+            fault = self._faults.get(request.path)
+            if fault and fault.remaining > 0:
+                fault.remaining -= 1
+                return fault.status, fault.body
+            if request.method != "POST":
+                return 404, {"message": MESSAGES[404]}
+            if DISPATCHES.match(request.path):
+                if "authorization" not in {name.lower() for name in request.headers}:
+                    return 401, {"message": "Requires authentication"}
+                if not isinstance(request.body, dict) or not request.body.get("event_type"):
+                    return 422, {"message": "Invalid request.\n\n\"event_type\" wasn't supplied."}
+                return 204, None
+            if ACCESS_TOKENS.match(request.path):
+                token = f"ghs_standin{len(self.tokens) + 1:04d}"
+                self.tokens.append(token)
+                expires = datetime.now(timezone.utc) + timedelta(hours=1)
+                return 201, {
+                    "token": token,
+                    "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "permissions": {"contents": "write", "metadata": "read"},
+                    "repository_selection": "all",
+                }
+            return 404, {"message": MESSAGES[404]}
+
+
+def _handler_for(stand_in: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+            request = Request(self.command, self.path, dict(self.headers.items()), body)
+            status, answer = stand_in._answer(request)
+            payload = json.dumps(answer).encode() if answer is not None else b""
+            self.send_response(status)
+            if payload:
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet server
+            pass
+
+    return Handler

@@ -1,0 +1,91 @@
+"""The CloudFormation templates agree with the code: the rule's pattern, the handler, the env."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from cfnlint.decode import decode
+
+from smops.bridge import relay
+
+INFRA = Path(__file__).resolve().parents[1] / "infra"
+SAMPLE = Path(__file__).parent / "data" / "model-package-state-change.json"
+GROUPS = ["churn-model", "fraud-model"]
+
+
+def template(name: str) -> dict:
+    loaded, problems = decode(str(INFRA / name))
+    assert not problems
+    return loaded
+
+
+def resolve_groups(node):
+    """The pattern as deployed with ModelPackageGroups=churn-model,fraud-model."""
+    if node == {"Ref": "ModelPackageGroups"}:
+        return GROUPS
+    if isinstance(node, dict):
+        return {key: resolve_groups(value) for key, value in node.items()}
+    return node
+
+
+@pytest.fixture
+def pattern(aws_env) -> str:
+    rule = template("approval-bridge.yaml")["Resources"]["ApprovalRule"]["Properties"]
+    return json.dumps(resolve_groups(rule["EventPattern"]))
+
+
+def matches(pattern: str, **changes) -> bool:
+    event = json.loads(SAMPLE.read_text())
+    event["detail"].update(changes.pop("detail", {}))
+    event.update(changes)
+    return boto3.client("events").test_event_pattern(EventPattern=pattern, Event=json.dumps(event))["Result"]
+
+
+def test_the_rule_matches_an_approval_of_a_bridged_group(pattern):
+    assert matches(pattern)
+    assert matches(pattern, detail={"ModelPackageGroupName": "fraud-model"})
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"detail": {"ModelApprovalStatus": "Rejected"}},
+        {"detail": {"ModelApprovalStatus": "PendingManualApproval"}},
+        {"detail": {"ModelPackageGroupName": "some-other-model"}},
+        {"source": "aws.s3"},
+        {"detail-type": "SageMaker Model Building Pipeline Execution Status Change"},
+    ],
+)
+def test_the_rule_matches_nothing_else(pattern, changes):
+    assert not matches(pattern, **changes)
+
+
+def test_the_emulator_checks_the_event_envelope(pattern):
+    with pytest.raises(ClientError, match="Parameter Event is not valid"):
+        boto3.client("events").test_event_pattern(EventPattern=pattern, Event=json.dumps({"source": "x"}))
+
+
+def test_the_function_runs_the_bridge_with_the_environment_it_reads():
+    function = template("approval-bridge.yaml")["Resources"]["Function"]["Properties"]
+    module, _, name = function["Handler"].rpartition(".")
+    assert callable(getattr(importlib.import_module(module), name))
+    assert sorted(function["Environment"]["Variables"]) == sorted(relay.ENVIRONMENT)
+
+
+def test_each_deploy_role_trusts_only_its_environment():
+    resources = template("github-oidc.yaml")["Resources"]
+    _, environments, body = resources["Fn::ForEach::DeployRoles"]
+    assert environments == {"Ref": "Environments"}
+    [role] = body.values()
+    [statement] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    subject = statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+    assert subject == {"Fn::Sub": "repo:${Repository}:environment:${Environment}"}
+    build = resources["BuildRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert build["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == {
+        "Fn::Sub": "repo:${Repository}:ref:refs/heads/${MainBranch}"
+    }
