@@ -422,6 +422,18 @@ def _emulator_parser(subparsers) -> None:
         metavar="STEP=REASON",
         help="make the named pipeline step fail with REASON, repeatable",
     )
+    p.flag(
+        "--region",
+        default="us-east-1",
+        help="region printed as AWS_REGION and where --model-package groups go (default us-east-1)",
+    )
+    p.flag(
+        "--model-package",
+        action="append",
+        metavar="ARN_OR_GROUP",
+        help="register an Approved stand-in model package at start, answering to this version ARN "
+        "or as the newest of this group, for rehearsals of deploy; repeatable",
+    )
 
 
 def _demo_parser(subparsers) -> None:

@@ -108,7 +108,18 @@ def run(args) -> dict[str, str]:
     if args.step_seconds is not None:
         settings.step_seconds = args.step_seconds
     settings.fail_steps.update(dict(args.fail_step))
-    emulator = Emulator(port=args.port).start()
+    emulator = Emulator(port=args.port, region=args.region).start()
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    from smops.emulator import seed
+
+    try:
+        for spec in args.model_package:
+            arn = seed.model_package(spec, args.region, DEFAULT_ACCOUNT_ID)
+            print(f"registered Approved stand-in model package {arn}", file=sys.stderr, flush=True)
+    except BaseException:
+        emulator.stop()
+        raise
     for name, value in emulator.env().items():
         print(f"export {name}={value}")
     sys.stdout.flush()

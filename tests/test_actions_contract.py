@@ -1,0 +1,353 @@
+"""The contract between the YAML consumers touch and the smops command line, checked statically.
+
+Every action input is a flag of its command (and every flag an input), reaches smops as its
+SMOPS_* variable and has the flag's default; every reusable-workflow input is used and every
+output produced by a step; third-party actions are pinned to commit SHAs; no `${{ }}` is
+interpolated into a script; the generated root action and documentation tables are current.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from smops.cli import env_name
+
+spec = importlib.util.spec_from_file_location("gen_actions", ROOT / "scripts" / "gen_actions.py")
+gen = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(gen)
+
+FOCUSED = {"actions/build": "build", "actions/deploy": "deploy", "actions/smoke-test": "smoke-test", "actions/emulator": "emulator"}
+ACTION_FILES = sorted(p.relative_to(ROOT) for p in [ROOT / "action.yml", *ROOT.glob("actions/*/action.yml")])
+WORKFLOW_FILES = sorted(p.relative_to(ROOT) for p in [*ROOT.glob(".github/workflows/*.yml"), *ROOT.glob("workflows/*.yml")])
+REUSABLE = [Path(".github/workflows/build.yml"), Path(".github/workflows/deploy.yml")]
+SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+EXPRESSION = re.compile(r"\$\{\{")
+
+
+def load(path: Path | str) -> dict:
+    return yaml.safe_load((ROOT / path).read_text())
+
+
+def triggers(workflow: dict) -> dict:
+    return workflow.get(True) or workflow.get("on") or {}  # PyYAML reads the `on:` key as True
+
+
+def flags(command: str) -> dict[str, argparse.Action]:
+    return {gen.flag_name(a): a for a in gen.command_flags(command) if gen.flag_name(a) not in gen.NOT_INPUTS}
+
+
+def smops_step(action: dict) -> dict:
+    return next(s for s in action["runs"]["steps"] if s.get("id") == "smops")
+
+
+def every_step(document: dict):
+    if "runs" in document:
+        yield from document["runs"].get("steps", [])
+    for job in (document.get("jobs") or {}).values():
+        yield from job.get("steps", [])
+
+
+def expected_default(flag: argparse.Action) -> str | None:
+    """The input default that means the same as the flag's default (None: no default)."""
+    if flag.required or flag.default is None or flag.default == []:
+        return None
+    if isinstance(flag.default, bool):
+        return str(flag.default).lower()
+    if isinstance(flag.default, float) and flag.default.is_integer():
+        return str(int(flag.default))
+    return str(flag.default)
+
+
+# -- actions ↔ flags --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path,command", FOCUSED.items())
+def test_focused_action_inputs_are_exactly_the_flags_of_its_command(path, command):
+    inputs = set(load(f"{path}/action.yml")["inputs"]) - gen.ACTION_INPUTS
+    assert inputs == set(flags(command)), "inputs without a flag / flags without an input"
+
+
+@pytest.mark.parametrize("path,command", FOCUSED.items())
+def test_focused_action_passes_every_input_as_its_smops_variable(path, command):
+    action = load(f"{path}/action.yml")
+    env = smops_step(action)["env"]
+    expected = {env_name(f"--{name}"): f"${{{{ inputs.{name} }}}}" for name in flags(command)}
+    passed = {k: v for k, v in env.items() if k != "SMOPS_PYTHON"}
+    assert passed == expected
+
+
+@pytest.mark.parametrize("path,command", FOCUSED.items())
+def test_focused_action_defaults_and_required_match_the_flags(path, command):
+    inputs = load(f"{path}/action.yml")["inputs"]
+    for name, flag in flags(command).items():
+        meta = inputs[name]
+        assert meta.get("required", False) == bool(flag.required), name
+        default = meta.get("default")
+        want = expected_default(flag)
+        if want is None:
+            assert default in (None, ""), f"{name}: the flag has no default, the input has {default!r}"
+        else:
+            assert str(default) == want, f"{name}: input default {default!r}, flag default {flag.default!r}"
+        if flag.choices and default:
+            assert default in flag.choices
+        # The description states the default, so the reader of the docs sees it too.
+        if want not in (None, "", "false"):
+            assert f"`{want}`" in meta["description"], f"{name}: description does not state `{want}`"
+
+
+def test_root_action_takes_every_flag_of_every_command_it_runs():
+    action = load("action.yml")
+    union = {name for command in gen.COMMANDS for name in flags(command)}
+    assert set(action["inputs"]) - gen.ACTION_INPUTS == union
+    for name in union:
+        assert action["inputs"][name].get("default") == "", f"{name}: the root action leaves defaults to the command"
+        assert smops_step(action)["env"][env_name(f"--{name}")] == f"${{{{ inputs.{name} }}}}"
+    assert smops_step(action)["env"]["COMMAND"] == "${{ inputs.command }}"
+
+
+def test_every_input_and_output_is_described():
+    for path in ACTION_FILES:
+        action = load(path)
+        for kind in ("inputs", "outputs"):
+            for name, meta in (action.get(kind) or {}).items():
+                assert (meta or {}).get("description", "").strip(), f"{path}: {kind} {name}"
+                assert name == name.lower() and "_" not in name, f"{path}: {name} is not kebab-case"
+
+
+# -- outputs ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path,command", [(p, c) for p, c in FOCUSED.items() if c in gen.OUTPUTS])
+def test_focused_action_outputs_are_the_commands_outputs_from_the_smops_step(path, command):
+    outputs = load(f"{path}/action.yml")["outputs"]
+    assert list(outputs) == gen.OUTPUTS[command]
+    for name, meta in outputs.items():
+        assert meta["value"] == f"${{{{ steps.smops.outputs.{name} }}}}"
+
+
+def test_root_action_outputs_are_the_union_of_the_commands_outputs():
+    outputs = load("action.yml")["outputs"]
+    assert set(outputs) == {o for c in gen.COMMANDS for o in gen.OUTPUTS[c]}
+    for name, meta in outputs.items():
+        assert meta["value"] == f"${{{{ steps.smops.outputs.{name} }}}}"
+
+
+# -- house rules for every workflow and action -------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [*ACTION_FILES, *WORKFLOW_FILES], ids=str)
+def test_no_expression_inside_a_run_script(path):
+    for step in every_step(load(path)):
+        if "run" in step:
+            assert not EXPRESSION.search(step["run"]), f"{path}: step {step.get('id') or step.get('name')}"
+
+
+@pytest.mark.parametrize("path", [*ACTION_FILES, *WORKFLOW_FILES], ids=str)
+def test_third_party_actions_are_pinned_to_a_commit_sha_with_its_version(path):
+    lines = (ROOT / path).read_text().splitlines()
+    for line in lines:
+        match = re.match(r"^\s*(?:-\s+)?uses:\s*(\S+)\s*(#.*)?$", line)
+        if not match:
+            continue
+        target, comment = match.groups()
+        if target.startswith("./"):
+            continue
+        if target.startswith("ORG/sagemaker-mlops/"):
+            # This toolkit, by release tag, only in the starters a consumer copies.
+            assert str(path).startswith("workflows/"), f"{path}: {target}"
+            continue
+        assert SHA_PIN.match(target), f"{path}: {target} is not pinned to a 40-hex commit SHA"
+        assert comment and re.search(r"v\d+(\.\d+)*", comment), f"{path}: {target} has no `# vX.Y.Z` comment"
+
+
+def test_the_same_pin_everywhere():
+    """One SHA per third-party action across the repository, so an update touches every copy."""
+    pins: dict[str, set[str]] = {}
+    for path in [*ACTION_FILES, *WORKFLOW_FILES]:
+        for step in every_step(load(path)):
+            uses = step.get("uses", "")
+            if "@" in uses and not uses.startswith(("./", "ORG/")):
+                name, _, ref = uses.partition("@")
+                pins.setdefault(name, set()).add(ref)
+    assert pins and all(len(refs) == 1 for refs in pins.values()), pins
+
+
+def test_every_action_sets_up_python_the_same_way():
+    setups = []
+    for path in ACTION_FILES:
+        steps = load(path)["runs"]["steps"]
+        python, setup = steps[0], steps[1]
+        assert python["id"] == "python" and setup["id"] == "setup", path
+        assert python["with"]["cache"] == "pip"
+        # pip's cache is keyed on the toolkit's own pyproject.toml, wherever the action sits.
+        depth = len(Path(path).parts) - 1
+        assert python["with"]["cache-dependency-path"] == "${{ github.action_path }}/" + "../" * depth + "pyproject.toml"
+        assert python["with"]["python-version"] == "${{ inputs.python-version }}"
+        script = re.search(r'"\$GITHUB_ACTION_PATH/([^"]+)"', setup["run"]).group(1)
+        assert (ROOT / Path(path).parent / script).resolve() == ROOT / "actions" / "setup" / "install.py", path
+        setups.append(python["uses"])
+    assert len(set(setups)) == 1
+
+
+def test_the_deploy_path_never_installs_the_sdk():
+    for path in ("actions/deploy/action.yml", "actions/smoke-test/action.yml"):
+        setup = load(path)["runs"]["steps"][1]
+        assert "INPUT_SDK_EXTRA" not in (setup.get("env") or {}), path
+
+
+# -- reusable workflows -----------------------------------------------------------------------
+
+
+def _uses_of_inputs(workflow: dict) -> set[str]:
+    text = yaml.safe_dump(workflow["jobs"])
+    return set(re.findall(r"inputs\.([\w-]+)", text))
+
+
+@pytest.mark.parametrize("path", REUSABLE, ids=str)
+def test_every_reusable_workflow_input_and_secret_is_used(path):
+    workflow = load(path)
+    call = triggers(workflow)["workflow_call"]
+    used = _uses_of_inputs(workflow)
+    assert set(call["inputs"]) - used == set(), "declared but never used"
+    assert used - set(call["inputs"]) == set(), "used but not declared"
+    jobs_text = yaml.safe_dump(workflow["jobs"])
+    for secret in call.get("secrets") or {}:
+        assert f"secrets.{secret}" in jobs_text, secret
+
+
+@pytest.mark.parametrize("path", REUSABLE, ids=str)
+def test_every_reusable_workflow_output_is_produced_by_a_step(path):
+    workflow = load(path)
+    for name, meta in triggers(workflow)["workflow_call"]["outputs"].items():
+        job_id, job_output = re.fullmatch(r"\$\{\{ jobs\.([\w-]+)\.outputs\.([\w-]+) \}\}", meta["value"]).groups()
+        job = workflow["jobs"][job_id]
+        step_id, step_output = re.fullmatch(
+            r"\$\{\{ steps\.([\w-]+)\.outputs\.([\w-]+) \}\}", job["outputs"][job_output]
+        ).groups()
+        step = next(s for s in job["steps"] if s.get("id") == step_id)
+        action = load(step["uses"].removeprefix("./.smops-toolkit/") + "/action.yml")
+        assert step_output in action["outputs"], f"{name}: {step['uses']} has no output {step_output}"
+
+
+@pytest.mark.parametrize("path", REUSABLE, ids=str)
+def test_reusable_workflow_gives_its_actions_only_inputs_they_declare(path):
+    for job in load(path)["jobs"].values():
+        for step in job["steps"]:
+            uses = step.get("uses", "")
+            if not uses.startswith("./.smops-toolkit/"):
+                continue
+            declared = load(uses.removeprefix("./.smops-toolkit/") + "/action.yml")["inputs"]
+            given = set(step.get("with") or {})
+            assert given <= set(declared), f"{uses}: {sorted(given - set(declared))}"
+            required = {n for n, m in declared.items() if m.get("required") and "default" not in m}
+            assert required <= given, f"{uses} misses required {sorted(required - given)}"
+
+
+@pytest.mark.parametrize("path", REUSABLE, ids=str)
+def test_manual_runs_take_a_subset_of_the_inputs_with_the_same_types(path):
+    on = triggers(load(path))
+    call, dispatch = on["workflow_call"]["inputs"], on["workflow_dispatch"]["inputs"]
+    assert len(dispatch) <= 10  # GitHub's limit before December 2025, and actionlint's
+    for name, meta in dispatch.items():
+        assert name in call, name
+        same = meta["type"] == call[name]["type"]
+        assert same or (meta["type"] in {"choice", "environment"} and call[name]["type"] == "string"), name
+
+
+@pytest.mark.parametrize("path", REUSABLE, ids=str)
+def test_reusable_workflow_permissions_and_credentials(path):
+    workflow = load(path)
+    assert workflow["permissions"] == {}
+    for job in workflow["jobs"].values():
+        assert job["permissions"] == {"id-token": "write", "contents": "read"}
+        steps = job["steps"]
+        credentials = [s for s in steps if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
+        emulator = [s for s in steps if s.get("uses") == "./.smops-toolkit/actions/emulator"]
+        # Exactly one of the two runs: AWS for real, the emulator for a rehearsal.
+        assert [s["if"] for s in credentials] == ["${{ !inputs.rehearsal }}"]
+        assert [s["if"] for s in emulator] == ["${{ inputs.rehearsal }}"]
+        assert steps.index(credentials[0]) < steps.index(emulator[0]) < min(
+            i for i, s in enumerate(steps) if s.get("id") in {"build", "deploy"}
+        )
+        for checkout in (s for s in steps if s.get("uses", "").startswith("actions/checkout@")):
+            assert checkout["with"]["persist-credentials"] is False
+
+
+def test_deploy_workflow_promotes_from_staging_to_production():
+    jobs = load(".github/workflows/deploy.yml")["jobs"]
+    staging, production = jobs["staging"], jobs["production"]
+    assert production["needs"] == "staging"
+    assert staging["environment"]["name"] == "${{ inputs.staging-environment }}"
+    assert production["environment"]["name"] == "${{ inputs.production-environment }}"
+    for job, endpoint in ((staging, "staging-endpoint-name"), (production, "production-endpoint-name")):
+        assert job["concurrency"]["cancel-in-progress"] is False
+        assert f"inputs.{endpoint}" in job["concurrency"]["group"]
+    deploy = next(s for s in production["steps"] if s.get("id") == "deploy")["with"]
+    assert deploy["model-package-arn"] == "${{ needs.staging.outputs.model-package-arn }}"
+    assert "inputs.staging-endpoint-name" in deploy["require-on-endpoint"]
+    smoke = [s for s in staging["steps"] if s.get("uses") == "./.smops-toolkit/actions/smoke-test"]
+    assert len(smoke) == 1 and staging["steps"][-1] is smoke[0]
+
+
+def test_build_workflow_has_one_concurrency_group_per_pipeline_and_ref():
+    job = load(".github/workflows/build.yml")["jobs"]["build"]
+    assert job["concurrency"]["cancel-in-progress"] is False
+    assert "inputs.pipeline-name" in job["concurrency"]["group"] and "github.ref" in job["concurrency"]["group"]
+
+
+# -- starters ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["build", "deploy"])
+def test_starter_calls_the_reusable_workflow_with_toolkit_ref_in_step(name):
+    starter = load(f"workflows/{name}.yml")
+    (job,) = starter["jobs"].values()
+    target, _, ref = job["uses"].partition("@")
+    assert target == f"ORG/sagemaker-mlops/.github/workflows/{name}.yml"
+    assert job["with"]["toolkit-ref"] == ref
+    assert job["permissions"]["id-token"] == "write"
+    reusable = triggers(load(f".github/workflows/{name}.yml"))["workflow_call"]["inputs"]
+    assert set(job["with"]) <= set(reusable)
+    required = {n for n, m in reusable.items() if m.get("required")}
+    assert required <= set(job["with"])
+
+
+def test_deploy_starter_runs_on_the_approval_dispatch_and_by_hand():
+    on = triggers(load("workflows/deploy.yml"))
+    assert on["repository_dispatch"] == {"types": ["model_approved"]}
+    assert on["workflow_dispatch"]["inputs"]["model-package-arn"]["required"] is True
+    (job,) = load("workflows/deploy.yml")["jobs"].values()
+    arn = job["with"]["model-package-arn"]
+    assert "github.event.client_payload['model-package-arn']" in arn and "inputs.model-package-arn" in arn
+
+
+# -- generated files --------------------------------------------------------------------------
+
+
+def test_generated_root_action_and_tables_are_current():
+    stale = [str(p.relative_to(ROOT)) for p, text in gen.targets().items() if not p.exists() or p.read_text() != text]
+    assert stale == [], "run scripts/generate-actions"
+
+
+def test_docs_have_a_table_for_every_action_and_reusable_workflow():
+    docs = (ROOT / "docs" / "github-actions.md").read_text()
+    for path in ["actions/build", "actions/deploy", "actions/smoke-test", "actions/setup", "actions/emulator", ".github/workflows/build.yml", ".github/workflows/deploy.yml"]:
+        for kind in ("inputs", "outputs"):
+            assert f"<!-- {kind}:{path} -->" in docs, f"{kind}:{path}"
+
+
+def test_table_generation_follows_the_yaml(tmp_path):
+    table = gen.table("inputs", "actions/deploy")
+    assert "| `strategy` | no | `all-at-once` |" in table
+    assert "| `endpoint-name` | yes |  |" in table
+    stale = "<!-- outputs:actions/smoke-test -->\n| old |\n<!-- /outputs:actions/smoke-test -->\n"
+    assert gen.render_doc(stale) == (
+        "<!-- outputs:actions/smoke-test -->\n" + gen.table("outputs", "actions/smoke-test") + "\n<!-- /outputs:actions/smoke-test -->\n"
+    )

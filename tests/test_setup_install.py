@@ -1,0 +1,100 @@
+"""actions/setup/install.py: the step that gives every smops action its own virtualenv."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+INSTALL = ROOT / "actions" / "setup" / "install.py"
+
+
+@pytest.fixture(scope="module")
+def install():
+    spec = importlib.util.spec_from_file_location("smops_setup_install", INSTALL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_real_install_gives_a_python_with_smops_and_is_reused(tmp_path):
+    files = {name: tmp_path / name for name in ("output", "env", "path")}
+    for path in files.values():
+        path.write_text("")
+    env = {
+        **os.environ,
+        "RUNNER_TEMP": str(tmp_path),
+        "GITHUB_OUTPUT": str(files["output"]),
+        "GITHUB_ENV": str(files["env"]),
+        "GITHUB_PATH": str(files["path"]),
+    }
+    first = subprocess.run([sys.executable, str(INSTALL)], env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stdout + first.stderr
+    python = files["output"].read_text().strip().removeprefix("python=")
+    assert Path(python).is_relative_to(tmp_path / "smops-venv")
+    assert files["env"].read_text() == f"SMOPS_PYTHON={python}\n"
+    # PATH gets a directory with only `smops` in it, never the venv's python.
+    shim = Path(files["path"].read_text().strip())
+    assert sorted(p.name for p in shim.iterdir()) == ["smops"]
+    version = subprocess.run([str(shim / "smops"), "--version"], capture_output=True, text=True)
+    assert version.stdout.startswith("smops ")
+    # Without the extras it was not asked for.
+    missing = subprocess.run([python, "-c", "import moto"], capture_output=True)
+    assert missing.returncode != 0
+
+    again = subprocess.run([sys.executable, str(INSTALL)], env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0
+    assert "already installed" in again.stdout
+
+
+def test_extras_are_read_as_booleans(install):
+    assert install.wanted_extras({}) == []
+    assert install.wanted_extras({"INPUT_SDK_EXTRA": "true", "INPUT_EMULATOR_EXTRA": "False"}) == ["sdk"]
+    assert install.wanted_extras({"INPUT_EMULATOR_EXTRA": " TRUE "}) == ["emulator"]
+    with pytest.raises(SystemExit, match="INPUT_SDK_EXTRA='yes please'"):
+        install.wanted_extras({"INPUT_SDK_EXTRA": "yes please"})
+
+
+def _pretend_installed(install, env_dir: Path, extras: list[str], base: str) -> None:
+    """A venv whose python cannot run: any attempt to pip install in it would fail the test."""
+    python = install.executable(env_dir, "python")
+    python.parent.mkdir(parents=True)
+    python.write_text("not a python\n")
+    stamp = {"toolkit": install.toolkit_digest(), "python": base, "extras": extras}
+    (env_dir / install.STAMP).write_text(json.dumps(stamp))
+
+
+def test_an_install_with_the_extras_asked_for_is_reused(install, tmp_path):
+    env_dir = tmp_path / "smops-venv"
+    _pretend_installed(install, env_dir, ["emulator", "sdk"], "/usr/bin/python3")
+    logged = []
+    assert install.install(env_dir, ["sdk"], "/usr/bin/python3", log=logged.append) == install.executable(
+        env_dir, "python"
+    )
+    assert install.install(env_dir, [], "/usr/bin/python3", log=logged.append)
+    assert all("already installed" in line for line in logged)
+
+
+def test_a_missing_extra_or_another_interpreter_means_installing(install, tmp_path):
+    env_dir = tmp_path / "smops-venv"
+    _pretend_installed(install, env_dir, [], "/usr/bin/python3")
+    with pytest.raises((subprocess.CalledProcessError, OSError)):
+        install.install(env_dir, ["emulator"], "/usr/bin/python3", log=lambda _: None)
+
+
+def test_the_digest_follows_the_dependency_file_and_the_source(install, tmp_path):
+    root = tmp_path / "toolkit"
+    (root / "src" / "smops").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (root / "src" / "smops" / "cli.py").write_text("A = 1\n")
+    before = install.toolkit_digest(root)
+    (root / "src" / "smops" / "cli.py").write_text("A = 2\n")
+    after_source = install.toolkit_digest(root)
+    (root / "pyproject.toml").write_text("[project]\nname = 'y'\n")
+    assert len({before, after_source, install.toolkit_digest(root)}) == 3

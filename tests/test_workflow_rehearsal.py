@@ -1,0 +1,167 @@
+"""The reusable workflows' rehearsal path, job by job, with real smops processes and emulators.
+
+tests/workflow_harness.py plays the runner: it skips checkout and configure-aws-credentials,
+runs the toolkit's actions with the workflow's `with:` evaluated, and carries GITHUB_ENV from
+the emulator step to the later ones. Each job starts its own emulator process, as on GitHub.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import ROLE_ARN, ROOT
+from workflow_harness import call_inputs, run_job
+
+DEFINITION = ROOT / "tests" / "data" / "pipeline-definition.json"
+FAST = {"SMOPS_POLL_SECONDS": "0.05"}
+
+
+@pytest.fixture
+def workspace(tmp_path) -> Path:
+    root = tmp_path / "workspace"
+    (root / "ml").mkdir(parents=True)
+    shutil.copy(DEFINITION, root / "ml" / "pipeline.json")
+    (root / "ml" / "smoke.csv").write_text("1.0,2.0,3.0\n")
+    return root
+
+
+@pytest.fixture
+def stop_emulators():
+    """Every emulator a job started is stopped after the test (the runner would end the job)."""
+    jobs = []
+    yield jobs.append
+    for job in jobs:
+        for name, result in job.steps:
+            if result.outputs.get("pid") and "endpoint-url" in result.outputs:
+                subprocess.run(["kill", result.outputs["pid"]], check=False)
+
+
+def test_build_rehearsal_runs_the_pipeline_on_the_jobs_emulator(workspace, tmp_path, stop_emulators):
+    inputs = call_inputs(
+        ".github/workflows/build.yml",
+        {
+            "pipeline": "ml/pipeline.json",
+            "pipeline-name": "churn",
+            "pipeline-role-arn": ROLE_ARN,
+            "region": "eu-west-1",
+            "parameters": "Epochs=3",
+            "rehearsal": True,
+        },
+    )
+    job = run_job(".github/workflows/build.yml", "build", inputs, workspace=workspace, tmp_path=tmp_path, env=FAST)
+    stop_emulators(job)
+    assert job.returncode == 0, job.steps[-1][1].stderr
+    assert [name for name, _ in job.steps] == ["emulator", "build"]
+    assert job.skipped == ["step0", "step1", "credentials"]  # the two checkouts, AWS credentials
+    assert job.outputs["execution-status"] == "Succeeded"
+    assert job.outputs["execution-arn"].startswith("arn:aws:sagemaker:eu-west-1:")
+    assert job.outputs["model-package-arn"].startswith("arn:aws:sagemaker:eu-west-1:")
+
+
+def test_deploy_rehearsal_promotes_from_staging_to_production(workspace, tmp_path, stop_emulators):
+    arn = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn-models/4"
+    inputs = call_inputs(
+        ".github/workflows/deploy.yml",
+        {
+            "model-package-arn": arn,
+            "staging-endpoint-name": "churn-staging",
+            "production-endpoint-name": "churn-production",
+            "region": "eu-west-1",
+            "model-role-arn": ROLE_ARN,
+            "strategy": "canary",
+            "wait-interval": 0,
+            "create-alarms": True,
+            "smoke-payload": "ml/smoke.csv",
+            "rehearsal": True,
+        },
+    )
+    staging = run_job(
+        ".github/workflows/deploy.yml", "staging", inputs, workspace=workspace, tmp_path=tmp_path / "staging", env=FAST
+    )
+    stop_emulators(staging)
+    assert staging.returncode == 0, staging.steps[-1][1].stderr
+    assert [name for name, _ in staging.steps] == ["emulator", "deploy", "smoke-test"]
+    assert dict(staging.steps)["smoke-test"].outputs["status-code"] == "200"
+    assert staging.outputs["model-package-arn"] == arn
+    assert ":endpoint/churn-staging" in staging.outputs["endpoint-arn"]
+
+    production = run_job(
+        ".github/workflows/deploy.yml",
+        "production",
+        inputs,
+        workspace=workspace,
+        tmp_path=tmp_path / "production",
+        needs={"staging": {"outputs": staging.outputs}},
+        env=FAST,
+    )
+    stop_emulators(production)
+    assert production.returncode == 0, production.steps[-1][1].stderr
+    assert [name for name, _ in production.steps] == ["emulator", "replay", "deploy"]
+    deploy = dict(production.steps)["deploy"]
+    assert production.outputs["action"] == "created"
+    assert ":endpoint/churn-production" in production.outputs["endpoint-arn"]
+    # The promotion guard ran against the replayed staging endpoint.
+    assert "churn-staging" in deploy.env["smops"]["SMOPS_REQUIRE_ON_ENDPOINT"]
+
+
+def test_deploy_rehearsal_resolves_a_group_and_hands_the_arn_to_production(workspace, tmp_path, stop_emulators):
+    inputs = call_inputs(
+        ".github/workflows/deploy.yml",
+        {
+            "model-package-group": "churn-models",
+            "staging-endpoint-name": "churn-staging",
+            "production-endpoint-name": "churn-production",
+            "region": "us-east-1",
+            "model-role-arn": ROLE_ARN,
+            "smoke-payload": "ml/smoke.csv",
+            "staging-in-another-account": True,
+            "rehearsal": True,
+        },
+    )
+    staging = run_job(
+        ".github/workflows/deploy.yml", "staging", inputs, workspace=workspace, tmp_path=tmp_path / "staging", env=FAST
+    )
+    stop_emulators(staging)
+    assert staging.returncode == 0, staging.steps[-1][1].stderr
+    assert staging.outputs["model-package-arn"].endswith(":model-package/churn-models/1")
+    production = run_job(
+        ".github/workflows/deploy.yml",
+        "production",
+        inputs,
+        workspace=workspace,
+        tmp_path=tmp_path / "production",
+        needs={"staging": {"outputs": staging.outputs}},
+        env=FAST,
+    )
+    stop_emulators(production)
+    assert production.returncode == 0, production.steps[-1][1].stderr
+    deploy = dict(production.steps)["deploy"]
+    # Staging in another account: no promotion guard, and still exactly staging's package.
+    assert deploy.env["smops"]["SMOPS_REQUIRE_ON_ENDPOINT"] == ""
+    assert deploy.env["smops"]["SMOPS_MODEL_PACKAGE_ARN"] == staging.outputs["model-package-arn"]
+
+
+def test_deploy_rehearsal_fails_the_staging_job_on_settings_sagemaker_refuses(workspace, tmp_path, stop_emulators):
+    inputs = call_inputs(
+        ".github/workflows/deploy.yml",
+        {
+            "model-package-group": "churn-models",
+            "staging-endpoint-name": "churn-staging",
+            "production-endpoint-name": "churn-production",
+            "region": "us-east-1",
+            "model-role-arn": ROLE_ARN,
+            "strategy": "canary",
+            "canary-size": 80,  # SageMaker allows at most half the fleet as a canary
+            "smoke-payload": "ml/smoke.csv",
+            "rehearsal": True,
+        },
+    )
+    staging = run_job(
+        ".github/workflows/deploy.yml", "staging", inputs, workspace=workspace, tmp_path=tmp_path, env=FAST
+    )
+    stop_emulators(staging)
+    assert staging.returncode == 2
+    assert "canary" in staging.steps[-1][1].stderr
