@@ -398,6 +398,16 @@ def _bridge_parser(subparsers) -> None:
     _json_flag(p)
 
 
+def _fail_step_flag(parser: Parser) -> None:
+    parser.flag(
+        "--fail-step",
+        action="append",
+        type=key_value,
+        metavar="STEP=REASON",
+        help="make the named pipeline step fail with REASON (to see a failure reported), repeatable",
+    )
+
+
 def _emulator_parser(subparsers) -> None:
     p = _command(
         subparsers,
@@ -415,13 +425,7 @@ def _emulator_parser(subparsers) -> None:
         default=None,
         help="simulated duration of each pipeline step (default 1)",
     )
-    p.flag(
-        "--fail-step",
-        action="append",
-        type=key_value,
-        metavar="STEP=REASON",
-        help="make the named pipeline step fail with REASON, repeatable",
-    )
+    _fail_step_flag(p)
     p.flag(
         "--region",
         default="us-east-1",
@@ -448,13 +452,7 @@ def _demo_parser(subparsers) -> None:
         "real smops process. Exits 0 only when every phase did what the lifecycle needs.",
     )
     p.flag("--report", default="smops-demo-report.md", help="where to write the Markdown report (default smops-demo-report.md)")
-    p.flag(
-        "--fail-step",
-        action="append",
-        type=key_value,
-        metavar="STEP=REASON",
-        help="make the example pipeline's STEP fail with REASON, to see a failure reported",
-    )
+    _fail_step_flag(p)
     p.flag("--verbose", action="store_true", help="show every command's own log")
 
 

@@ -35,41 +35,40 @@ def run(args) -> dict[str, str]:
             response = runtime.invoke_endpoint(**request)
         except botocore.exceptions.ClientError as exc:
             status = exc.response.get("OriginalStatusCode") or exc.response["ResponseMetadata"]["HTTPStatusCode"]
-            outputs = {"status-code": str(status), "latency-ms": ""}
-            _summarize(args, content_type, outputs, f"invocation {attempt} failed")
-            raise RemoteFailure(
-                f"smoke test of {args.endpoint_name} failed: invocation {attempt} answered {status}: "
-                f"{aws.error_message(exc)}",
+            raise _failed(
+                args, content_type, {"status-code": str(status), "latency-ms": ""}, f"invocation {attempt} failed",
+                f"invocation {attempt} answered {status}: {aws.error_message(exc)}",
                 f"see the endpoint's logs in CloudWatch log group /aws/sagemaker/Endpoints/{args.endpoint_name}",
-                outputs=outputs,
             ) from exc
         latencies.append((time.perf_counter() - started) * 1000)
         answer = response["Body"].read().decode("utf-8", errors="replace")
         status = response["ResponseMetadata"]["HTTPStatusCode"]
         if args.expect_contains and args.expect_contains not in answer:
-            outputs = {"status-code": str(status), "latency-ms": f"{latencies[-1]:.0f}"}
-            _summarize(args, content_type, outputs, "unexpected answer")
-            raise RemoteFailure(
-                f"smoke test of {args.endpoint_name} failed: answer {attempt} does not contain "
-                f"{args.expect_contains!r}: {answer[:200]!r}",
+            raise _failed(
+                args, content_type, {"status-code": str(status), "latency-ms": f"{latencies[-1]:.0f}"},
+                "unexpected answer",
+                f"answer {attempt} does not contain {args.expect_contains!r}: {answer[:200]!r}",
                 "check the model's output format or --expect-contains",
-                outputs=outputs,
             )
         gha.log(f"  invocation {attempt}/{args.count}: {status} in {latencies[-1]:.0f} ms")
 
     median = statistics.median(latencies)
     outputs = {"status-code": str(status), "latency-ms": f"{median:.0f}"}
     if args.max_latency_ms is not None and median > args.max_latency_ms:
-        _summarize(args, content_type, outputs, "too slow")
-        raise RemoteFailure(
-            f"smoke test of {args.endpoint_name} failed: median latency {median:.0f} ms exceeds "
-            f"--max-latency-ms {args.max_latency_ms:g}",
+        raise _failed(
+            args, content_type, outputs, "too slow",
+            f"median latency {median:.0f} ms exceeds --max-latency-ms {args.max_latency_ms:g}",
             "look at the endpoint's ModelLatency metric, or raise --max-latency-ms",
-            outputs=outputs,
         )
     gha.log(f"smoke test passed: {args.count} invocations, median {median:.0f} ms; answer {answer[:120]!r}")
     _summarize(args, content_type, outputs, "passed", answer)
     return outputs
+
+
+def _failed(args, content_type: str, outputs: dict, verdict: str, problem: str, fix: str) -> RemoteFailure:
+    """Summarize the failed smoke test and build the error that fails the step."""
+    _summarize(args, content_type, outputs, verdict)
+    return RemoteFailure(f"smoke test of {args.endpoint_name} failed: {problem}", fix, outputs=outputs)
 
 
 def _summarize(args, content_type: str, outputs: dict, verdict: str, answer: str = "") -> None:
