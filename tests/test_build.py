@@ -376,3 +376,30 @@ def test_end_to_end_as_a_process(aws_env, tmp_path):
     assert written["model-package-arn"].endswith(f"model-package/{GROUP}/1")
     assert "::group::Wait for churn-e2e" in result.stderr and "::endgroup::" in result.stderr
     assert "| Register | RegisterModel | Succeeded |" in summary_file.read_text()
+
+
+def test_cancelling_the_job_stops_the_execution_with_stop_on_cancel(sagemaker):
+    """A cancelled workflow sends SIGTERM: with --stop-on-cancel the execution is stopped too."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    settings.step_seconds = 30
+    process = subprocess.Popen(
+        [sys.executable, "-m", "smops", "build", "--pipeline", str(DEFINITION), "--pipeline-name", "churn",
+         "--role-arn", ROLE_ARN, "--stop-on-cancel"],
+        stderr=subprocess.PIPE, text=True, env=os.environ,
+    )
+    try:
+        for line in process.stderr:
+            if line.startswith("execution started: "):
+                arn = line.split(": ", 1)[1].strip()
+                break
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 130
+        assert f"cancelled: stopping {arn}" in process.stderr.read()
+    finally:
+        process.kill()
+    status = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
+    assert status in {"Stopping", "Stopped"}

@@ -318,3 +318,27 @@ def test_timeout_exits_3_with_outputs(sagemaker, outputs, capsys):
     assert deploy("--model-package-arn", register(sagemaker), "--timeout", "0.01") == 3
     assert "endpoint fraud-prod is still Updating" in first_error_line(capsys.readouterr().err)
     assert outputs()["action"] == "updated"
+
+
+def test_failed_creation_says_nothing_serves_then_refuses_the_failed_endpoint(sagemaker, outputs, capsys):
+    settings.fail_endpoints["fraud-prod"] = "The primary container for production variant AllTraffic did not pass the ping health check."
+    assert deploy("--model-package-arn", register(sagemaker)) == 1
+    line = first_error_line(capsys.readouterr().err)
+    assert "endpoint fraud-prod is Failed: The primary container" in line and "nothing is serving" in line
+    assert outputs()["action"] == "created"
+    models = len(sagemaker.list_models()["Models"])
+    assert deploy("--model-package-arn", register(sagemaker)) == 2
+    line = first_error_line(capsys.readouterr().err)
+    assert "endpoint fraud-prod is Failed" in line and "delete-endpoint --endpoint-name fraud-prod" in line
+    assert len(sagemaker.list_models()["Models"]) == models
+
+
+def test_failed_update_is_reported_and_the_old_config_serves(sagemaker, outputs, capsys):
+    assert deploy("--model-package-arn", register(sagemaker)) == 0
+    old_config = outputs()["endpoint-config-name"]
+    settings.fail_endpoints["fraud-prod"] = "Image pull failed for the new fleet."
+    assert deploy("--model-package-arn", register(sagemaker)) == 1
+    line = first_error_line(capsys.readouterr().err)
+    assert "was rolled back: Image pull failed for the new fleet." in line
+    assert f"the previous config {old_config} is still serving" in line
+    assert sagemaker.describe_endpoint(EndpointName="fraud-prod")["EndpointConfigName"] == old_config

@@ -57,16 +57,19 @@ def advance(backend) -> None:
     for endpoint in backend.endpoints.values():
         state = _state(endpoint)
         if endpoint.endpoint_status == "Creating" and now >= state.ready_at:
-            endpoint.endpoint_status = "InService"
+            reason = settings.fail_endpoints.get(endpoint.endpoint_name)
+            endpoint.endpoint_status = "Failed" if reason else "InService"
+            state.failure_reason = reason
         deployment = state.deployment
         if deployment is None:
             continue
         if deployment.rolled_back_until is None:
             tripped = _tripped_alarms(backend, deployment, now)
-            if tripped:
+            broken = settings.fail_endpoints.get(endpoint.endpoint_name) if now >= deployment.bake_from else None
+            if tripped or broken:
                 deployment.rolled_back_until = now + settings.endpoint_seconds / 2
                 endpoint.endpoint_status = "RollingBack"
-                state.failure_reason = (
+                state.failure_reason = broken or (
                     f"Deployment of {deployment.new_config} was rolled back because "
                     f"CloudWatch alarm(s) {', '.join(tripped)} went into ALARM state during the bake."
                 )

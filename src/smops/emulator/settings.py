@@ -16,6 +16,8 @@ class Settings:
     condition_outcomes: dict[str, bool] = field(default_factory=dict)
     # How long an endpoint stays Creating, and an update provisions its new fleet, in seconds.
     endpoint_seconds: float = 1.0
+    # Endpoint name → reason: creating it ends Failed, updating it fails and rolls back.
+    fail_endpoints: dict[str, str] = field(default_factory=dict)
     # Real seconds per simulated second of a deployment's waits (a 300 s bake lasts 3 s).
     time_scale: float = 0.01
     # Endpoint name → what InvokeEndpoint answers: a body, a (status, message) model error, a delay.
