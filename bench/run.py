@@ -1,7 +1,7 @@
 """Benchmarks: how fast smops starts and how much it adds around AWS's own waits.
 
-Run with `.venv/bin/python bench/run.py` (after scripts/bootstrap). It prints a Markdown table of
-medians. Timings belong here, never in tests. The emulator is set to zero-length steps and
+Run with `.venv/bin/python bench/run.py [--demo]` (after scripts/bootstrap). It prints a Markdown
+table of medians; `--demo` adds one timed `smops demo` (the README promises under a minute). Timings belong here, never in tests. The emulator is set to zero-length steps and
 endpoint updates, so what is measured is smops itself (process start, imports, API calls, polls).
 """
 
@@ -11,6 +11,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,6 +58,9 @@ def main() -> None:
         payload = ROOT / "examples" / "smoke-payload.csv"
         smoke = ["smoke-test", "--endpoint-name", "bench", "--payload", str(payload), "--count", "10"]
         rows.append(("smops smoke-test (10 invocations)", *timed(smoke, env, 5)))
+    if "--demo" in sys.argv[1:]:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows.append(("smops demo (whole lifecycle)", *timed(["demo", "--report", f"{tmp}/r.md"], base, 1)))
     print("| benchmark | median ms | best ms |\n|---|---:|---:|")
     for name, median, best in rows:
         print(f"| {name} | {median:.0f} | {best:.0f} |")
