@@ -403,3 +403,28 @@ def test_cancelling_the_job_stops_the_execution_with_stop_on_cancel(sagemaker):
         process.kill()
     status = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
     assert status in {"Stopping", "Stopped"}
+
+
+def test_dry_run_with_json_keeps_stdout_for_the_outputs(aws_env, capsys):
+    assert build("--dry-run", "--json") == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"pipeline-arn": ""}
+    assert "(no pipeline yet)" in captured.err
+
+
+def test_success_without_registration_is_noticed(sagemaker, tmp_path, outputs, capsys):
+    settings.condition_outcomes["CheckQuality"] = False  # takes the Else branch...
+    definition = json.loads(DEFINITION.read_text())
+    definition["Steps"][2]["Arguments"]["ElseSteps"] = []  # ...which is empty here: nothing fails
+    spec = tmp_path / "no-else.json"
+    spec.write_text(json.dumps(definition))
+    assert build(spec=spec) == 0
+    assert outputs()["model-package-arn"] == ""
+    assert "succeeded without registering a model package" in capsys.readouterr().err
+
+
+def test_fail_step_failure_points_at_the_definition_not_at_job_logs(sagemaker, capsys):
+    settings.condition_outcomes["CheckQuality"] = False
+    assert build() == 1
+    line = first_error_line(capsys.readouterr().err)
+    assert "TooInaccurate (Failed)" in line and "the reason above comes from the pipeline definition" in line

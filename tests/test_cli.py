@@ -158,3 +158,43 @@ def test_emulator_stops_on_sigterm():
         assert process.wait(timeout=10) == 0
     finally:
         process.kill()
+
+
+def test_a_repeatable_flag_replaces_its_environment_list(monkeypatch):
+    monkeypatch.setenv("SMOPS_ALARM", "from-env-a\nfrom-env-b")
+    args = parser().parse_args(["deploy", "--endpoint-name", "e", "--alarm", "from-flag"])
+    assert args.alarm == ["from-flag"]
+    assert parser().parse_args(["deploy", "--endpoint-name", "e"]).alarm == ["from-env-a", "from-env-b"]
+    monkeypatch.delenv("SMOPS_ALARM")
+    assert parser().parse_args(["deploy", "--endpoint-name", "e", "--alarm", "a", "--alarm", "b"]).alarm == ["a", "b"]
+    assert parser().parse_args(["deploy", "--endpoint-name", "e"]).alarm == []
+
+
+def test_expired_credentials_name_the_cause(aws_env, monkeypatch, capsys):
+    import botocore.exceptions
+
+    from smops import registry
+
+    def expire(args):
+        raise botocore.exceptions.ClientError(
+            {"Error": {"Code": "ExpiredTokenException", "Message": "The security token included in the request is expired"}},
+            "DescribePipelineExecution",
+        )
+
+    monkeypatch.setattr(registry, "run_approve", expire)
+    assert main(["approve", "--model-package-arn", "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1"]) == 1
+    line = capsys.readouterr().err.strip().splitlines()[0]
+    assert "the AWS credentials expired during DescribePipelineExecution" in line and "role-duration-seconds" in line
+
+
+def test_botocore_client_side_errors_are_bad_input():
+    import botocore.exceptions
+
+    from smops.cli import _aws_error
+
+    invalid = _aws_error(botocore.exceptions.ParamValidationError(report="Invalid type for parameter InitialInstanceCount"))
+    assert invalid.exit_code == 2 and "Invalid type for parameter InitialInstanceCount" in str(invalid)
+    sso = _aws_error(botocore.exceptions.UnauthorizedSSOTokenError())
+    assert sso.exit_code == 2 and "aws sso login" in str(sso)
+    unreachable = _aws_error(botocore.exceptions.EndpointConnectionError(endpoint_url="https://api.sagemaker"))
+    assert unreachable.exit_code == 1 and "could not reach AWS" in str(unreachable)

@@ -315,7 +315,7 @@ def test_guardrail_fallback_is_warned(sagemaker, summary, capsys):
 def test_timeout_exits_3_with_outputs(sagemaker, outputs, capsys):
     assert deploy("--model-package-arn", register(sagemaker)) == 0
     settings.time_scale = 1  # a real-time 300 s bake
-    assert deploy("--model-package-arn", register(sagemaker), "--timeout", "0.01") == 3
+    assert deploy("--model-package-arn", register(sagemaker), "--wait-interval", "300", "--timeout", "0.01") == 3
     assert "endpoint fraud-prod is still Updating" in first_error_line(capsys.readouterr().err)
     assert outputs()["action"] == "updated"
 
@@ -342,3 +342,69 @@ def test_failed_update_is_reported_and_the_old_config_serves(sagemaker, outputs,
     assert "was rolled back: Image pull failed for the new fleet." in line
     assert f"the previous config {old_config} is still serving" in line
     assert sagemaker.describe_endpoint(EndpointName="fraud-prod")["EndpointConfigName"] == old_config
+
+
+def test_plain_all_at_once_leaves_sagemakers_default(sagemaker, outputs):
+    assert deploy("--model-package-arn", register(sagemaker)) == 0
+    assert deploy("--model-package-arn", register(sagemaker)) == 0
+    assert outputs()["action"] == "updated"
+    assert "LastDeploymentConfig" not in sagemaker.describe_endpoint(EndpointName="fraud-prod")
+
+
+def test_a_new_variant_name_is_refused_before_anything_is_created(sagemaker, capsys):
+    assert deploy("--model-package-arn", register(sagemaker)) == 0
+    models = len(sagemaker.list_models()["Models"])
+    assert deploy("--model-package-arn", register(sagemaker), "--variant-name", "Blue") == 2
+    line = first_error_line(capsys.readouterr().err)
+    assert "serves variant(s) AllTraffic, not Blue" in line and "--variant-name AllTraffic" in line
+    assert len(sagemaker.list_models()["Models"]) == models
+
+
+def test_serverless_to_instances(sagemaker, outputs, capsys):
+    assert deploy("--model-package-arn", register(sagemaker), "--serverless-memory-mb", "1024") == 0
+    assert deploy("--model-package-arn", register(sagemaker), "--strategy", "canary", "--create-alarms") == 2
+    assert "serverless endpoints do not take" in first_error_line(capsys.readouterr().err)
+    assert deploy("--model-package-arn", register(sagemaker)) == 0
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=outputs()["endpoint-config-name"])
+    assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
+
+
+def test_a_new_model_role_is_an_update(sagemaker, outputs):
+    arn = register(sagemaker)
+    assert deploy("--model-package-arn", arn) == 0
+    assert deploy("--model-package-arn", arn) == 0 and outputs()["action"] == "unchanged"
+    other = "arn:aws:iam::123456789012:role/fraud-model-v2"
+    assert main(["deploy", "--endpoint-name", "fraud-prod", "--role-arn", other, "--model-package-arn", arn]) == 0
+    assert outputs()["action"] == "updated"
+    assert sagemaker.describe_model(ModelName=outputs()["model-name"])["ExecutionRoleArn"] == other
+    assert main(["deploy", "--endpoint-name", "fraud-prod", "--model-package-arn", arn]) == 0
+    assert outputs()["action"] == "unchanged"
+
+
+def test_rerun_after_a_timeout_waits_for_its_own_deployment(sagemaker, outputs, capsys):
+    assert deploy("--model-package-arn", register(sagemaker)) == 0
+    settings.time_scale = 0.005  # the 300 s bake lasts 1.5 s
+    second = register(sagemaker)
+    assert deploy("--model-package-arn", second, "--wait-interval", "300", "--timeout", "0.005") == 3
+    pending = outputs()["endpoint-config-name"]
+    assert deploy("--model-package-arn", second, "--wait-interval", "300") == 0
+    assert "is already deploying this package" in capsys.readouterr().err
+    out = outputs()
+    assert out["action"] == "unchanged" and out["endpoint-config-name"] == pending
+    assert len(sagemaker.list_endpoint_configs()["EndpointConfigs"]) == 2
+
+
+def test_a_config_deleted_while_in_use_is_replaced(sagemaker, outputs):
+    assert deploy("--model-package-arn", register(sagemaker)) == 0
+    sagemaker.delete_endpoint_config(EndpointConfigName=outputs()["endpoint-config-name"])
+    assert deploy("--model-package-arn", register(sagemaker), "--require-on-endpoint", "fraud-prod") == 2
+    assert deploy("--model-package-arn", register(sagemaker)) == 0
+    assert outputs()["action"] == "updated"
+
+
+def test_a_refused_config_leaves_no_model_behind(sagemaker, outputs, capsys):
+    assert deploy("--model-package-arn", register(sagemaker), "--instance-type", "ml.nonexistent.xlarge") == 1
+    line = first_error_line(capsys.readouterr().err)
+    assert "AWS refused CreateEndpointConfig for fraud-prod" in line and "the endpoint itself was not changed" in line
+    assert sagemaker.list_models()["Models"] == []
+    assert sagemaker.list_endpoints()["Endpoints"] == []

@@ -46,7 +46,8 @@ def test_build_approve_staging_smoke_production(aws_env, tmp_path):
                  str(payload), "--expect-contains", "0.93")
     assert smoke["status-code"] == "200"
 
-    # Production already runs an older model, so this is a real blue/green canary update.
+    # Production already runs (the same package on other instances), so this is a real
+    # blue/green canary update rather than a create.
     older = step(tmp_path, "old-production", "deploy", "--model-package-arn", package, "--endpoint-name",
                  "churn-production", "--role-arn", ROLE_ARN, "--instance-type", "ml.m5.xlarge")
     production = step(tmp_path, "production", "deploy", "--model-package-arn", package, "--endpoint-name",

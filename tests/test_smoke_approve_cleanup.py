@@ -132,11 +132,27 @@ def test_cleanup_keeps_current_and_newest_and_never_touches_others(endpoint, sag
                              "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
     )
 
+    # A model a killed deploy left without its config, and one made by hand.
+    sagemaker.create_model(ModelName=f"{endpoint}-v9-orphan", ExecutionRoleArn=ROLE_ARN,
+                           PrimaryContainer={"Image": "i"}, Tags=[{"Key": "smops:endpoint", "Value": endpoint}])
+    sagemaker.create_model(ModelName=f"{endpoint}-by-hand", ExecutionRoleArn=ROLE_ARN, PrimaryContainer={"Image": "i"})
+
     assert main(["cleanup", "--endpoint-name", endpoint, "--keep", "1", "--dry-run"]) == 0
     assert len(sagemaker.list_endpoint_configs()["EndpointConfigs"]) == 5
+    assert len(sagemaker.list_models()["Models"]) == 6
 
     assert main(["cleanup", "--endpoint-name", endpoint, "--keep", "1"]) == 0
     remaining = {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]}
     assert remaining == {current, configs[1], f"{endpoint}-by-hand"}
-    assert {m["ModelName"] for m in sagemaker.list_models()["Models"]} == {current, configs[1]}
+    assert {m["ModelName"] for m in sagemaker.list_models()["Models"]} == {current, configs[1], f"{endpoint}-by-hand"}
     assert outputs()["deleted-endpoint-configs"].splitlines() == configs[2:]
+    assert sorted(outputs()["deleted-models"].splitlines()) == sorted(configs[2:] + [f"{endpoint}-v9-orphan"])
+
+
+def test_approving_a_group_again_is_a_no_op(sagemaker, outputs, capsys):
+    arn = register(sagemaker, status="PendingManualApproval")
+    assert approve("--model-package-group", GROUP) == 0
+    assert approve("--model-package-group", GROUP) == 0
+    assert outputs() == {"model-package-arn": arn, "approval-status": "Approved"}
+    assert "is already Approved: nothing to change" in capsys.readouterr().err
+    assert approve("--model-package-group", GROUP, "--status", "Rejected") == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 
 import boto3
 import botocore.config
@@ -16,6 +17,7 @@ import botocore.exceptions
 from smops import __version__, gha
 from smops.errors import BadInput
 
+ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-/]+$")
 # SageMaker tag values allow letters, digits, spaces and _.:/=+-@ only, up to 256 characters.
 TAG_VALUE_MAX = 256
 
@@ -66,6 +68,16 @@ def is_not_found(exc: botocore.exceptions.ClientError) -> bool:
         code in {"ValidationException", "ValidationError"}
         and ("not found" in message or "could not find" in message or "does not exist" in message)
     )
+
+
+def check_role_arn(value: str, what: str) -> None:
+    if not ROLE_ARN.match(value):
+        raise BadInput(f"--role-arn {value!r} is not an IAM role ARN", f"pass arn:aws:iam::ACCOUNT:role/NAME, {what}")
+
+
+def tags(client, arn: str) -> dict[str, str]:
+    """A SageMaker resource's tags; one page holds them all (at most 50, MaxResults is 50+)."""
+    return {t["Key"]: t["Value"] for t in client.list_tags(ResourceArn=arn, MaxResults=100)["Tags"]}
 
 
 def provenance_tags(**known: str | None) -> list[dict[str, str]]:

@@ -6,10 +6,13 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import time
 
+import botocore.exceptions
+
 from smops import aws, gha, pipeline, registry
-from smops.errors import RemoteFailure, TimedOut
+from smops.errors import BadInput, RemoteFailure, TimedOut
 from smops.waiting import duration
 
 STATUS_ICONS = {"Succeeded": "✅", "Failed": "❌", "Stopped": "⏹️", "Executing": "⏳"}
@@ -72,7 +75,9 @@ def run(args) -> dict[str, str]:
     if len(packages) > 1:
         gha.warning(f"{len(packages)} model packages registered; reporting the last: {packages[-1]}")
     outputs.update({"execution-status": status, "model-package-arn": packages[-1] if packages else ""})
-    package = registry.describe(sm, packages[-1]) if packages else None
+    if status == "Succeeded" and not packages and "RegisterModel" in types.values():
+        gha.notice("the execution succeeded without registering a model package (its RegisterModel step did not run)")
+    package = _package_for_summary(sm, packages[-1]) if packages else None
     s3 = aws.client("s3", args.region, args.profile)
     gha.add_summary(
         _summary(args.pipeline_name, action, outputs, step_list, types, package, time.monotonic() - started, s3, region)
@@ -86,10 +91,20 @@ def run(args) -> dict[str, str]:
     return outputs
 
 
+def _package_for_summary(sm, arn: str) -> dict | None:
+    """The registered package, described for the summary; a read that fails must not fail the build."""
+    try:
+        return registry.describe(sm, arn)
+    except (BadInput, botocore.exceptions.ClientError) as exc:
+        gha.warning(f"could not describe {arn} for the summary: {exc}")
+        return None
+
+
 def _dry_run(sm, args, definition: dict) -> dict[str, str]:
     deployed = pipeline.describe(sm, args.pipeline_name)
     changes = pipeline.diff(deployed, definition, args.role_arn, args.description)
-    print(changes or f"pipeline {args.pipeline_name} is up to date")
+    # The diff is the answer, unless --json reserves stdout for the outputs.
+    print(changes or f"pipeline {args.pipeline_name} is up to date", file=sys.stderr if args.json else sys.stdout)
     verdict = "would be created" if deployed is None else ("would be updated" if changes else "is unchanged")
     gha.log(f"dry run: pipeline {args.pipeline_name} {verdict}; nothing was changed")
     gha.add_summary(
@@ -135,9 +150,10 @@ def _failure(execution: dict, step_list: list[dict], region: str, outputs: dict)
         f"  {s['StepName']}: {s.get('FailureReason') or s['StepStatus']}\n    {pipeline.where_to_look(s, region)}"
         for s in failed
     )
+    ran_jobs = any(s.get("Metadata", {}).keys() & pipeline.JOB_LOGS.keys() for s in failed)
     return RemoteFailure(
         f"pipeline execution {status}: step {names}: {first.get('FailureReason') or 'no reason given'}",
-        "see the step's job logs below",
+        "see the step's job logs below" if ran_jobs else "the reason above comes from the pipeline definition",
         details=details,
         outputs=outputs,
     )

@@ -2,7 +2,8 @@
 
 Only resources tagged smops:endpoint=<endpoint> are candidates, so configs made by hand or by
 other tools are never touched; the config the endpoint serves (and one being deployed) is kept
-with the --keep newest.
+with the --keep newest, and so are their models. A model smops created whose config never came
+to be (a failed deploy) is deleted too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import botocore.exceptions
 from smops import aws, endpoint, gha
 from smops.deploy import ENDPOINT_TAG
 from smops.errors import BadInput
+
+# Names start with the endpoint's, cut to fit 63 characters with the -v<version>-<time> suffix.
+NAME_PREFIX = 40
 
 
 def run(args) -> dict[str, str]:
@@ -26,62 +30,55 @@ def run(args) -> dict[str, str]:
         if pending:
             in_use.add(pending)
 
-    ours = []
-    # Names start with the endpoint's, cut to fit 63 characters with the -v<version>-<time> suffix.
-    pages = sm.get_paginator("list_endpoint_configs").paginate(
-        NameContains=args.endpoint_name[:40], SortBy="CreationTime", SortOrder="Descending"
-    )
-    for page in pages:
-        for summary in page["EndpointConfigs"]:
-            tags = _tags(sm, summary["EndpointConfigArn"])
-            if tags.get(ENDPOINT_TAG) == args.endpoint_name:
-                ours.append(summary)
-    older = [c for c in ours if c["EndpointConfigName"] not in in_use][args.keep :]
+    configs = _ours(sm, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigArn", args.endpoint_name)
+    older = [c for c in configs if c not in in_use][args.keep :]
+    kept = [c for c in configs if c not in older]
+    kept_models = {model for config in kept for model in _variant_models(sm, config)}
+    models = _ours(sm, "list_models", "Models", "ModelArn", args.endpoint_name)
+    unused_models = [m for m in models if m not in kept_models]
 
-    deleted_configs, deleted_models = [], []
     verb = "would delete" if args.dry_run else "deleting"
     for config in older:
-        name = config["EndpointConfigName"]
-        models = _own_models(sm, name, args.endpoint_name)
-        gha.log(f"{verb} endpoint config {name}" + (f" and model {', '.join(models)}" if models else ""))
+        gha.log(f"{verb} endpoint config {config}")
         if not args.dry_run:
-            sm.delete_endpoint_config(EndpointConfigName=name)
-            for model in models:
-                sm.delete_model(ModelName=model)
-        deleted_configs.append(name)
-        deleted_models += models
-    kept = [c["EndpointConfigName"] for c in ours if c not in older]
+            sm.delete_endpoint_config(EndpointConfigName=config)
+    for model in unused_models:
+        gha.log(f"{verb} model {model}")
+        if not args.dry_run:
+            sm.delete_model(ModelName=model)
     gha.log(f"kept {len(kept)} config(s): {', '.join(kept) or 'none'}")
-    title = "smops cleanup (dry run)" if args.dry_run else "smops cleanup"
+    fate = "would be deleted" if args.dry_run else "deleted"
     gha.add_summary(
-        f"### {title}: `{args.endpoint_name}`\n\n"
+        f"### smops cleanup{' (dry run)' if args.dry_run else ''}: `{args.endpoint_name}`\n\n"
         + gha.table(
-            ["endpoint config", "fate"],
-            [[k, "kept (in use)" if k in in_use else "kept"] for k in kept]
-            + [[d, "would be deleted" if args.dry_run else "deleted"] for d in deleted_configs],
+            ["resource", "fate"],
+            [[f"config `{k}`", "kept (in use)" if k in in_use else "kept"] for k in kept]
+            + [[f"config `{c}`", fate] for c in older]
+            + [[f"model `{m}`", fate] for m in unused_models],
         )
     )
-    return {
-        "deleted-endpoint-configs": "\n".join(deleted_configs),
-        "deleted-models": "\n".join(deleted_models),
-    }
+    return {"deleted-endpoint-configs": "\n".join(older), "deleted-models": "\n".join(unused_models)}
 
 
-def _tags(sm, arn: str) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]}
+def _ours(sm, operation: str, key: str, arn_key: str, endpoint_name: str) -> list[str]:
+    """Names of the configs or models tagged for this endpoint, newest first."""
+    pages = sm.get_paginator(operation).paginate(
+        NameContains=endpoint_name[:NAME_PREFIX], SortBy="CreationTime", SortOrder="Descending"
+    )
+    name_key = arn_key.removesuffix("Arn") + "Name"
+    return [
+        item[name_key]
+        for page in pages
+        for item in page[key]
+        if aws.tags(sm, item[arn_key]).get(ENDPOINT_TAG) == endpoint_name
+    ]
 
 
-def _own_models(sm, config_name: str, endpoint_name: str) -> list[str]:
-    """The config's models that smops created for this endpoint and that still exist."""
-    variants = sm.describe_endpoint_config(EndpointConfigName=config_name).get("ProductionVariants") or []
-    models = []
-    for variant in variants:
-        try:
-            arn = sm.describe_model(ModelName=variant["ModelName"])["ModelArn"]
-        except botocore.exceptions.ClientError as exc:
-            if aws.is_not_found(exc):
-                continue
-            raise
-        if _tags(sm, arn).get(ENDPOINT_TAG) == endpoint_name:
-            models.append(variant["ModelName"])
-    return models
+def _variant_models(sm, config_name: str) -> list[str]:
+    try:
+        variants = sm.describe_endpoint_config(EndpointConfigName=config_name).get("ProductionVariants") or []
+    except botocore.exceptions.ClientError as exc:
+        if aws.is_not_found(exc):
+            return []
+        raise
+    return [v["ModelName"] for v in variants]

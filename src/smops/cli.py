@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from smops import __version__, gha
-from smops.errors import BadInput, SmopsError
+from smops.errors import BadInput, RemoteFailure, SmopsError
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off"}
@@ -58,12 +58,22 @@ class Parser(argparse.ArgumentParser):
             except (ValueError, argparse.ArgumentTypeError) as exc:
                 self.env_errors.append(f"{env_name(long_name)}={raw!r} is invalid ({exc})")
             kwargs.pop("required", None)
-        elif kwargs.get("action") == "append":
+        if kwargs.get("action") == "append":
             kwargs.setdefault("default", [])
+            kwargs["action"] = _AppendReplacingDefault
         help_text = kwargs.get("help", "")
         if help_text != argparse.SUPPRESS:
             kwargs["help"] = f"{help_text} (env: {env_name(long_name)})"
         return self.add_argument(*names, **kwargs)
+
+
+class _AppendReplacingDefault(argparse._AppendAction):
+    """A repeatable flag given on the command line replaces its SMOPS_* list, like any flag."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest, None) is self.default:
+            setattr(namespace, self.dest, [])
+        super().__call__(parser, namespace, values, option_string)
 
 
 def _from_env(raw: str, kwargs: dict):
@@ -249,8 +259,8 @@ def _deploy_parser(subparsers) -> None:
     p.flag(
         "--wait-interval",
         type=int,
-        default=300,
-        help="seconds to bake between traffic shifts (0-3600, default 300)",
+        help="seconds to bake after each traffic shift (0-3600, default 300); an all-at-once update "
+        "without alarms, wait or timeout uses SageMaker's default (no bake)",
     )
     p.flag(
         "--termination-wait",
@@ -499,29 +509,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         run = getattr(importlib.import_module(module_name), function_name)
         outputs = run(args)
-    except SmopsError as exc:
-        _report(exc)
-        _emit(args, exc.outputs)
-        return exc.exit_code
-    except botocore.exceptions.NoCredentialsError:
-        _report(
-            BadInput(
-                "no AWS credentials found",
-                "in Actions add aws-actions/configure-aws-credentials with role-to-assume; "
-                "locally set AWS_PROFILE",
-            )
-        )
-        return 2
-    except botocore.exceptions.ClientError as exc:
-        error = exc.response.get("Error", {})
-        gha.error(
-            f"AWS refused {exc.operation_name}: {error.get('Code')}: {error.get('Message')}",
-            title="smops failed (AWS error)",
-        )
-        return 1
-    except botocore.exceptions.BotoCoreError as exc:
-        gha.error(f"could not reach AWS: {exc}", title="smops failed (AWS unreachable)")
-        return 1
+    except (SmopsError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        error = exc if isinstance(exc, SmopsError) else _aws_error(exc)
+        _report(error)
+        _emit(args, error.outputs)
+        return error.exit_code
     except KeyboardInterrupt:
         gha.error("interrupted")
         return 130
@@ -531,6 +523,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     _emit(args, outputs or {})
     return 0
+
+
+def _aws_error(exc: Exception) -> SmopsError:
+    """What an error botocore raised means for the user: bad input (2) or a remote failure (1)."""
+    import botocore.exceptions as aws_errors
+
+    if isinstance(exc, aws_errors.NoCredentialsError):
+        return BadInput(
+            "no AWS credentials found",
+            "in Actions add aws-actions/configure-aws-credentials with role-to-assume; locally set AWS_PROFILE",
+        )
+    if isinstance(exc, (aws_errors.SSOError, aws_errors.TokenRetrievalError)):
+        return BadInput(f"AWS SSO credentials are not usable: {exc}", "run `aws sso login` and try again")
+    if isinstance(exc, (aws_errors.PartialCredentialsError, aws_errors.ParamValidationError)):
+        return BadInput(str(exc).replace("\n", " "), "fix the value named above")
+    if isinstance(exc, aws_errors.ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        message = exc.response.get("Error", {}).get("Message", "")
+        if code in {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}:
+            return RemoteFailure(
+                f"the AWS credentials expired during {exc.operation_name}",
+                "ask for a longer session (configure-aws-credentials role-duration-seconds, up to the "
+                "role's MaxSessionDuration); what was started in AWS goes on",
+            )
+        if code in {"AccessDenied", "AccessDeniedException"}:
+            return RemoteFailure(
+                f"AWS denied {exc.operation_name}: {message}",
+                "grant the role that action (infra/github-oidc.yaml lists what smops needs)",
+            )
+        return RemoteFailure(
+            f"AWS refused {exc.operation_name}: {code}: {message}",
+            "check the message, the role's permissions and the service quotas",
+        )
+    return RemoteFailure(f"could not reach AWS: {exc}", "check the network, the region and AWS_ENDPOINT_URL")
 
 
 def _emit(args: argparse.Namespace, outputs: dict) -> None:

@@ -250,7 +250,10 @@ def _story_staging(demo: Demo, arn: str, payload: Path) -> str:
 def _story_production(demo: Demo, arn: str) -> str:
     out = demo.production(arn)
     demo.check(demo.serving(PRODUCTION) == arn, "production does not serve the approved package")
-    return f"{PRODUCTION} {out['action']} with {_label(arn)}, 5XX and p99 latency alarms armed"
+    return (
+        f"{PRODUCTION} {out['action']} with {_label(arn)}; the canary and its 5XX and p99 latency "
+        "alarms guard every update from here (a first deploy has no traffic to shift)"
+    )
 
 
 def _story_second(demo: Demo, state: dict, payload: Path) -> str:

@@ -14,6 +14,8 @@ import re
 import time
 from datetime import datetime, timezone
 
+import botocore.exceptions
+
 from smops import alarms, aws, endpoint, gha, registry
 from smops.errors import BadInput, RemoteFailure, TimedOut
 from smops.strategy import Strategy, check_serverless, fallback_warnings
@@ -26,6 +28,7 @@ NAME_MAX = 63
 
 def run(args) -> dict[str, str]:
     started = time.monotonic()
+    deadline = started + args.timeout * 60
     serverless = args.serverless_memory_mb is not None
     strategy = _strategy(args)
     _check_flags(args, strategy, serverless)
@@ -37,13 +40,13 @@ def run(args) -> dict[str, str]:
     arn = package["ModelPackageArn"]
     if args.require_on_endpoint:
         _require_on(sm, args.require_on_endpoint, arn)
-    current = _settled_endpoint(sm, args)
     variant = _variant(args, serverless)
     data_capture = _data_capture(args)
     fingerprint = _fingerprint(arn, variant, data_capture)
+    current = _settled_endpoint(sm, args, fingerprint, deadline)
     outputs = {"endpoint-name": args.endpoint_name, "model-package-arn": arn}
 
-    if current and _serves(sm, current, arn, fingerprint):
+    if current and _serves(sm, current, arn, fingerprint, args.role_arn):
         outputs.update(
             {
                 "endpoint-arn": current["EndpointArn"],
@@ -57,10 +60,11 @@ def run(args) -> dict[str, str]:
         return outputs
     if not args.role_arn:
         raise BadInput("no --role-arn given", "pass the IAM role the model runs as (role-arn input)")
-    alarms.check_exist(cw, list(args.alarm))
-    warnings = []
+    shifting = bool(current) and not serverless and not _is_serverless(current)
     if current:
-        warnings = fallback_warnings(strategy, args.instance_type, len(current.get("ProductionVariants") or []))
+        _check_update(args, strategy, current, serverless)
+    alarms.check_exist(cw, list(args.alarm))
+    warnings = fallback_warnings(strategy, args.instance_type) if shifting else []
     for warning in warnings:
         gha.warning(warning, title="deployment guardrails")
     _warn_unsupported_instance(package, args, serverless)
@@ -69,57 +73,78 @@ def run(args) -> dict[str, str]:
     tags = aws.provenance_tags(model_package_arn=arn, environment=args.environment)
     tags += [{"Key": ENDPOINT_TAG, "Value": args.endpoint_name}]
     tags += [{"Key": k, "Value": v} for k, v in args.tag]
-    if args.create_alarms:
-        alarms.create(cw, args.endpoint_name, args.variant_name, args.latency_threshold_ms, tags)
     name = resource_name(args.endpoint_name, package)
-    sm.create_model(
-        ModelName=name,
-        ExecutionRoleArn=args.role_arn,
-        PrimaryContainer={"ModelPackageName": arn},
-        Tags=tags,
-    )
-    config_request = {
-        "EndpointConfigName": name,
-        "ProductionVariants": [{**variant, "ModelName": name}],
-        "Tags": tags + [{"Key": CONFIG_TAG, "Value": fingerprint}],
-    }
-    if data_capture:
-        config_request["DataCaptureConfig"] = data_capture
-    sm.create_endpoint_config(**config_request)
-    outputs.update({"model-name": name, "endpoint-config-name": name})
-    gha.log(f"created model and endpoint config {name} for {registry.label(package)}")
+    try:
+        if args.create_alarms:
+            alarms.create(cw, args.endpoint_name, args.variant_name, args.latency_threshold_ms, tags)
+        _create_model_and_config(sm, name, args.role_arn, arn, variant, data_capture, tags, fingerprint)
+        outputs.update({"model-name": name, "endpoint-config-name": name})
+        gha.log(f"created model and endpoint config {name} for {registry.label(package)}")
+        if current is None:
+            action = "created"
+            response = sm.create_endpoint(EndpointName=args.endpoint_name, EndpointConfigName=name, Tags=tags)
+            gha.log(f"creating endpoint {args.endpoint_name}")
+        else:
+            action = "updated"
+            request = {"EndpointName": args.endpoint_name, "EndpointConfigName": name}
+            config = strategy.deployment_config() if shifting else None
+            if config:
+                request["DeploymentConfig"] = config
+            response = sm.update_endpoint(**request)
+            how = strategy.describe() if config else "SageMaker's default blue/green, all at once"
+            gha.log(f"updating endpoint {args.endpoint_name}: {current['EndpointConfigName']} -> {name} ({how})")
+    except botocore.exceptions.ClientError as exc:
+        raise RemoteFailure(
+            f"AWS refused {exc.operation_name} for {args.endpoint_name}: {aws.error_message(exc)}",
+            "the endpoint itself was not changed"
+            + (f"; `smops cleanup --endpoint-name {args.endpoint_name}` removes the unused {name}" if "model-name" in outputs else ""),
+            outputs=outputs,
+        ) from exc
+    outputs.update({"endpoint-arn": response["EndpointArn"], "action": action})
 
-    if current is None:
-        action = "created"
-        endpoint_arn = sm.create_endpoint(EndpointName=args.endpoint_name, EndpointConfigName=name, Tags=tags)[
-            "EndpointArn"
-        ]
-        gha.log(f"creating endpoint {args.endpoint_name}")
-    else:
-        action = "updated"
-        request = {"EndpointName": args.endpoint_name, "EndpointConfigName": name}
-        if not serverless:
-            request["DeploymentConfig"] = strategy.deployment_config()
-        endpoint_arn = sm.update_endpoint(**request)["EndpointArn"]
-        gha.log(f"updating endpoint {args.endpoint_name}: {current['EndpointConfigName']} -> {name} ({strategy.describe()})")
-    outputs.update({"endpoint-arn": endpoint_arn, "action": action})
-
-    with gha.group(f"Wait for endpoint {args.endpoint_name}"):
-        try:
-            final = endpoint.wait(sm, args.endpoint_name, args.timeout * 60)
-        except TimedOut as exc:
-            exc.fix = (
-                f"the deployment goes on in SageMaker; watch it with "
-                f"`aws sagemaker describe-endpoint --endpoint-name {args.endpoint_name}`"
-            )
-            exc.outputs = outputs
-            raise
+    final = _wait(sm, args.endpoint_name, deadline, outputs)
     outcome = _outcome(final, name, cw, strategy)
     gha.add_summary(_summary(args, package, strategy, current, name, outcome or action, started, warnings))
     if outcome:
         raise RemoteFailure(outcome, _after_failure(sm, final, name, current), outputs=outputs)
     gha.log(f"endpoint {args.endpoint_name} InService with {name} ({action}) in {duration(time.monotonic() - started)}")
     return outputs
+
+
+def _create_model_and_config(sm, name, role_arn, package_arn, variant, data_capture, tags, fingerprint) -> None:
+    """The Model, then its EndpointConfig; a Model whose config could not be made is deleted."""
+    sm.create_model(
+        ModelName=name,
+        ExecutionRoleArn=role_arn,
+        PrimaryContainer={"ModelPackageName": package_arn},
+        Tags=tags,
+    )
+    request = {
+        "EndpointConfigName": name,
+        "ProductionVariants": [{**variant, "ModelName": name}],
+        "Tags": tags + [{"Key": CONFIG_TAG, "Value": fingerprint}],
+    }
+    if data_capture:
+        request["DataCaptureConfig"] = data_capture
+    try:
+        sm.create_endpoint_config(**request)
+    except botocore.exceptions.ClientError:
+        sm.delete_model(ModelName=name)
+        raise
+
+
+def _wait(sm, endpoint_name: str, deadline: float, outputs: dict) -> dict:
+    with gha.group(f"Wait for endpoint {endpoint_name}"):
+        try:
+            return endpoint.wait(sm, endpoint_name, max(deadline - time.monotonic(), 0))
+        except TimedOut as exc:
+            exc.fix = (
+                f"the deployment goes on in SageMaker; watch it with "
+                f"`aws sagemaker describe-endpoint --endpoint-name {endpoint_name}`, "
+                "or re-run this deploy to wait for it again"
+            )
+            exc.outputs = outputs
+            raise
 
 
 # -- checks before any change ---------------------------------------------------------------------
@@ -147,8 +172,8 @@ def _check_flags(args, strategy: Strategy, serverless: bool) -> None:
             f"endpoint name {args.endpoint_name!r} is not valid",
             "use up to 63 letters, digits and hyphens, starting with a letter or digit",
         )
-    if args.role_arn and not re.match(r"^arn:aws[a-z\-]*:iam::\d{12}:role/", args.role_arn):
-        raise BadInput(f"--role-arn {args.role_arn!r} is not an IAM role ARN", "pass arn:aws:iam::ACCOUNT:role/NAME")
+    if args.role_arn:
+        aws.check_role_arn(args.role_arn, "the role the model runs as")
     if serverless:
         check_serverless(args.serverless_memory_mb, args.serverless_max_concurrency or 5)
     elif args.serverless_max_concurrency is not None:
@@ -160,7 +185,7 @@ def _check_flags(args, strategy: Strategy, serverless: bool) -> None:
     if not 0 <= args.data_capture_percent <= 100:
         raise BadInput(f"--data-capture-percent {args.data_capture_percent} is not a percentage", "use 0-100")
     strategy.check(serverless)
-    if strategy.total_wait() > args.timeout * 60:
+    if strategy.deployment_config() and strategy.total_wait() > args.timeout * 60:
         gha.warning(
             f"the {strategy.name} deployment bakes {strategy.total_wait()}s, longer than --timeout "
             f"{args.timeout:g} min: raise --timeout or the job will stop waiting first"
@@ -209,17 +234,31 @@ def _require_on(sm, staging: str, arn: str) -> None:
         )
 
 
-def _settled_endpoint(sm, args) -> dict | None:
+def _settled_endpoint(sm, args, fingerprint: str, deadline: float) -> dict | None:
     """The endpoint to update, once it is in a state an update can start from."""
     current = endpoint.describe(sm, args.endpoint_name)
-    if current and current["EndpointStatus"] in endpoint.SETTLING:
-        if not args.wait_if_busy:
+    status = current["EndpointStatus"] if current else None
+    if status == "Deleting":
+        raise BadInput(f"endpoint {args.endpoint_name} is being deleted", "wait for the deletion, then deploy again")
+    if status in endpoint.SETTLING:
+        pending = (current.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+        ours = pending and _config_tags(sm, pending).get(CONFIG_TAG) == fingerprint
+        if ours:
+            gha.log(f"endpoint {args.endpoint_name} is already deploying this package ({pending}): waiting for it")
+        elif not args.wait_if_busy:
             raise BadInput(
-                f"endpoint {args.endpoint_name} is {current['EndpointStatus']}: another deployment is in progress",
+                f"endpoint {args.endpoint_name} is {status}: another deployment is in progress",
                 "wait for it to finish, or pass --wait-if-busy",
             )
-        gha.log(f"endpoint {args.endpoint_name} is {current['EndpointStatus']}: waiting for it (--wait-if-busy)")
-        current = endpoint.wait(sm, args.endpoint_name, args.timeout * 60)
+        else:
+            gha.log(f"endpoint {args.endpoint_name} is {status}: waiting for it (--wait-if-busy)")
+        current = _wait(sm, args.endpoint_name, deadline, {})
+        if ours and current["EndpointConfigName"] != pending:
+            raise RemoteFailure(
+                f"the earlier deployment of this package to {args.endpoint_name} did not complete: "
+                f"{current.get('FailureReason') or current['EndpointStatus']}",
+                f"{current['EndpointConfigName']} is serving; deploy again to retry",
+            )
     if current and current["EndpointStatus"] in {"Failed", "UpdateRollbackFailed", "OutOfService"}:
         raise BadInput(
             f"endpoint {args.endpoint_name} is {current['EndpointStatus']}: "
@@ -229,12 +268,40 @@ def _settled_endpoint(sm, args) -> dict | None:
     return current
 
 
-def _serves(sm, current: dict, arn: str, fingerprint: str) -> bool:
-    """Whether the endpoint already runs this package with these settings."""
+def _check_update(args, strategy: Strategy, current: dict, serverless: bool) -> None:
+    """What UpdateEndpoint would refuse given what the endpoint runs now."""
+    names = sorted(v["VariantName"] for v in current["ProductionVariants"])
+    if names != [args.variant_name]:
+        raise BadInput(
+            f"endpoint {args.endpoint_name} serves variant(s) {', '.join(names)}, not {args.variant_name}",
+            f"pass --variant-name {names[0]} (an update keeps the variant name) or deploy to a new endpoint",
+        )
+    if _is_serverless(current) and not serverless:
+        strategy.check(serverless=True)
+
+
+def _is_serverless(found: dict) -> bool:
+    return any("CurrentServerlessConfig" in v or "DesiredServerlessConfig" in v for v in found["ProductionVariants"])
+
+
+def _config_tags(sm, config_name: str) -> dict[str, str]:
+    try:
+        config_arn = sm.describe_endpoint_config(EndpointConfigName=config_name)["EndpointConfigArn"]
+    except botocore.exceptions.ClientError as exc:
+        if aws.is_not_found(exc):
+            return {}
+        raise
+    return aws.tags(sm, config_arn)
+
+
+def _serves(sm, current: dict, arn: str, fingerprint: str, role_arn: str | None) -> bool:
+    """Whether the endpoint already runs this package with these settings (and this role, if given)."""
     config_name = current["EndpointConfigName"]
-    config_arn = sm.describe_endpoint_config(EndpointConfigName=config_name)["EndpointConfigArn"]
-    tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=config_arn)["Tags"]}
-    return tags.get(CONFIG_TAG) == fingerprint and endpoint.config_package(sm, config_name) == arn
+    if _config_tags(sm, config_name).get(CONFIG_TAG) != fingerprint:
+        return False
+    if endpoint.config_package(sm, config_name) != arn:
+        return False
+    return role_arn is None or sm.describe_model(ModelName=_config_model(sm, config_name)).get("ExecutionRoleArn") == role_arn
 
 
 def _config_model(sm, config_name: str) -> str:

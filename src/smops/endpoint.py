@@ -21,12 +21,21 @@ def describe(sm, name: str) -> dict | None:
 
 
 def config_package(sm, config_name: str) -> str | None:
-    """The model package behind an endpoint config's first variant (via its Model's container)."""
-    config = sm.describe_endpoint_config(EndpointConfigName=config_name)
-    variants = config.get("ProductionVariants") or []
-    if not variants:
-        return None
-    model = sm.describe_model(ModelName=variants[0]["ModelName"])
+    """The model package behind an endpoint config's first variant (via its Model's container).
+
+    None when there is none, or when the config or model was deleted while the endpoint runs it
+    (SageMaker allows that).
+    """
+    try:
+        config = sm.describe_endpoint_config(EndpointConfigName=config_name)
+        variants = config.get("ProductionVariants") or []
+        if not variants:
+            return None
+        model = sm.describe_model(ModelName=variants[0]["ModelName"])
+    except botocore.exceptions.ClientError as exc:
+        if aws.is_not_found(exc):
+            return None
+        raise
     containers = [model.get("PrimaryContainer")] + (model.get("Containers") or [])
     return next((c["ModelPackageName"] for c in containers if c and c.get("ModelPackageName")), None)
 

@@ -40,7 +40,6 @@ PIPELINE_KWARGS = {
 TERMINAL = {"Succeeded", "Failed", "Stopped", "CompletedWithFailures"}
 DEFINITION_TAG = "smops:definition-sha256"
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
-ROLE_PATTERN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-/]+$")
 # Where each kind of step job writes its logs.
 JOB_LOGS = {
     "TrainingJob": ("/aws/sagemaker/TrainingJobs", "jobs"),
@@ -188,11 +187,7 @@ def check_names(pipeline_name: str, role_arn: str) -> None:
             f"pipeline name {pipeline_name!r} is not valid",
             "use up to 256 letters, digits and hyphens, starting with a letter or digit",
         )
-    if not ROLE_PATTERN.match(role_arn):
-        raise BadInput(
-            f"--role-arn {role_arn!r} is not an IAM role ARN",
-            "pass arn:aws:iam::ACCOUNT:role/NAME, the role the pipeline runs as",
-        )
+    aws.check_role_arn(role_arn, "the role the pipeline runs as")
 
 
 def parameter_values(definition: dict, given: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -260,15 +255,12 @@ def describe(sm, name: str) -> Deployed | None:
         if aws.is_not_found(exc):
             return None
         raise
-    tags = {}
-    for page in sm.get_paginator("list_tags").paginate(ResourceArn=found["PipelineArn"]):
-        tags.update({t["Key"]: t["Value"] for t in page["Tags"]})
     return Deployed(
         arn=found["PipelineArn"],
         definition=json.loads(found.get("PipelineDefinition") or "{}"),
         role_arn=found.get("RoleArn", ""),
         description=found.get("PipelineDescription", ""),
-        tags=tags,
+        tags=aws.tags(sm, found["PipelineArn"]),
     )
 
 

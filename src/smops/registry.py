@@ -27,45 +27,43 @@ def describe(sm, arn: str) -> dict:
         raise
 
 
-def newest(sm, group: str, status: str) -> dict:
-    """The newest package of the group in that approval status, described."""
+def newest(sm, group: str, status: str | None) -> dict | None:
+    """The newest package of the group (in that approval status, when given), described."""
+    request = {"ModelPackageGroupName": group, "SortBy": "CreationTime", "SortOrder": "Descending"}
+    if status:
+        request["ModelApprovalStatus"] = status
     try:
-        found = sm.list_model_packages(
-            ModelPackageGroupName=group,
-            ModelApprovalStatus=status,
-            SortBy="CreationTime",
-            SortOrder="Descending",
-            MaxResults=1,
-        )["ModelPackageSummaryList"]
+        # A filtered page may come back empty with a NextToken: keep reading until one is found.
+        for page in sm.get_paginator("list_model_packages").paginate(**request):
+            if page["ModelPackageSummaryList"]:
+                return describe(sm, page["ModelPackageSummaryList"][0]["ModelPackageArn"])
     except botocore.exceptions.ClientError as exc:
         if aws.is_not_found(exc):
             raise BadInput(f"model package group {group} not found", "check the name and region") from exc
         raise
-    if not found:
+    return None
+
+
+def resolve(sm, arn: str | None, group: str | None, status: str) -> dict:
+    """--model-package-arn, or the newest package of --model-package-group in `status`."""
+    if arn and group:
+        raise BadInput("both --model-package-arn and --model-package-group given", "pass one of them")
+    if arn:
+        return describe(sm, arn)
+    if not group:
+        raise BadInput(
+            "no model package given",
+            "pass --model-package-arn, or --model-package-group for the newest one",
+        )
+    found = newest(sm, group, status)
+    if found is None:
         raise BadInput(
             f"model package group {group} has no {status} package",
             "run `smops build` to register one"
             if status == "PendingManualApproval"
             else f"approve one: smops approve --model-package-group {group}",
         )
-    return describe(sm, found[0]["ModelPackageArn"])
-
-
-def resolve(sm, arn: str | None, group: str | None, status: str) -> dict:
-    """--model-package-arn, or the newest package of --model-package-group in `status`."""
-    if arn and group:
-        raise BadInput(
-            "both --model-package-arn and --model-package-group given",
-            "pass one of them",
-        )
-    if arn:
-        return describe(sm, arn)
-    if group:
-        return newest(sm, group, status)
-    raise BadInput(
-        "no model package given",
-        "pass --model-package-arn, or --model-package-group for the newest one",
-    )
+    return found
 
 
 def label(package: dict) -> str:
@@ -131,7 +129,14 @@ def summary_lines(package: dict, s3) -> str:
 def run_approve(args) -> dict[str, str]:
     """`smops approve`: set the approval status; a no-op when it is already that."""
     sm = aws.client("sagemaker", args.region, args.profile)
-    package = resolve(sm, args.model_package_arn, args.model_package_group, "PendingManualApproval")
+    try:
+        package = resolve(sm, args.model_package_arn, args.model_package_group, "PendingManualApproval")
+    except BadInput:
+        # Re-running an approval by group: nothing is pending because the newest is already done.
+        latest = newest(sm, args.model_package_group, None) if args.model_package_group else None
+        if not latest or latest.get("ModelApprovalStatus") != args.status:
+            raise
+        package = latest
     arn = package["ModelPackageArn"]
     outputs = {"model-package-arn": arn, "approval-status": args.status}
     current = package.get("ModelApprovalStatus")

@@ -13,6 +13,7 @@ from smops.errors import BadInput
 
 BLUE_GREEN = {"all-at-once": "ALL_AT_ONCE", "canary": "CANARY", "linear": "LINEAR"}
 SERVERLESS_MEMORY = range(1024, 6145, 1024)
+DEFAULT_WAIT = 300
 
 
 @dataclass(frozen=True)
@@ -21,14 +22,18 @@ class Strategy:
     canary_size: int = 10
     linear_step: int = 20
     batch_size: int = 25
-    wait_interval: int = 300
+    wait_interval: int | None = None  # DEFAULT_WAIT when a bake is needed
     termination_wait: int = 0
     max_execution_timeout: int | None = None
     alarms: tuple[str, ...] = ()
 
+    @property
+    def bake(self) -> int:
+        return DEFAULT_WAIT if self.wait_interval is None else self.wait_interval
+
     def check(self, serverless: bool) -> None:
         """Refuse what UpdateEndpoint would refuse."""
-        _within("--wait-interval", self.wait_interval, 0, 3600, "seconds")
+        _within("--wait-interval", self.bake, 0, 3600, "seconds")
         _within("--termination-wait", self.termination_wait, 0, 3600, "seconds")
         if self.name == "canary":
             _within("--canary-size", self.canary_size, 1, 50, "percent")
@@ -58,20 +63,33 @@ class Strategy:
             "linear": math.ceil(100 / self.linear_step),
             "rolling": math.ceil(100 / self.batch_size),
         }.get(self.name, 1)
-        return steps * self.wait_interval + self.termination_wait
+        return steps * self.bake + self.termination_wait
 
-    def deployment_config(self) -> dict:
-        """The DeploymentConfig for UpdateEndpoint."""
+    def deployment_config(self) -> dict | None:
+        """The DeploymentConfig for UpdateEndpoint; None leaves SageMaker's default.
+
+        That default is blue/green all at once with no bake: the same as an all-at-once strategy
+        without alarms or waits, which would otherwise bake 300 s for nothing to watch.
+        """
+        plain = (
+            self.name == "all-at-once"
+            and not self.alarms
+            and self.wait_interval is None
+            and not self.termination_wait
+            and self.max_execution_timeout is None
+        )
+        if plain:
+            return None
         if self.name == "rolling":
             config: dict = {
                 "RollingUpdatePolicy": {
                     "MaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": self.batch_size},
-                    "WaitIntervalInSeconds": self.wait_interval,
+                    "WaitIntervalInSeconds": self.bake,
                 }
             }
             policy = config["RollingUpdatePolicy"]
         else:
-            routing: dict = {"Type": BLUE_GREEN[self.name], "WaitIntervalInSeconds": self.wait_interval}
+            routing: dict = {"Type": BLUE_GREEN[self.name], "WaitIntervalInSeconds": self.bake}
             if self.name == "canary":
                 routing["CanarySize"] = {"Type": "CAPACITY_PERCENT", "Value": self.canary_size}
             if self.name == "linear":
@@ -98,10 +116,10 @@ class Strategy:
             "rolling": f"rolling {self.batch_size}% batches",
         }[self.name]
         rollback = f"auto-rollback on {', '.join(self.alarms)}" if self.alarms else "no rollback alarms"
-        return f"{shape}, bake {self.wait_interval}s, {rollback}"
+        return f"{shape}, bake {self.bake}s, {rollback}"
 
 
-def fallback_warnings(strategy: Strategy, instance_type: str, variant_count: int) -> list[str]:
+def fallback_warnings(strategy: Strategy, instance_type: str) -> list[str]:
     """Where SageMaker's deployment guardrails will not do what was asked (documented exclusions)."""
     warnings = []
     shifting = strategy.name in {"canary", "linear", "rolling"}
@@ -109,11 +127,6 @@ def fallback_warnings(strategy: Strategy, instance_type: str, variant_count: int
         warnings.append(
             f"{instance_type} (Inf1) endpoints are excluded from deployment guardrails: SageMaker "
             f"will shift all traffic at once with no final bake instead of the {strategy.name} asked for"
-        )
-    if strategy.name == "rolling" and variant_count > 1:
-        warnings.append(
-            f"the endpoint has {variant_count} variants and rolling deployments exclude multi-variant "
-            "endpoints: SageMaker will fall back to blue/green all at once"
         )
     if shifting and not strategy.alarms:
         warnings.append(

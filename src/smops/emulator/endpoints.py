@@ -20,9 +20,6 @@ from moto.sagemaker.models import sagemaker_backends
 
 from smops.emulator.settings import settings
 
-BUSY = {"Creating", "Updating", "RollingBack", "SystemUpdating", "Deleting"}
-
-
 @dataclass
 class Deployment:
     """One UpdateEndpoint in progress."""
@@ -198,9 +195,13 @@ def patch(response_class) -> None:
         if config_name not in backend.endpoint_configs:
             raise ValidationError(f"Could not find endpoint configuration \"{config_name}\".")
         new_variants = backend.endpoint_configs[config_name].production_variants
-        old_variants = backend.endpoint_configs[endpoint.endpoint_config_name].production_variants
+        # What the endpoint runs now (its config may have been deleted since: SageMaker allows it).
+        old_variants = endpoint.production_variants
         config = self._get_param("DeploymentConfig") or {}
-        if config and any("ServerlessConfig" in v for v in new_variants + old_variants):
+        serverless = any("ServerlessConfig" in v for v in new_variants) or any(
+            "CurrentServerlessConfig" in v for v in old_variants
+        )
+        if config and serverless:
             raise ValidationError("DeploymentConfig is not supported for serverless endpoints.")
         if config and {v["VariantName"] for v in new_variants} != {v["VariantName"] for v in old_variants}:
             raise ValidationError(
