@@ -324,12 +324,42 @@ def test_github_500_after_every_retry_raises_and_records_nothing(bridge, github,
     assert dispatched_tag(sagemaker, bridge) is None
 
 
-def test_an_unreachable_github_raises(bridge, github, monkeypatch):
+def test_an_unreachable_github_is_retried_then_raises(bridge, github, monkeypatch, caplog):
     with GitHubStandIn() as gone:
         url = gone.url
     monkeypatch.setenv("GITHUB_API_URL", url)
+    caplog.set_level(logging.WARNING, logger="urllib3.connectionpool")
     with pytest.raises(RemoteFailure, match=f"could not reach GitHub at {url} after 4 attempts"):
         handler(sample_event(), None)
+    retries = [r for r in caplog.records if "NewConnectionError" in r.getMessage()]
+    assert len(retries) == dispatch.RETRIES  # the connection never opened: safe to try again
+
+
+@pytest.mark.parametrize("fault", ["stall", "hang_up"])
+def test_a_dispatch_without_an_answer_is_not_sent_twice(bridge, github, sagemaker, monkeypatch, fault):
+    monkeypatch.setattr(dispatch, "TIMEOUT_SECONDS", 1)  # PyGithub takes whole seconds
+    if fault == "stall":
+        github.stall(DISPATCHES, 3.0)  # GitHub takes the dispatch, but answers too late
+    else:
+        github.hang_up(DISPATCHES)  # the connection drops after the request went out
+    with pytest.raises(RemoteFailure, match="did not answer.*re-send with `smops dispatch --model-package-arn"):
+        handler(sample_event(), None)
+    assert len(github.dispatches()) == 1  # not repeated within the invocation...
+    assert dispatched_tag(sagemaker, bridge) == "unconfirmed 5b0d3c1e-8f7a-4c2b-9e61-2d4f7a9c0b13"
+
+    retry = handler(sample_event(), None)  # ...nor by Lambda's retry
+    assert retry["action"] == "duplicate" and "may have been dispatched" in retry["reason"]
+    assert len(github.dispatches()) == 1
+
+
+def test_a_token_request_without_an_answer_records_nothing(bridge, github, secrets, sagemaker, monkeypatch):
+    secrets.put_secret_value(SecretId="smops/github", SecretString=app_secret()[0])
+    monkeypatch.setattr(dispatch, "TIMEOUT_SECONDS", 1)  # PyGithub takes whole seconds
+    github.stall("/app/installations/42/access_tokens", 3.0)
+    with pytest.raises(RemoteFailure, match="did not answer.*installation 42.*safe to repeat"):
+        handler(sample_event(), None)
+    assert github.dispatches() == []
+    assert dispatched_tag(sagemaker, bridge) is None  # the retry will dispatch
 
 
 def test_no_secret_appears_in_any_log(bridge, github, secrets, sagemaker, monkeypatch, caplog, capsys):

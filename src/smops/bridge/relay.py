@@ -15,6 +15,9 @@ current approval has been dispatched.
 - Any other status (the rule passes every state change of the groups): when the package is not
   Approved now, the tag is removed, so approving it again after a rejection dispatches again.
   When it is Approved again by then, this event is stale and the tag stays.
+- When the dispatch went out and GitHub did not answer, the tag is written as `unconfirmed <id>`
+  and the invocation fails: Lambda's retry then finds the tag rather than risk a second deploy, and
+  the error says how to check and re-send.
 A tag, not CustomerMetadataProperties: tagging leaves the package (and its LastModifiedTime) alone,
 where UpdateModelPackage would change it and could itself raise another state-change event, and the
 bridge's role needs no right to update packages.
@@ -30,13 +33,14 @@ from dataclasses import dataclass, field, replace
 
 from smops import aws, gha
 from smops.bridge import dispatch
-from smops.errors import BadInput
+from smops.errors import BadInput, RemoteFailure
 
 SOURCE = "aws.sagemaker"
 DETAIL_TYPE = "SageMaker Model Package State Change"
 DEFAULT_EVENT_TYPE = "model_approved"
 REPOSITORY_TAG = "smops:github-repository"
 DISPATCHED_TAG = "smops:dispatched-approval"
+UNCONFIRMED = "unconfirmed"  # the tag's value when GitHub did not answer the dispatch
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9._-]+$")
 PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:([a-z0-9-]+):(\d{12}):model-package/.+$")
 EVENT_TYPE_MAX = 100
@@ -151,8 +155,8 @@ def deliver(arn: str, event_id: str, settings: Settings, *, again: bool) -> dict
         return _skipped("ignored", f"{problem}: {fix}", arn)
     dispatched = _dispatched(sagemaker, arn)
     if not again and dispatched is not None:
-        return _skipped("duplicate", f"this approval was dispatched already ({DISPATCHED_TAG}={dispatched})",
-                        arn, repository)
+        done = "may have been dispatched" if dispatched.startswith(UNCONFIRMED) else "was dispatched already"
+        return _skipped("duplicate", f"this approval {done} ({DISPATCHED_TAG}={dispatched})", arn, repository)
     payload = {
         "model-package-arn": arn,
         "model-package-group": group,
@@ -162,7 +166,16 @@ def deliver(arn: str, event_id: str, settings: Settings, *, again: bool) -> dict
         "event-id": event_id,
     }
     github = dispatch.client(settings.api_url, settings.secret_id, settings.region, settings.profile)
-    dispatch.send(github, repository, settings.event_type, payload)
+    try:
+        dispatch.send(github, repository, settings.event_type, payload)
+    except dispatch.NoAnswer as exc:
+        _record(sagemaker, arn, f"{UNCONFIRMED} {event_id}")
+        raise RemoteFailure(
+            f"{exc.problem}, so the {settings.event_type} dispatch for {arn} may or may not have gone "
+            f"out; marked {DISPATCHED_TAG}={UNCONFIRMED} so that no retry sends it twice",
+            f"if no {settings.event_type} run started in {repository}, re-send with "
+            f"`smops dispatch --model-package-arn {arn}`",
+        ) from None
     gha.log(f"dispatched {settings.event_type} for {arn} to {repository} (event {event_id})")
     _record(sagemaker, arn, event_id)
     return {
