@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from pathlib import Path
 
 import boto3
@@ -87,6 +88,23 @@ def test_the_function_may_read_tag_and_untag_only_the_groups_packages():
         "sagemaker:DescribeModelPackage", "sagemaker:ListTags", "sagemaker:AddTags", "sagemaker:DeleteTags",
     }
     assert packages["Resource"]["Fn::Sub"].endswith(":model-package/${Group}/*")
+
+
+@pytest.mark.parametrize(
+    "name, parameter",
+    [
+        ("approval-bridge.yaml", "ModelPackageGroups"),
+        ("github-oidc.yaml", "PipelineName"),
+        ("github-oidc.yaml", "ModelPackageGroup"),
+        ("github-oidc.yaml", "EndpointNamePrefix"),
+    ],
+)
+def test_sagemaker_names_must_be_lower_case(name, parameter):
+    """IAM compares ARNs case-sensitively and SageMaker writes names in lower case in them."""
+    allowed = template(name)["Parameters"][parameter]["AllowedPattern"]
+    assert re.fullmatch(allowed, "churn-model2")
+    for refused in ("Churn-Model", "churnModel", "-churn", ""):
+        assert not re.fullmatch(allowed, refused)
 
 
 def test_the_function_runs_the_bridge_with_the_environment_it_reads():
