@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conftest import run_smops
+from test_infra import deployed_pattern
 from smops.bridge import dispatch, handler, relay
 from smops.emulator.github import GitHubStandIn
 from smops.errors import BadInput, RemoteFailure
@@ -69,6 +70,13 @@ def dispatched_tag(sagemaker, arn):
     return tags.get(relay.DISPATCHED_TAG)
 
 
+def reapprove(sagemaker, arn):
+    """Reject the package, let the bridge see the rejection, approve it again: a new approval."""
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+    handler(sample_event(ModelApprovalStatus="Rejected"), None)
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+
+
 def test_the_sample_is_the_documented_shape():
     event = sample_event()
     assert event["source"] == "aws.sagemaker"
@@ -98,15 +106,14 @@ def test_an_approval_sends_one_dispatch_with_the_payload_and_token(bridge, githu
             "event-id": "5b0d3c1e-8f7a-4c2b-9e61-2d4f7a9c0b13",
         },
     }
-    package = sagemaker.describe_model_package(ModelPackageName=bridge)
-    assert dispatched_tag(sagemaker, bridge) == relay.approval_key(package)
+    assert dispatched_tag(sagemaker, bridge) == "5b0d3c1e-8f7a-4c2b-9e61-2d4f7a9c0b13"  # the event's id
 
 
 @pytest.mark.parametrize(
     "change, reason",
     [
-        ({"detail": {"ModelApprovalStatus": "Rejected"}}, "is 'Rejected', not 'Approved'"),
-        ({"detail": {"ModelApprovalStatus": "PendingManualApproval"}}, "not 'Approved'"),
+        ({"detail": {"ModelApprovalStatus": "Rejected"}}, "is 'Rejected', not 'Approved', but"),
+        ({"detail": {"ModelApprovalStatus": "PendingManualApproval"}}, "not 'Approved', but"),
         ({"source": "aws.s3"}, "not a 'SageMaker Model Package State Change' event"),
         ({"detail-type": "SageMaker Model State Change"}, "not a 'SageMaker Model Package State Change'"),
     ],
@@ -149,9 +156,22 @@ def test_a_repeated_delivery_sends_one_dispatch(bridge, github):
     assert len(github.dispatches()) == 1
 
 
+def test_an_edit_of_an_approved_package_dispatches_nothing(bridge, github, sagemaker):
+    assert handler(sample_event(), None)["action"] == "dispatched"
+    # SageMaker sends a state-change event, still Approved, for each of these.
+    sagemaker.update_model_package(ModelPackageArn=bridge, ApprovalDescription="signed off by risk")
+    assert handler(sample_event(), None)["action"] == "duplicate"
+    sagemaker.update_model_package(ModelPackageArn=bridge, CustomerMetadataProperties={"ticket": "ML-42"})
+    assert handler(sample_event(), None)["action"] == "duplicate"
+    assert len(github.dispatches()) == 1
+
+
 def test_a_reapproval_after_a_rejection_dispatches_again(bridge, github, sagemaker):
-    handler(sample_event(), None)
+    assert handler(sample_event(), None)["action"] == "dispatched"
     sagemaker.update_model_package(ModelPackageArn=bridge, ModelApprovalStatus="Rejected")
+    rejected = handler(sample_event(ModelApprovalStatus="Rejected"), None)
+    assert rejected["action"] == "ignored" and f"removed {relay.DISPATCHED_TAG}" in rejected["reason"]
+    assert dispatched_tag(sagemaker, bridge) is None
     late = handler(sample_event(), None)  # the first approval's event, delivered late
     assert late["action"] == "ignored" and "is Rejected now" in late["reason"]
 
@@ -161,6 +181,60 @@ def test_a_reapproval_after_a_rejection_dispatches_again(bridge, github, sagemak
     assert len(github.dispatches()) == 2
 
 
+def test_a_late_approval_event_clears_the_tag_of_a_rejected_package(bridge, github, sagemaker):
+    handler(sample_event(), None)
+    sagemaker.update_model_package(ModelPackageArn=bridge, ModelApprovalStatus="Rejected")
+    # The rejection's own event is still on its way; a repeat of the approval's arrives first.
+    assert handler(sample_event(), None)["action"] == "ignored"
+    assert dispatched_tag(sagemaker, bridge) is None
+
+
+def test_a_stale_rejection_leaves_the_current_approval_alone(bridge, github, sagemaker):
+    handler(sample_event(), None)
+    sagemaker.update_model_package(ModelPackageArn=bridge, ModelApprovalStatus="Rejected")
+    sagemaker.update_model_package(ModelPackageArn=bridge, ModelApprovalStatus="Approved")
+    # The rejection's event arrives after the package was approved again: it changes nothing.
+    stale = handler(sample_event(ModelApprovalStatus="Rejected"), None)
+    assert stale["action"] == "ignored" and "is Approved now: the event is older" in stale["reason"]
+    assert dispatched_tag(sagemaker, bridge) is not None
+    assert handler(sample_event(), None)["action"] == "duplicate"
+    assert len(github.dispatches()) == 1
+
+
+def test_an_event_for_a_deleted_package_is_ignored(bridge, github, sagemaker):
+    gone = bridge.rsplit("/", 1)[0] + "/9"
+    for status in ("Approved", "Rejected"):
+        result = handler(sample_event(ModelApprovalStatus=status, ModelPackageArn=gone), None)
+        assert result["action"] == "ignored" and "does not exist" in result["reason"]
+    assert github.requests == []
+
+
+def test_each_approval_delivered_by_the_rule_dispatches_once(bridge, github, sagemaker):
+    """The template's rule, the emulator's events, the handler on each delivery as in Lambda."""
+    events, sqs = boto3.client("events"), boto3.client("sqs")
+    queue = sqs.create_queue(QueueName="approval-bridge")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="approval-bridge", EventPattern=deployed_pattern())
+    events.put_targets(Rule="approval-bridge", Targets=[{"Id": "bridge", "Arn": queue_arn}])
+
+    def deliver(times=1):
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        for message in messages:
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        return [handler(json.loads(m["Body"]), None)["action"] for m in messages for _ in range(times)]
+
+    arn = sagemaker.create_model_package(ModelPackageGroupName=GROUP)["ModelPackageArn"]
+    assert deliver() == ["ignored"]  # registered, PendingManualApproval
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    assert deliver(times=2) == ["dispatched", "duplicate"]  # delivered twice, dispatched once
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+    assert deliver() == ["ignored"]
+    assert dispatched_tag(sagemaker, arn) is None
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    assert deliver() == ["dispatched"]
+    assert [r.body["client_payload"]["model-package-arn"] for r in github.dispatches()] == [arn, arn]
+
+
 def test_routing_by_the_group_tag_and_by_smops_repository(bridge, github, sagemaker, monkeypatch):
     monkeypatch.delenv("SMOPS_REPOSITORY_MAP")
     group_arn = sagemaker.describe_model_package_group(ModelPackageGroupName=GROUP)["ModelPackageGroupArn"]
@@ -168,7 +242,7 @@ def test_routing_by_the_group_tag_and_by_smops_repository(bridge, github, sagema
     sagemaker.add_tags(ResourceArn=group_arn, Tags=[tag])
     assert handler(sample_event(), None)["repository"] == "octo-org/tagged"
 
-    sagemaker.update_model_package(ModelPackageArn=bridge, ApprovalDescription="approved again")
+    reapprove(sagemaker, bridge)
     monkeypatch.setenv("SMOPS_REPOSITORY", "octo-org/everything")
     assert handler(sample_event(), None)["repository"] == "octo-org/everything"
     assert [r.path for r in github.dispatches()] == [
@@ -200,7 +274,7 @@ def test_github_app_credentials_exchange_a_token_once_then_dispatch(bridge, gith
     assert sent.headers["Authorization"] == f"token {github.tokens[0]}"
 
     # A warm invocation reuses the installation token: no second exchange.
-    sagemaker.update_model_package(ModelPackageArn=bridge, ApprovalDescription="re-approved")
+    reapprove(sagemaker, bridge)
     handler(sample_event(), None)
     assert [r.path for r in github.requests[2:]] == [DISPATCHES]
     assert github.requests[2].headers["Authorization"] == f"token {github.tokens[0]}"
@@ -250,12 +324,42 @@ def test_github_500_after_every_retry_raises_and_records_nothing(bridge, github,
     assert dispatched_tag(sagemaker, bridge) is None
 
 
-def test_an_unreachable_github_raises(bridge, github, monkeypatch):
+def test_an_unreachable_github_is_retried_then_raises(bridge, github, monkeypatch, caplog):
     with GitHubStandIn() as gone:
         url = gone.url
     monkeypatch.setenv("GITHUB_API_URL", url)
+    caplog.set_level(logging.WARNING, logger="urllib3.connectionpool")
     with pytest.raises(RemoteFailure, match=f"could not reach GitHub at {url} after 4 attempts"):
         handler(sample_event(), None)
+    retries = [r for r in caplog.records if "NewConnectionError" in r.getMessage()]
+    assert len(retries) == dispatch.RETRIES  # the connection never opened: safe to try again
+
+
+@pytest.mark.parametrize("fault", ["stall", "hang_up"])
+def test_a_dispatch_without_an_answer_is_not_sent_twice(bridge, github, sagemaker, monkeypatch, fault):
+    monkeypatch.setattr(dispatch, "TIMEOUT_SECONDS", 1)  # PyGithub takes whole seconds
+    if fault == "stall":
+        github.stall(DISPATCHES, 3.0)  # GitHub takes the dispatch, but answers too late
+    else:
+        github.hang_up(DISPATCHES)  # the connection drops after the request went out
+    with pytest.raises(RemoteFailure, match="did not answer.*re-send with `smops dispatch --model-package-arn"):
+        handler(sample_event(), None)
+    assert len(github.dispatches()) == 1  # not repeated within the invocation...
+    assert dispatched_tag(sagemaker, bridge) == "unconfirmed 5b0d3c1e-8f7a-4c2b-9e61-2d4f7a9c0b13"
+
+    retry = handler(sample_event(), None)  # ...nor by Lambda's retry
+    assert retry["action"] == "duplicate" and "may have been dispatched" in retry["reason"]
+    assert len(github.dispatches()) == 1
+
+
+def test_a_token_request_without_an_answer_records_nothing(bridge, github, secrets, sagemaker, monkeypatch):
+    secrets.put_secret_value(SecretId="smops/github", SecretString=app_secret()[0])
+    monkeypatch.setattr(dispatch, "TIMEOUT_SECONDS", 1)  # PyGithub takes whole seconds
+    github.stall("/app/installations/42/access_tokens", 3.0)
+    with pytest.raises(RemoteFailure, match="did not answer.*installation 42.*safe to repeat"):
+        handler(sample_event(), None)
+    assert github.dispatches() == []
+    assert dispatched_tag(sagemaker, bridge) is None  # the retry will dispatch
 
 
 def test_no_secret_appears_in_any_log(bridge, github, secrets, sagemaker, monkeypatch, caplog, capsys):
@@ -265,9 +369,9 @@ def test_no_secret_appears_in_any_log(bridge, github, secrets, sagemaker, monkey
 
     handler(sample_event(), None)  # a token
     monkeypatch.setenv("SMOPS_GITHUB_SECRET_ARN", app_arn)
-    sagemaker.update_model_package(ModelPackageArn=bridge, ApprovalDescription="again")
+    reapprove(sagemaker, bridge)
     handler(sample_event(), None)  # a GitHub App
-    sagemaker.update_model_package(ModelPackageArn=bridge, ApprovalDescription="and again")
+    reapprove(sagemaker, bridge)
     github.fail(DISPATCHES, 401)
     with pytest.raises(RemoteFailure) as failure:
         handler(sample_event(), None)

@@ -27,11 +27,12 @@ REPOSITORY = "octo-org/abalone"
 STAGING, PRODUCTION = "abalone-staging", "abalone-production"
 BUCKET = "smops-demo"
 APPROVALS_QUEUE = "smops-demo-approvals"
-# The approval bridge's rule, as infra/approval-bridge.yaml writes it for this group.
+# The approval bridge's rule, as infra/approval-bridge.yaml writes it for this group: every state
+# change of its packages, whatever the approval status.
 BRIDGE_PATTERN = {
     "source": ["aws.sagemaker"],
     "detail-type": ["SageMaker Model Package State Change"],
-    "detail": {"ModelApprovalStatus": ["Approved"], "ModelPackageGroupName": [GROUP]},
+    "detail": {"ModelPackageGroupName": [GROUP]},
 }
 
 
@@ -116,14 +117,18 @@ class Demo:
         self.events.put_targets(Rule="smops-approval-bridge", Targets=[{"Id": "bridge", "Arn": arn}])
         self.queue = queue
 
-    def approval_event(self) -> Path:
-        """The event EventBridge delivered for the approval, saved as the Lambda would get it."""
+    def delivered_events(self) -> list[Path]:
+        """The events EventBridge delivered since the last call (the package's registration and its
+        approval), each saved as the Lambda would get it."""
         messages = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", [])
-        self.check(len(messages) == 1, f"EventBridge delivered {len(messages)} approval events, expected 1")
-        self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=messages[0]["ReceiptHandle"])
-        path = self.workdir / f"event-{self.steps}.json"
-        path.write_text(messages[0]["Body"])
-        return path
+        paths = []
+        for number, message in enumerate(messages):
+            self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=message["ReceiptHandle"])
+            paths.append(self.workdir / f"event-{self.steps}-{number}.json")
+            paths[-1].write_text(message["Body"])
+        statuses = [json.loads(path.read_text())["detail"]["ModelApprovalStatus"] for path in paths]
+        self.check(statuses.count("Approved") == 1, f"EventBridge delivered {statuses}, expected one approval")
+        return paths
 
     def trip_alarm_during_bake(self, alarm: str) -> threading.Thread:
         """Put the 5XX alarm into ALARM once the production update is baking, as a bad model would."""
@@ -164,12 +169,13 @@ class Demo:
         return arn
 
     def approve_and_dispatch(self, arn: str) -> str:
-        """Approve; the bridge turns the event into a dispatch; return the payload's package ARN."""
+        """Approve; the bridge runs on every event delivered, as the Lambda would, and turns the
+        approval (only) into a dispatch; return the payload's package ARN."""
         self.smops("approve", "approve", "--model-package-arn", arn, "--description", "reviewed in smops demo")
-        event = self.approval_event()
         before = len(self.github.dispatches())
-        self.smops("approval bridge", "dispatch", "--event", str(event), "--repository", REPOSITORY,
-                   "--github-secret-arn", self.secret)
+        for event in self.delivered_events():
+            self.smops("approval bridge", "dispatch", "--event", str(event), "--repository", REPOSITORY,
+                       "--github-secret-arn", self.secret)
         sent = self.github.dispatches()[before:]
         self.check(len(sent) == 1, f"approval bridge: GitHub got {len(sent)} dispatches, expected 1")
         body = sent[0].body

@@ -4,8 +4,12 @@ Credentials read from a secret are cached per (API URL, secret) for the life of 
 Lambda reads the secret once, and a GitHub App's installation token is reused until PyGithub renews
 it. A 401 forgets them, so the retry reads the secret again (after a rotation, say).
 
-Server errors and dropped connections are retried by urllib3's Retry (PyGithub's GithubRetry, which
-also waits out rate limits); what is left is raised as a RemoteFailure naming the likely cause.
+Retries (urllib3's Retry, through PyGithub's GithubRetry, which also waits out rate limits) cover
+only what cannot have reached GitHub twice: a connection that could not be opened, and a 5xx answer.
+A request that was sent but got no answer (a read timeout, a connection dropped mid-request) is not
+repeated: GitHub may have accepted it, and a second dispatch starts a second deploy. That failure is
+raised as NoAnswer, so the caller can record that a dispatch may have gone out. What is left after
+the retries is raised as a RemoteFailure naming the likely cause.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from smops import aws, gha
 from smops.errors import BadInput, RemoteFailure
 
 DEFAULT_API_URL = "https://api.github.com"
-RETRIES = 3  # after the first attempt; backoff 0 s, 1 s, 2 s
+RETRIES = 3  # after the first attempt, for connection failures and 5xx; backoff 0 s, 1 s, 2 s
 BACKOFF_FACTOR = 0.5
 TIMEOUT_SECONDS = 10
 RATE_LIMIT_WAIT_SECONDS = 20  # stay well inside the Lambda's timeout
@@ -28,6 +32,10 @@ APP_FIELDS = ("app_id", "private_key", "installation_id")
 QUIET_LOGGER = "botocore.parsers"
 
 _clients: dict[tuple[str, str], object] = {}
+
+
+class NoAnswer(RemoteFailure):
+    """The request went out and no answer came back: GitHub may or may not have acted on it."""
 
 
 def forget_credentials() -> None:
@@ -98,6 +106,7 @@ def client(api_url: str, secret_id: str | None, region: str | None = None, profi
         )
     retry = GithubRetry(
         total=RETRIES,
+        read=False,  # sent but unanswered: never repeated (this client only POSTs)
         backoff_factor=BACKOFF_FACTOR,
         raise_on_status=False,  # the last answer comes back, with GitHub's message
         secondary_rate_wait=RATE_LIMIT_WAIT_SECONDS,
@@ -110,32 +119,44 @@ def client(api_url: str, secret_id: str | None, region: str | None = None, profi
         seconds_between_requests=0,
         seconds_between_writes=0,
     )
-    if isinstance(auth, Auth.AppInstallationAuth):
-        # Exchange the App's key for an installation token now, so a failure names this step.
-        target = f"installation {auth.installation_id}"
-        gha.mask(_call(lambda: auth.token, github, target, installation=True))
     if secret_id:
         _clients[key] = github
     return github
 
 
 def send(github, repository: str, event_type: str, payload: dict) -> None:
-    """POST /repos/{owner}/{repo}/dispatches; raises RemoteFailure when GitHub refuses it."""
+    """POST /repos/{owner}/{repo}/dispatches; raises RemoteFailure when GitHub refuses it, NoAnswer
+    when it may have accepted it without saying so."""
+    from github import Auth
+
+    auth = github.requester.auth
+    if isinstance(auth, Auth.AppInstallationAuth):
+        # Exchange the App's key for an installation token (or renew it) first, so that a failure
+        # names this step and is never mistaken for a dispatch that may have gone out.
+        target = f"installation {auth.installation_id}"
+        gha.mask(_call(lambda: auth.token, github, target, installation=True))
     # Not Repository.create_repository_dispatch: it returns False for 401, 404, 422 and 5xx alike,
     # and the status is what tells a bad token from a wrong repository name.
-    _call(
-        lambda: github.requester.requestJsonAndCheck(
-            "POST",
-            f"/repos/{repository}/dispatches",
-            input={"event_type": event_type, "client_payload": payload},
-        ),
-        github,
-        repository,
-    )
+    try:
+        _call(
+            lambda: github.requester.requestJsonAndCheck(
+                "POST",
+                f"/repos/{repository}/dispatches",
+                input={"event_type": event_type, "client_payload": payload},
+            ),
+            github,
+            repository,
+        )
+    finally:
+        # A warm Lambda's next dispatch opens a fresh connection: one left idle in the pool may have
+        # been dropped on the way (a NAT gateway's idle timeout), and a request written into it fails
+        # as one that GitHub may have received.
+        github.close()
 
 
 def _call(request, github, target: str, *, installation: bool = False):
-    """Run a GitHub request; turn what is left after retries into a RemoteFailure with a cause."""
+    """Run a GitHub request; turn what is left after retries into a RemoteFailure with a cause
+    (NoAnswer when the request went out and no answer came back)."""
     import requests
     from github import GithubException
 
@@ -149,12 +170,28 @@ def _call(request, github, target: str, *, installation: bool = False):
         problem = f"GitHub answered {status}{f' ({message})' if message else ''} for {target}"
         raise RemoteFailure(problem, _cause(status, target, installation)) from None
     except requests.RequestException as exc:
+        if _was_sent(exc):
+            problem = f"GitHub did not answer the request for {target} ({type(exc).__name__})"
+            if installation:
+                raise RemoteFailure(problem, "try again: asking for a token is safe to repeat") from None
+            raise NoAnswer(problem, "GitHub may have acted on it: check before sending it again") from None
         raise RemoteFailure(
             f"could not reach GitHub at {github.requester.base_url} after {RETRIES + 1} attempts "
             f"({type(exc).__name__})",
             "check GITHUB_API_URL and the network path from here (a Lambda in a VPC needs a NAT "
             "gateway to reach github.com)",
         ) from None
+
+
+def _was_sent(exc) -> bool:
+    """A read timeout, or the connection dropped after the request started (urllib3's ProtocolError,
+    which requests wraps in a ConnectionError); not a connection that never opened."""
+    import requests
+    from urllib3.exceptions import ProtocolError
+
+    if isinstance(exc, requests.ReadTimeout):
+        return True
+    return isinstance(exc, requests.ConnectionError) and bool(exc.args) and isinstance(exc.args[0], ProtocolError)
 
 
 def _cause(status: int, target: str, installation: bool) -> str:

@@ -4,16 +4,23 @@ Routing: SMOPS_REPOSITORY (or --repository), when set, receives every approval; 
 group's entry in SMOPS_REPOSITORY_MAP (JSON {"group": "owner/repo"}); otherwise the group's
 `smops:github-repository` tag. SMOPS_MODEL_PACKAGE_GROUPS (comma-separated) is an allow-list.
 
-Deduplication: EventBridge may deliver an event more than once and SageMaker may send several per
-change. An approval is identified by the package's LastModifiedTime while it is Approved (read back
-with DescribeModelPackage, not taken from the event), and a dispatched approval is recorded as the
-package tag `smops:dispatched-approval`. A repeat delivery finds the tag and is skipped; a
-re-approval after a rejection has a new LastModifiedTime and dispatches again; a delivery that
-arrives after the package was rejected is ignored. A tag, not CustomerMetadataProperties: AddTags
-leaves the package (and its LastModifiedTime) alone, where UpdateModelPackage would change it and
-could itself raise another state-change event, and the bridge's role needs no right to update
-packages. The tag is written after GitHub accepted the dispatch: a failure in between repeats the
-dispatch rather than losing it.
+Exactly once per approval: EventBridge may deliver an event more than once, SageMaker may send
+several per change, and it sends one for any later change to an approved package too (its
+description, metadata, lifecycle stage), with ModelApprovalStatus still Approved. So the bridge
+keeps one fact on the package, the tag `smops:dispatched-approval`: present while the package's
+current approval has been dispatched.
+- An Approved event dispatches only when the package is Approved now (DescribeModelPackage, not the
+  event) and has no tag; the tag (the event's id) is written once GitHub accepted the dispatch. A
+  repeat delivery, or the event for an edit of the approved package, finds the tag: a duplicate.
+- Any other status (the rule passes every state change of the groups): when the package is not
+  Approved now, the tag is removed, so approving it again after a rejection dispatches again.
+  When it is Approved again by then, this event is stale and the tag stays.
+- When the dispatch went out and GitHub did not answer, the tag is written as `unconfirmed <id>`
+  and the invocation fails: Lambda's retry then finds the tag rather than risk a second deploy, and
+  the error says how to check and re-send.
+A tag, not CustomerMetadataProperties: tagging leaves the package (and its LastModifiedTime) alone,
+where UpdateModelPackage would change it and could itself raise another state-change event, and the
+bridge's role needs no right to update packages.
 """
 
 from __future__ import annotations
@@ -23,17 +30,17 @@ import os
 import re
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import timezone
 
 from smops import aws, gha
 from smops.bridge import dispatch
-from smops.errors import BadInput
+from smops.errors import BadInput, RemoteFailure
 
 SOURCE = "aws.sagemaker"
 DETAIL_TYPE = "SageMaker Model Package State Change"
 DEFAULT_EVENT_TYPE = "model_approved"
 REPOSITORY_TAG = "smops:github-repository"
 DISPATCHED_TAG = "smops:dispatched-approval"
+UNCONFIRMED = "unconfirmed"  # the tag's value when GitHub did not answer the dispatch
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9._-]+$")
 PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:([a-z0-9-]+):(\d{12}):model-package/.+$")
 EVENT_TYPE_MAX = 100
@@ -104,6 +111,9 @@ def handle(event: dict, settings: Settings) -> dict[str, object]:
     reason = _not_for_us(event, detail, settings)
     if reason:
         return _skipped("ignored", reason, arn)
+    status = detail.get("ModelApprovalStatus")
+    if status != "Approved":
+        return withdraw(arn, f"ModelApprovalStatus is {status!r}, not 'Approved'", settings)
     return deliver(arn, str(event.get("id") or ""), settings, again=False)
 
 
@@ -111,9 +121,6 @@ def _not_for_us(event: dict, detail: dict, settings: Settings) -> str | None:
     if event.get("source") != SOURCE or event.get("detail-type") != DETAIL_TYPE:
         found = f"{event.get('source')!r}, {event.get('detail-type')!r}"
         return f"not a '{DETAIL_TYPE}' event from {SOURCE} ({found})"
-    status = detail.get("ModelApprovalStatus")
-    if status != "Approved":
-        return f"ModelApprovalStatus is {status!r}, not 'Approved'"
     if not PACKAGE_ARN.match(str(detail.get("ModelPackageArn") or "")):
         return "the event has no model package ARN in detail.ModelPackageArn"
     group = detail.get("ModelPackageGroupName")
@@ -125,21 +132,20 @@ def _not_for_us(event: dict, detail: dict, settings: Settings) -> str | None:
 def deliver(arn: str, event_id: str, settings: Settings, *, again: bool) -> dict[str, object]:
     """Dispatch the package's current approval. With again=True (a re-send by hand) it dispatches
     even when that approval was dispatched before, and refuses rather than ignores."""
-    match = PACKAGE_ARN.match(arn)
-    if not match:
-        raise BadInput(
-            f"{arn!r} is not a model package ARN", "arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/N"
-        )
-    region, account = match.groups()
-    sagemaker = aws.client("sagemaker", region, settings.profile)
-    package = sagemaker.describe_model_package(ModelPackageName=arn)
+    sagemaker, region, account = _sagemaker(arn, settings)
+    package = _describe(sagemaker, arn)
+    if package is None:
+        if again:
+            raise BadInput(f"model package {arn} does not exist", "check the ARN (smops build prints it)")
+        return _skipped("ignored", f"model package {arn} does not exist (any more)", arn)
+    arn = package["ModelPackageArn"]  # SageMaker's spelling, whatever the event or the caller wrote
     group = package.get("ModelPackageGroupName", "")
     status = package.get("ModelApprovalStatus")
     if status != "Approved":
         problem = f"{arn} is {status} now, not Approved"
         if again:
             raise BadInput(problem, "approve it first (smops approve) or pick an Approved package")
-        return _skipped("ignored", f"{problem}: the approval was withdrawn before this delivery", arn)
+        return _clear(sagemaker, arn, f"{problem}: the approval was withdrawn before this delivery")
     repository = _route(group, settings, sagemaker)
     if not repository:
         problem = f"no repository for model package group {group!r}"
@@ -147,9 +153,10 @@ def deliver(arn: str, event_id: str, settings: Settings, *, again: bool) -> dict
         if again:
             raise BadInput(problem, fix)
         return _skipped("ignored", f"{problem}: {fix}", arn)
-    approval = approval_key(package)
-    if not again and _dispatched(sagemaker, arn) == approval:
-        return _skipped("duplicate", f"this approval ({approval}) was dispatched already", arn, repository)
+    dispatched = _dispatched(sagemaker, arn)
+    if not again and dispatched is not None:
+        done = "may have been dispatched" if dispatched.startswith(UNCONFIRMED) else "was dispatched already"
+        return _skipped("duplicate", f"this approval {done} ({DISPATCHED_TAG}={dispatched})", arn, repository)
     payload = {
         "model-package-arn": arn,
         "model-package-group": group,
@@ -159,9 +166,18 @@ def deliver(arn: str, event_id: str, settings: Settings, *, again: bool) -> dict
         "event-id": event_id,
     }
     github = dispatch.client(settings.api_url, settings.secret_id, settings.region, settings.profile)
-    dispatch.send(github, repository, settings.event_type, payload)
-    gha.log(f"dispatched {settings.event_type} for {arn} (approved {approval}) to {repository}")
-    _record(sagemaker, arn, approval)
+    try:
+        dispatch.send(github, repository, settings.event_type, payload)
+    except dispatch.NoAnswer as exc:
+        _record(sagemaker, arn, f"{UNCONFIRMED} {event_id}")
+        raise RemoteFailure(
+            f"{exc.problem}, so the {settings.event_type} dispatch for {arn} may or may not have gone "
+            f"out; marked {DISPATCHED_TAG}={UNCONFIRMED} so that no retry sends it twice",
+            f"if no {settings.event_type} run started in {repository}, re-send with "
+            f"`smops dispatch --model-package-arn {arn}`",
+        ) from None
+    gha.log(f"dispatched {settings.event_type} for {arn} to {repository} (event {event_id})")
+    _record(sagemaker, arn, event_id)
     return {
         "action": "dispatched",
         "model-package-arn": arn,
@@ -171,10 +187,41 @@ def deliver(arn: str, event_id: str, settings: Settings, *, again: bool) -> dict
     }
 
 
-def approval_key(package: dict) -> str:
-    """One approval: the time the package last changed while it is Approved, in UTC."""
-    moment = package.get("LastModifiedTime") or package["CreationTime"]
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def withdraw(arn: str, reason: str, settings: Settings) -> dict[str, object]:
+    """A state change away from Approved: forget the dispatched approval, unless the package is
+    Approved again by now (then this event is stale and the current approval's tag stays)."""
+    sagemaker, _, _ = _sagemaker(arn, settings)
+    package = _describe(sagemaker, arn)
+    if package is None:
+        return _skipped("ignored", f"{reason}, and model package {arn} does not exist (any more)", arn)
+    if package.get("ModelApprovalStatus") == "Approved":
+        return _skipped(
+            "ignored", f"{reason}, but {package['ModelPackageArn']} is Approved now: the event is older", arn
+        )
+    return _clear(sagemaker, package["ModelPackageArn"], reason)
+
+
+def _sagemaker(arn: str, settings: Settings):
+    """A SageMaker client in the package's region, with the region and account its ARN names."""
+    match = PACKAGE_ARN.match(arn)
+    if not match:
+        raise BadInput(
+            f"{arn!r} is not a model package ARN", "arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/N"
+        )
+    region, account = match.groups()
+    return aws.client("sagemaker", region, settings.profile), region, account
+
+
+def _describe(sagemaker, arn: str) -> dict | None:
+    """DescribeModelPackage, or None when the package is gone (deleted since the event was sent)."""
+    import botocore.exceptions
+
+    try:
+        return sagemaker.describe_model_package(ModelPackageName=arn)
+    except botocore.exceptions.ClientError as exc:
+        if aws.is_not_found(exc):
+            return None
+        raise
 
 
 def _route(group: str, settings: Settings, sagemaker) -> str | None:
@@ -197,17 +244,26 @@ def _dispatched(sagemaker, arn: str) -> str | None:
     return _tags(sagemaker, arn).get(DISPATCHED_TAG)
 
 
-def _record(sagemaker, arn: str, approval: str) -> None:
+def _record(sagemaker, arn: str, value: str) -> None:
     import botocore.exceptions
 
     try:
-        sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": DISPATCHED_TAG, "Value": approval}])
+        sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": DISPATCHED_TAG, "Value": value}])
     except botocore.exceptions.ClientError as exc:
         # The dispatch went out; failing now would only send it again on the retry.
         gha.warning(
             f"dispatched, but could not tag {arn} with {DISPATCHED_TAG} ({aws.error_code(exc)}): "
             "a repeated delivery of this approval would dispatch again; allow sagemaker:AddTags"
         )
+
+
+def _clear(sagemaker, arn: str, reason: str) -> dict[str, object]:
+    """Remove the dispatched-approval tag, so that the next approval dispatches. A failure raises:
+    Lambda retries, and a re-approval would otherwise be taken for a duplicate."""
+    if _dispatched(sagemaker, arn) is not None:
+        sagemaker.delete_tags(ResourceArn=arn, TagKeys=[DISPATCHED_TAG])
+        reason += f"; removed {DISPATCHED_TAG}, so the next approval dispatches"
+    return _skipped("ignored", reason, arn)
 
 
 def _skipped(action: str, reason: str, arn: str, repository: str = "") -> dict[str, object]:

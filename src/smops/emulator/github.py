@@ -3,7 +3,9 @@
 It answers the calls the approval bridge makes: `POST /repos/{owner}/{repo}/dispatches` (204) and a
 GitHub App's `POST /app/installations/{id}/access_tokens` (201 with a fresh token). Anything else
 is GitHub's 404. `fail()` makes a path answer with an error status a number of times, to rehearse
-bad credentials, a missing repository or an outage. Used by the tests and by `smops demo`.
+bad credentials, a missing repository or an outage; `stall()` makes it handle the request but answer
+late, and `hang_up()` makes it close the connection without an answer, the two ways a client is
+left not knowing whether GitHub acted. Used by the tests and by `smops demo`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,11 +37,15 @@ class Request:
     body: Any  # the parsed JSON body, None when there was none
 
 
+HANG_UP = 0  # the status _answer gives for "close the connection without answering"
+
+
 @dataclass
 class _Fault:
-    status: int
     remaining: int
+    status: int | None = None  # answer this status (HANG_UP: none at all); None: as GitHub would
     body: dict[str, Any] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering
 
 
 class GitHubStandIn:
@@ -81,7 +88,17 @@ class GitHubStandIn:
         body = {"message": message or MESSAGES.get(status, "Server Error"),
                 "documentation_url": "https://docs.github.com/rest"}
         with self._lock:
-            self._faults[path] = _Fault(status, times, body)
+            self._faults[path] = _Fault(times, status, body)
+
+    def stall(self, path: str, seconds: float, times: int = 1) -> None:
+        """Handle the next `times` requests to `path` as usual, but answer only after `seconds`."""
+        with self._lock:
+            self._faults[path] = _Fault(times, delay=seconds)
+
+    def hang_up(self, path: str, times: int = 1) -> None:
+        """Read the next `times` requests to `path`, then close the connection without answering."""
+        with self._lock:
+            self._faults[path] = _Fault(times, HANG_UP)
 
     def reset(self) -> None:
         with self._lock:
@@ -93,32 +110,39 @@ class GitHubStandIn:
         """The repository_dispatch requests received, answered or not."""
         return [r for r in self.requests if r.method == "POST" and DISPATCHES.match(r.path)]
 
-    def _answer(self, request: Request) -> tuple[int, dict[str, Any] | None]:
+    def _answer(self, request: Request) -> tuple[int, dict[str, Any] | None, float]:
+        """(status, body, seconds to wait before answering); status HANG_UP means do not answer."""
         with self._lock:
             self.requests.append(request)
             fault = self._faults.get(request.path)
             if fault and fault.remaining > 0:
                 fault.remaining -= 1
-                return fault.status, fault.body
-            if request.method != "POST":
-                return 404, {"message": MESSAGES[404]}
-            if DISPATCHES.match(request.path):
-                if "authorization" not in {name.lower() for name in request.headers}:
-                    return 401, {"message": "Requires authentication"}
-                if not isinstance(request.body, dict) or not request.body.get("event_type"):
-                    return 422, {"message": "Invalid request.\n\n\"event_type\" wasn't supplied."}
-                return 204, None
-            if ACCESS_TOKENS.match(request.path):
-                token = f"ghs_standin{len(self.tokens) + 1:04d}"
-                self.tokens.append(token)
-                expires = datetime.now(timezone.utc) + timedelta(hours=1)
-                return 201, {
-                    "token": token,
-                    "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "permissions": {"contents": "write", "metadata": "read"},
-                    "repository_selection": "all",
-                }
+                if fault.status is not None:
+                    return fault.status, fault.body, fault.delay
+                return (*self._handle(request), fault.delay)
+            return (*self._handle(request), 0.0)
+
+    def _handle(self, request: Request) -> tuple[int, dict[str, Any] | None]:
+        """What GitHub answers when all is well (called holding the lock)."""
+        if request.method != "POST":
             return 404, {"message": MESSAGES[404]}
+        if DISPATCHES.match(request.path):
+            if "authorization" not in {name.lower() for name in request.headers}:
+                return 401, {"message": "Requires authentication"}
+            if not isinstance(request.body, dict) or not request.body.get("event_type"):
+                return 422, {"message": "Invalid request.\n\n\"event_type\" wasn't supplied."}
+            return 204, None
+        if ACCESS_TOKENS.match(request.path):
+            token = f"ghs_standin{len(self.tokens) + 1:04d}"
+            self.tokens.append(token)
+            expires = datetime.now(timezone.utc) + timedelta(hours=1)
+            return 201, {
+                "token": token,
+                "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "permissions": {"contents": "write", "metadata": "read"},
+                "repository_selection": "all",
+            }
+        return 404, {"message": MESSAGES[404]}
 
 
 def _handler_for(stand_in: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
@@ -133,14 +157,21 @@ def _handler_for(stand_in: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 body = raw.decode("utf-8", "replace")
             request = Request(self.command, self.path, dict(self.headers.items()), body)
-            status, answer = stand_in._answer(request)
+            status, answer, delay = stand_in._answer(request)
+            if status == HANG_UP:
+                self.close_connection = True
+                return
+            time.sleep(delay)
             payload = json.dumps(answer).encode() if answer is not None else b""
-            self.send_response(status)
-            if payload:
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(status)
+                if payload:
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except OSError:  # the client gave up waiting (stall) and closed the connection
+                self.close_connection = True
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
