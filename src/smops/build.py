@@ -49,7 +49,6 @@ def run(args) -> dict[str, str]:
     arn, action = pipeline.upsert(sm, args.pipeline_name, definition, args.role_arn, args.description, tags)
     gha.log(f"pipeline {args.pipeline_name}: {action} ({arn})")
     execution_arn = pipeline.start(sm, args.pipeline_name, parameters)
-    gha.log(f"execution started: {execution_arn}")
     outputs = {
         "pipeline-arn": arn,
         "execution-arn": execution_arn,
@@ -57,11 +56,13 @@ def run(args) -> dict[str, str]:
         "model-package-arn": "",
     }
     if not args.wait:
+        gha.log(f"execution started: {execution_arn}")
         gha.add_summary(_summary(args.pipeline_name, action, outputs, [], types, None, None, None, region))
         return outputs
 
     started = time.monotonic()
-    with gha.group(f"Wait for {args.pipeline_name}"), _stop_on_cancel(sm, execution_arn, args.stop_on_cancel):
+    with _stop_on_cancel(sm, execution_arn, args.stop_on_cancel), gha.group(f"Wait for {args.pipeline_name}"):
+        gha.log(f"execution started: {execution_arn}")  # once a cancellation would stop it
         try:
             execution, step_list = pipeline.wait(sm, execution_arn, args.timeout * 60, types)
         except TimedOut as exc:

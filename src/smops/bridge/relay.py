@@ -230,18 +230,14 @@ def _route(group: str, settings: Settings, sagemaker) -> str | None:
     if group in settings.repository_map:
         return settings.repository_map[group]
     group_arn = sagemaker.describe_model_package_group(ModelPackageGroupName=group)["ModelPackageGroupArn"]
-    repository = _tags(sagemaker, group_arn).get(REPOSITORY_TAG)
+    repository = aws.tags(sagemaker, group_arn).get(REPOSITORY_TAG)
     if repository:
         _check_repository(repository, f"the {REPOSITORY_TAG} tag of {group}")
     return repository
 
 
-def _tags(sagemaker, arn: str) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in sagemaker.list_tags(ResourceArn=arn)["Tags"]}
-
-
 def _dispatched(sagemaker, arn: str) -> str | None:
-    return _tags(sagemaker, arn).get(DISPATCHED_TAG)
+    return aws.tags(sagemaker, arn).get(DISPATCHED_TAG)
 
 
 def _record(sagemaker, arn: str, value: str) -> None:
