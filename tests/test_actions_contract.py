@@ -179,27 +179,62 @@ def test_the_same_pin_everywhere():
     assert pins and all(len(refs) == 1 for refs in pins.values()), pins
 
 
-def test_every_action_sets_up_python_the_same_way():
-    setups = []
+SETUP_IDS = ["python", "pip-cache-key", "pip-cache", "setup"]
+
+
+@pytest.mark.parametrize("path", [*ACTION_FILES, *WORKFLOW_FILES], ids=str)
+def test_no_cache_dependency_path_that_setup_python_cannot_hash(path):
+    """setup-python hashes only files in the workspace, through @actions/glob, which refuses a
+    `..` segment and a `.` one past the first (actions/setup-python#361, #1202)."""
+    for step in every_step(load(path)):
+        dependency_path = (step.get("with") or {}).get("cache-dependency-path")
+        if dependency_path is None:
+            continue
+        assert "action_path" not in dependency_path, f"{path}: {dependency_path}"
+        for pattern in str(dependency_path).split():
+            segments = pattern.replace("\\", "/").split("/")
+            assert ".." not in segments and "." not in segments[1:], f"{path}: {pattern}"
+
+
+def test_every_action_sets_up_smops_the_same_way():
+    pins = set()
     for path in ACTION_FILES:
         steps = load(path)["runs"]["steps"]
-        python, setup = steps[0], steps[1]
-        assert python["id"] == "python" and setup["id"] == "setup", path
-        assert python["with"]["cache"] == "pip"
-        # pip's cache is keyed on the toolkit's own pyproject.toml, wherever the action sits.
-        depth = len(Path(path).parts) - 1
-        assert python["with"]["cache-dependency-path"] == "${{ github.action_path }}/" + "../" * depth + "pyproject.toml"
-        assert python["with"]["python-version"] == "${{ inputs.python-version }}"
-        script = re.search(r'"\$GITHUB_ACTION_PATH/([^"]+)"', setup["run"]).group(1)
-        assert (ROOT / Path(path).parent / script).resolve() == ROOT / "actions" / "setup" / "install.py", path
-        setups.append(python["uses"])
-    assert len(set(setups)) == 1
+        python, key, cache, setup = steps[:4]
+        assert [s.get("id") for s in steps[:4]] == SETUP_IDS, path
+        # No setup-python cache: the toolkit's files are outside the workspace it can hash.
+        assert python["with"] == {"python-version": "${{ inputs.python-version }}"}, path
+        assert key["run"].endswith(" --cache-key"), path
+        assert cache["uses"].startswith("actions/cache@")
+        assert cache["if"] == "steps.pip-cache-key.outputs.key != ''"
+        assert cache["with"] == {
+            "path": "${{ steps.pip-cache-key.outputs.dir }}",
+            "key": "${{ steps.pip-cache-key.outputs.key }}",
+            "restore-keys": "${{ steps.pip-cache-key.outputs.restore-key }}",
+        }
+        # The key is computed for exactly the install that follows, into the directory cached.
+        assert setup["env"].pop("PIP_CACHE_DIR") == "${{ steps.pip-cache-key.outputs.dir }}", path
+        assert key["env"] == setup["env"], path
+        assert key["run"] == setup["run"] + " --cache-key", path
+        for step in (key, setup):
+            script = re.search(r'"\$GITHUB_ACTION_PATH/([^"]+)"', step["run"]).group(1)
+            assert (ROOT / Path(path).parent / script).resolve() == ROOT / "actions" / "setup" / "install.py", path
+        pins.add((python["uses"], cache["uses"]))
+    assert len(pins) == 1
+    assert set(gen.SETUP_EXTRAS) == {str(p) for p in ACTION_FILES}
 
 
 def test_the_deploy_path_never_installs_the_sdk():
     for path in ("actions/deploy/action.yml", "actions/smoke-test/action.yml"):
-        setup = load(path)["runs"]["steps"][1]
-        assert "INPUT_SDK_EXTRA" not in (setup.get("env") or {}), path
+        for step in load(path)["runs"]["steps"][:4]:
+            assert "INPUT_SDK_EXTRA" not in (step.get("env") or {}), path
+
+
+def test_setup_steps_come_from_one_source():
+    for path in ACTION_FILES:
+        assert gen.setup_steps(str(path)) in (ROOT / path).read_text(), path
+    with pytest.raises(SystemExit, match="setup steps"):
+        gen.with_setup_steps("actions/deploy/action.yml", "runs:\n  steps: []\n")
 
 
 # -- reusable workflows -----------------------------------------------------------------------

@@ -64,7 +64,7 @@ def test_build_action_runs_the_pipeline_and_maps_every_output(aws_env, workspace
         tmp_path=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert result.skipped == ["python", "setup"] and result.ran == ["smops"]
+    assert result.skipped == ["python", "pip-cache", "setup"] and result.ran == ["pip-cache-key", "smops"]
     out = result.outputs
     assert out["execution-status"] == "Succeeded"
     assert out["pipeline-arn"].endswith(":pipeline/churn")
@@ -78,6 +78,27 @@ def test_build_action_runs_the_pipeline_and_maps_every_output(aws_env, workspace
     tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=out["pipeline-arn"])["Tags"]}
     assert tags["team"] == "ml" and tags["cost-center"] == "42"
     assert "churn" in result.summary
+
+
+def test_pip_cache_key_step_keys_the_install_the_action_asks_for(aws_env, workspace, tmp_path):
+    # build with the SDK, deploy without: two keys, one cache directory under RUNNER_TEMP.
+    runner = {"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64"}
+    build = run_action(
+        "actions/build",
+        build_inputs(**{"sdk-extra": "true", "dry-run": "true"}),
+        workspace=workspace,
+        tmp_path=tmp_path / "build",
+        env=runner,
+    )
+    deploy = run_action(
+        "actions/deploy", {"endpoint-name": "nowhere"}, workspace=workspace, tmp_path=tmp_path / "deploy", env=runner
+    )
+    keys = {name: result.steps["pip-cache-key"] for name, result in (("build", build), ("deploy", deploy))}
+    assert keys["build"]["key"].startswith("smops-pip-Linux-X64-cpython3.") and "-sdk-" in keys["build"]["key"]
+    assert "-base-" in keys["deploy"]["key"]
+    for name, outputs in keys.items():
+        assert outputs["key"].startswith(outputs["restore-key"])
+        assert outputs["dir"] == str((tmp_path / name / "runner-temp" / "smops-pip-cache").resolve())
 
 
 def test_build_action_working_directory_resolves_the_pipeline(aws_env, workspace, tmp_path):
