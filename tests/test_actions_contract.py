@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -313,6 +314,48 @@ def test_reusable_workflow_permissions_and_credentials(path):
         )
         for checkout in (s for s in steps if s.get("uses", "").startswith("actions/checkout@")):
             assert checkout["with"]["persist-credentials"] is False
+
+
+def _session_seconds(step: dict, **env: str) -> int:
+    """Run the session-length step's script as the runner would, with these env values."""
+    output = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        env={"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": "/dev/stdout", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return int(output.strip().removeprefix("seconds="))
+
+
+@pytest.mark.parametrize("path", REUSABLE, ids=str)
+def test_aws_session_outlasts_the_wait(path):
+    """STS's default session is one hour; the jobs wait up to timeout-minutes (build 120)."""
+    workflow = load(path)
+    call = triggers(workflow)["workflow_call"]["inputs"]
+    for job_id, job in workflow["jobs"].items():
+        steps = {s.get("id"): s for s in job["steps"]}
+        session, credentials = steps["session"], steps["credentials"]
+        assert job["steps"].index(session) + 1 == job["steps"].index(credentials), job_id
+        assert session["if"] == credentials["if"]
+        assert credentials["with"]["role-duration-seconds"] == "${{ steps.session.outputs.seconds }}"
+        default = call["timeout-minutes"]["default"]
+        # The workflow_call default again, for manual runs, which do not take timeout-minutes.
+        assert session["env"]["WAIT_MINUTES"] == f"${{{{ inputs.timeout-minutes || {default} }}}}"
+        assert not EXPRESSION.search(session["run"])
+        assert _session_seconds(session, WAIT_MINUTES=str(default), WAITS="1") == (default + 15) * 60
+        assert _session_seconds(session, WAIT_MINUTES="7.5", WAITS="2") == (14 + 15) * 60
+
+
+def test_the_default_sessions_fit_the_roles_of_infra():
+    template = (ROOT / "infra" / "github-oidc.yaml").read_text()
+    build, deploy = (int(n) for n in re.findall(r"MaxSessionDuration: (\d+)", template))
+    for path, role_max in ((".github/workflows/build.yml", build), (".github/workflows/deploy.yml", deploy)):
+        workflow = load(path)
+        default = triggers(workflow)["workflow_call"]["inputs"]["timeout-minutes"]["default"]
+        for job in workflow["jobs"].values():
+            session = next(s for s in job["steps"] if s.get("id") == "session")
+            assert _session_seconds(session, WAIT_MINUTES=str(default), WAITS="1") <= role_max, path
 
 
 def test_deploy_workflow_promotes_from_staging_to_production():

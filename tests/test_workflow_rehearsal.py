@@ -55,7 +55,7 @@ def test_build_rehearsal_runs_the_pipeline_on_the_jobs_emulator(workspace, tmp_p
     stop_emulators(job)
     assert job.returncode == 0, job.steps[-1][1].stderr
     assert [name for name, _ in job.steps] == ["emulator", "build"]
-    assert job.skipped == ["step0", "step1", "credentials"]  # the two checkouts, AWS credentials
+    assert job.skipped == ["step0", "step1", "session", "credentials"]  # two checkouts, AWS session and credentials
     assert job.outputs["execution-status"] == "Succeeded"
     assert job.outputs["execution-arn"].startswith("arn:aws:sagemaker:eu-west-1:")
     assert job.outputs["model-package-arn"].startswith("arn:aws:sagemaker:eu-west-1:")
