@@ -7,10 +7,12 @@ the emulator step to the later ones. Each job starts its own emulator process, a
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
 
+import boto3
 import pytest
 from conftest import ROLE_ARN, ROOT
 from workflow_harness import call_inputs, run_job
@@ -59,6 +61,47 @@ def test_build_rehearsal_runs_the_pipeline_on_the_jobs_emulator(workspace, tmp_p
     assert job.outputs["execution-status"] == "Succeeded"
     assert job.outputs["execution-arn"].startswith("arn:aws:sagemaker:eu-west-1:")
     assert job.outputs["model-package-arn"].startswith("arn:aws:sagemaker:eu-west-1:")
+
+
+def test_build_rehearsal_passes_the_template_arguments_tags_and_description(workspace, tmp_path, stop_emulators):
+    # A pipeline function that notes what it was given, and returns the JSON definition.
+    (workspace / "ml" / "pipeline.py").write_text(
+        "import json, pathlib\n"
+        "HERE = pathlib.Path(__file__).parent\n"
+        "def get_pipeline(**kwargs):\n"
+        "    (HERE / 'kwargs.json').write_text(json.dumps(kwargs))\n"
+        "    return json.loads((HERE / 'pipeline.json').read_text())\n"
+    )
+    inputs = call_inputs(
+        ".github/workflows/build.yml",
+        {
+            "pipeline": "ml/pipeline.py",
+            "pipeline-name": "churn",
+            "pipeline-role-arn": ROLE_ARN,
+            "region": "eu-west-1",
+            "default-bucket": "churn-artifacts",
+            "base-job-prefix": "churn",
+            "project-name": "churn-project",
+            "description": "Churn model, built by CI",
+            "tags": "team=ml\ncost-center=42\n",
+            "rehearsal": True,
+        },
+    )
+    job = run_job(".github/workflows/build.yml", "build", inputs, workspace=workspace, tmp_path=tmp_path, env=FAST)
+    stop_emulators(job)
+    assert job.returncode == 0, job.steps[-1][1].stderr
+    kwargs = json.loads((workspace / "ml" / "kwargs.json").read_text())
+    assert kwargs["default_bucket"] == "churn-artifacts"
+    assert kwargs["base_job_prefix"] == "churn"
+    assert kwargs["sagemaker_project_name"] == "churn-project"
+    emulator = dict(job.steps)["emulator"].outputs["endpoint-url"]
+    sagemaker = boto3.client(
+        "sagemaker", endpoint_url=emulator, region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    pipeline = sagemaker.describe_pipeline(PipelineName="churn")
+    assert pipeline["PipelineDescription"] == "Churn model, built by CI"
+    tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=pipeline["PipelineArn"])["Tags"]}
+    assert tags["team"] == "ml" and tags["cost-center"] == "42"
 
 
 def test_deploy_rehearsal_promotes_from_staging_to_production(workspace, tmp_path, stop_emulators):
