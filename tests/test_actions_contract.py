@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT
+from workflow_harness import toolkit_action
 
 from smops.cli import env_name
 
@@ -268,7 +269,7 @@ def test_every_reusable_workflow_output_is_produced_by_a_step(path):
             r"\$\{\{ steps\.([\w-]+)\.outputs\.([\w-]+) \}\}", job["outputs"][job_output]
         ).groups()
         step = next(s for s in job["steps"] if s.get("id") == step_id)
-        action = load(step["uses"].removeprefix("./.smops-toolkit/") + "/action.yml")
+        action = load(toolkit_action(step["uses"]) + "/action.yml")
         assert step_output in action["outputs"], f"{name}: {step['uses']} has no output {step_output}"
 
 
@@ -277,9 +278,9 @@ def test_reusable_workflow_gives_its_actions_only_inputs_they_declare(path):
     for job in load(path)["jobs"].values():
         for step in job["steps"]:
             uses = step.get("uses", "")
-            if not uses.startswith("./.smops-toolkit/"):
+            if toolkit_action(uses) is None:
                 continue
-            declared = load(uses.removeprefix("./.smops-toolkit/") + "/action.yml")["inputs"]
+            declared = load(toolkit_action(uses) + "/action.yml")["inputs"]
             given = set(step.get("with") or {})
             assert given <= set(declared), f"{uses}: {sorted(given - set(declared))}"
             required = {n for n, m in declared.items() if m.get("required") and "default" not in m}
@@ -342,6 +343,9 @@ def test_aws_session_outlasts_the_wait(path):
         default = call["timeout-minutes"]["default"]
         # The workflow_call default again, for manual runs, which do not take timeout-minutes.
         assert session["env"]["WAIT_MINUTES"] == f"${{{{ inputs.timeout-minutes || {default} }}}}"
+        # wait-if-busy waits for the update in progress first, for up to the same timeout.
+        waits = "${{ inputs.wait-if-busy && 2 || 1 }}" if "wait-if-busy" in call else 1
+        assert session["env"]["WAITS"] == waits
         assert not EXPRESSION.search(session["run"])
         assert _session_seconds(session, WAIT_MINUTES=str(default), WAITS="1") == (default + 15) * 60
         assert _session_seconds(session, WAIT_MINUTES="7.5", WAITS="2") == (14 + 15) * 60
@@ -350,12 +354,13 @@ def test_aws_session_outlasts_the_wait(path):
 def test_the_default_sessions_fit_the_roles_of_infra():
     template = (ROOT / "infra" / "github-oidc.yaml").read_text()
     build, deploy = (int(n) for n in re.findall(r"MaxSessionDuration: (\d+)", template))
-    for path, role_max in ((".github/workflows/build.yml", build), (".github/workflows/deploy.yml", deploy)):
+    # A deploy waits twice with wait-if-busy: first for the update in progress.
+    for path, role_max, waits in ((".github/workflows/build.yml", build, 1), (".github/workflows/deploy.yml", deploy, 2)):
         workflow = load(path)
         default = triggers(workflow)["workflow_call"]["inputs"]["timeout-minutes"]["default"]
         for job in workflow["jobs"].values():
             session = next(s for s in job["steps"] if s.get("id") == "session")
-            assert _session_seconds(session, WAIT_MINUTES=str(default), WAITS="1") <= role_max, path
+            assert _session_seconds(session, WAIT_MINUTES=str(default), WAITS=str(waits)) <= role_max, path
 
 
 def test_deploy_workflow_promotes_from_staging_to_production():
@@ -371,7 +376,29 @@ def test_deploy_workflow_promotes_from_staging_to_production():
     assert deploy["model-package-arn"] == "${{ needs.staging.outputs.model-package-arn }}"
     assert "inputs.staging-endpoint-name" in deploy["require-on-endpoint"]
     smoke = [s for s in staging["steps"] if s.get("uses") == "./.smops-toolkit/actions/smoke-test"]
-    assert len(smoke) == 1 and staging["steps"][-1] is smoke[0]
+    assert len(smoke) == 1 and staging["steps"].index(smoke[0]) > staging["steps"].index(
+        next(s for s in staging["steps"] if s.get("id") == "deploy")
+    )
+    # Cleanup, when asked for, is the last step of each job: after the smoke test, after production.
+    for job, endpoint in ((staging, "staging-endpoint-name"), (production, "production-endpoint-name")):
+        cleanup = job["steps"][-1]
+        assert cleanup["id"] == "cleanup" and cleanup["uses"] == "./.smops-toolkit"
+        assert cleanup["if"] == "${{ inputs.cleanup-keep != '' }}"
+        assert cleanup["with"]["command"] == "cleanup"
+        assert cleanup["with"]["endpoint-name"] == f"${{{{ inputs.{endpoint} }}}}"
+        assert cleanup["with"]["keep"] == "${{ inputs.cleanup-keep }}"
+
+
+def test_deploy_workflow_gives_both_environments_the_same_settings():
+    jobs = load(".github/workflows/deploy.yml")["jobs"]
+    staging, production = (
+        next(s for s in jobs[j]["steps"] if s.get("id") == "deploy")["with"] for j in ("staging", "production")
+    )
+    own = {"model-package-arn", "model-package-group", "endpoint-name", "environment", "role-arn", "require-on-endpoint"}
+    shared = {k: v for k, v in staging.items() if k not in own}
+    assert shared == {k: v for k, v in production.items() if k not in own}
+    for name in ("variant-name", "serverless-memory-mb", "max-execution-timeout", "wait-if-busy", "tag"):
+        assert name in shared, name
 
 
 def test_build_workflow_has_one_concurrency_group_per_pipeline_and_ref():

@@ -208,3 +208,91 @@ def test_deploy_rehearsal_fails_the_staging_job_on_settings_sagemaker_refuses(wo
     stop_emulators(staging)
     assert staging.returncode == 2
     assert "canary" in staging.steps[-1][1].stderr
+
+
+def _client(job, service: str, region: str):
+    url = dict(job.steps)["emulator"].outputs["endpoint-url"]
+    return boto3.client(service, endpoint_url=url, region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+
+
+def test_deploy_rehearsal_serverless_with_variant_tags_and_cleanup(workspace, tmp_path, stop_emulators):
+    arn = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn-models/4"
+    inputs = call_inputs(
+        ".github/workflows/deploy.yml",
+        {
+            "model-package-arn": arn,
+            "staging-endpoint-name": "churn-staging",
+            "production-endpoint-name": "churn-production",
+            "region": "eu-west-1",
+            "model-role-arn": ROLE_ARN,
+            "variant-name": "Blue",
+            "serverless-memory-mb": "2048",
+            "serverless-max-concurrency": "7",
+            "tags": "team=ml\ncost-center=42",
+            "wait-if-busy": True,
+            "cleanup-keep": "0",
+            "smoke-payload": "ml/smoke.csv",
+            "rehearsal": True,
+        },
+    )
+    staging = run_job(
+        ".github/workflows/deploy.yml", "staging", inputs, workspace=workspace, tmp_path=tmp_path / "staging", env=FAST
+    )
+    stop_emulators(staging)
+    assert staging.returncode == 0, staging.steps[-1][1].stderr
+    assert [name for name, _ in staging.steps] == ["emulator", "deploy", "smoke-test", "cleanup"]
+    sagemaker = _client(staging, "sagemaker", "eu-west-1")
+    endpoint = sagemaker.describe_endpoint(EndpointName="churn-staging")
+    (variant,) = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])[
+        "ProductionVariants"
+    ]
+    assert variant["VariantName"] == "Blue"
+    assert variant["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 7}
+    tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"]}
+    assert tags["team"] == "ml" and tags["cost-center"] == "42"
+    deploy = dict(staging.steps)["deploy"].env["smops"]
+    assert deploy["SMOPS_WAIT_IF_BUSY"] == "true"
+    # The only config is the one in service: cleanup keeps it.
+    cleanup = dict(staging.steps)["cleanup"]
+    assert cleanup.env["smops"]["COMMAND"] == "cleanup" and cleanup.env["smops"]["SMOPS_KEEP"] == "0"
+    assert cleanup.outputs["deleted-endpoint-configs"] == ""
+    sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+
+    production = run_job(
+        ".github/workflows/deploy.yml",
+        "production",
+        inputs,
+        workspace=workspace,
+        tmp_path=tmp_path / "production",
+        needs={"staging": {"outputs": staging.outputs}},
+        env=FAST,
+    )
+    stop_emulators(production)
+    assert production.returncode == 0, production.steps[-1][1].stderr
+    assert [name for name, _ in production.steps] == ["emulator", "replay", "deploy", "cleanup"]
+    assert dict(production.steps)["cleanup"].env["smops"]["SMOPS_ENDPOINT_NAME"] == "churn-production"
+
+
+def test_deploy_rehearsal_refuses_a_max_execution_timeout_within_the_bakes(workspace, tmp_path, stop_emulators):
+    inputs = call_inputs(
+        ".github/workflows/deploy.yml",
+        {
+            "model-package-group": "churn-models",
+            "staging-endpoint-name": "churn-staging",
+            "production-endpoint-name": "churn-production",
+            "region": "us-east-1",
+            "smoke-payload": "ml/smoke.csv",
+            "model-role-arn": ROLE_ARN,
+            "strategy": "canary",
+            "wait-interval": 600,
+            "max-execution-timeout": "600",  # not more than the canary's bakes: SageMaker refuses
+            "rehearsal": True,
+        },
+    )
+    staging = run_job(
+        ".github/workflows/deploy.yml", "staging", inputs, workspace=workspace, tmp_path=tmp_path, env=FAST
+    )
+    stop_emulators(staging)
+    assert staging.returncode == 2
+    assert [name for name, _ in staging.steps] == ["emulator", "deploy"]
+    assert "--max-execution-timeout 600" in staging.steps[-1][1].stderr
