@@ -2,6 +2,9 @@
 
 - `action.yml` (the root action): one input per flag of every command it runs, described from
   actions/<command> when that exists and from the flag's help otherwise, and the union of outputs.
+- The setup steps every action starts with (Python, pip's cache, the toolkit's virtualenv),
+  from `# >>> setup steps` to the end of the `setup` step in each actions/*/action.yml: one source,
+  since a composite action cannot call actions/setup from its own repository (actions/runner#1348).
 - The input/output tables in README.md and docs/*.md, between markers such as
   `<!-- inputs:actions/deploy -->` … `<!-- /inputs:actions/deploy -->` (also `outputs:` and, for
   reusable workflows, `secrets:`), so the documentation cannot drift from the YAML.
@@ -13,6 +16,7 @@ changes nothing and exits 1 when a file is stale.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import textwrap
@@ -44,6 +48,21 @@ NOT_INPUTS = {"json"}
 # Inputs that are the action's own business rather than a flag (how smops is installed and run).
 ACTION_INPUTS = {"command", "python-version", "sdk-extra", "working-directory"}
 SETUP_PYTHON = "actions/setup-python@a309ff8b426b58ec0e2a45f0f869d46889d02405 # v6.2.0"
+CACHE = "actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830 # v4.3.0"
+# Every action that sets smops up, and the extras its install asks for (install.py's variables).
+SETUP_EXTRAS = {
+    "action.yml": {"INPUT_SDK_EXTRA": "${{ inputs.sdk-extra }}"},
+    "actions/setup/action.yml": {
+        "INPUT_SDK_EXTRA": "${{ inputs.sdk-extra }}",
+        "INPUT_EMULATOR_EXTRA": "${{ inputs.emulator-extra }}",
+    },
+    "actions/build/action.yml": {"INPUT_SDK_EXTRA": "${{ inputs.sdk-extra }}"},
+    "actions/deploy/action.yml": {},  # the deploy path never installs the SDK
+    "actions/smoke-test/action.yml": {},
+    "actions/emulator/action.yml": {"INPUT_EMULATOR_EXTRA": '"true"'},
+}
+# From the marker comment to the end of the `setup` step, the block's last line.
+SETUP_BLOCK = re.compile(r'^    # >>> setup steps.*?^      run: exec "\$BASE_PYTHON" "[^"]*install\.py"\n', re.DOTALL | re.MULTILINE)
 
 
 def command_flags(command: str) -> list[argparse.Action]:
@@ -79,6 +98,51 @@ def _folded(key: str, text: str, indent: int) -> str:
     pad = " " * indent
     body = textwrap.fill(text, width=100 - indent - 2, break_long_words=False, break_on_hyphens=False)
     return f"{pad}{key}: >-\n" + textwrap.indent(body, pad + "  ") + "\n"
+
+
+def setup_steps(action_file: str) -> str:
+    """The setup steps of one action: the same everywhere but for the extras and the path to
+    install.py, relative to the action's own directory (GITHUB_ACTION_PATH)."""
+    install = Path(os.path.relpath(ROOT / "actions/setup/install.py", (ROOT / action_file).parent)).as_posix()
+    command = f'exec "$BASE_PYTHON" "$GITHUB_ACTION_PATH/{install}"'
+    extras = "".join(f"        {name}: {value}\n" for name, value in SETUP_EXTRAS[action_file].items())
+    return (
+        "    # >>> setup steps, to the end of `setup`: written by scripts/generate-actions; edit\n"
+        "    # setup_steps in scripts/gen_actions.py.\n"
+        "    - id: python\n"
+        f"      uses: {SETUP_PYTHON}\n"
+        "      with:\n"
+        "        python-version: ${{ inputs.python-version }}\n"
+        "    # pip's cache through actions/cache, keyed by install.py: setup-python's `cache: pip`\n"
+        "    # hashes only files in the workspace, and the toolkit is not there (actions/setup-python#361).\n"
+        "    - id: pip-cache-key\n"
+        "      shell: bash\n"
+        "      env:\n"
+        "        BASE_PYTHON: ${{ steps.python.outputs.python-path }}\n"
+        f"{extras}"
+        f"      run: {command} --cache-key\n"
+        "    - id: pip-cache\n"
+        "      if: steps.pip-cache-key.outputs.key != ''\n"  # empty: installed by an earlier step
+        f"      uses: {CACHE}\n"
+        "      with:\n"
+        "        path: ${{ steps.pip-cache-key.outputs.dir }}\n"
+        "        key: ${{ steps.pip-cache-key.outputs.key }}\n"
+        "        restore-keys: ${{ steps.pip-cache-key.outputs.restore-key }}\n"
+        "    - id: setup\n"
+        "      shell: bash\n"
+        "      env:\n"
+        "        BASE_PYTHON: ${{ steps.python.outputs.python-path }}\n"
+        "        PIP_CACHE_DIR: ${{ steps.pip-cache-key.outputs.dir }}\n"
+        f"{extras}"
+        f"      run: {command}\n"
+    )
+
+
+def with_setup_steps(action_file: str, text: str) -> str:
+    """An action file with its setup block regenerated; it must have exactly one."""
+    if len(SETUP_BLOCK.findall(text)) != 1:
+        raise SystemExit(f"{action_file}: needs one '# >>> setup steps' block, ending with the setup step")
+    return SETUP_BLOCK.sub(lambda _: setup_steps(action_file), text)
 
 
 def root_action() -> str:
@@ -153,19 +217,7 @@ def root_action() -> str:
         "\nruns:\n",
         "  using: composite\n",
         "  steps:\n",
-        "    # The two setup steps are actions/setup's, repeated (see the note there).\n",
-        "    - id: python\n",
-        f"      uses: {SETUP_PYTHON}\n",
-        "      with:\n",
-        "        python-version: ${{ inputs.python-version }}\n",
-        "        cache: pip\n",
-        "        cache-dependency-path: ${{ github.action_path }}/pyproject.toml\n",
-        "    - id: setup\n",
-        "      shell: bash\n",
-        "      env:\n",
-        "        BASE_PYTHON: ${{ steps.python.outputs.python-path }}\n",
-        "        INPUT_SDK_EXTRA: ${{ inputs.sdk-extra }}\n",
-        '      run: exec "$BASE_PYTHON" "$GITHUB_ACTION_PATH/actions/setup/install.py"\n',
+        setup_steps("action.yml"),
         "    - id: smops\n",
         "      shell: bash\n",
         "      working-directory: ${{ inputs.working-directory }}\n",
@@ -245,6 +297,9 @@ def render_doc(text: str) -> str:
 def targets() -> dict[Path, str]:
     """Every generated file with the content it should have."""
     files = {ROOT / "action.yml": root_action()}
+    for action_file in SETUP_EXTRAS:
+        if action_file != "action.yml":
+            files[ROOT / action_file] = with_setup_steps(action_file, (ROOT / action_file).read_text())
     for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         if doc.exists():
             files[doc] = render_doc(doc.read_text())

@@ -3,8 +3,10 @@
 Each step gets its inputs through `env:` after the runner's `${{ }}` substitution, fresh
 GITHUB_OUTPUT/GITHUB_STEP_SUMMARY files, GITHUB_ACTION_PATH, and bash with the runner's flags;
 its outputs are read back from GITHUB_OUTPUT and the action's outputs are evaluated from them.
-Steps that `uses:` another action (actions/setup-python) are skipped, and the `setup` step,
-whose job is to provide a python with smops installed, is played by the test's own interpreter.
+Steps that `uses:` another action (actions/setup-python, actions/cache) are skipped, the
+`python` one answering with the test's own interpreter; the `setup` step, whose job is to
+provide a python with smops installed, is played by that interpreter too. The step that
+computes pip's cache key runs for real.
 
 Only plain context references are substituted (`inputs.*`, `steps.*.outputs.*`,
 `github.action_path`): an expression with logic in it fails here, which keeps the YAML thin.
@@ -27,6 +29,7 @@ REFERENCE = re.compile(r"^(inputs\.[\w-]+|steps\.[\w-]+\.outputs\.[\w-]+|github\
 # What GitHub runs for `shell: bash`.
 BASH = ["bash", "--noprofile", "--norc", "-eo", "pipefail"]
 SETUP_STEP = "setup"
+PYTHON_STEP = "python"
 
 
 class HarnessError(Exception):
@@ -105,6 +108,8 @@ def run_action(
     for index, step in enumerate(spec["runs"]["steps"]):
         step_id = step.get("id", f"__{index}")
         if "uses" in step:
+            if step_id == PYTHON_STEP:
+                context["steps"][step_id] = {"outputs": {"python-path": sys.executable}}
             skipped.append(step_id)
             continue
         if step_id == SETUP_STEP:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import ROOT
+from workflow_harness import toolkit_action
 
 from smops.cli import env_name
 
@@ -179,27 +181,62 @@ def test_the_same_pin_everywhere():
     assert pins and all(len(refs) == 1 for refs in pins.values()), pins
 
 
-def test_every_action_sets_up_python_the_same_way():
-    setups = []
+SETUP_IDS = ["python", "pip-cache-key", "pip-cache", "setup"]
+
+
+@pytest.mark.parametrize("path", [*ACTION_FILES, *WORKFLOW_FILES], ids=str)
+def test_no_cache_dependency_path_that_setup_python_cannot_hash(path):
+    """setup-python hashes only files in the workspace, through @actions/glob, which refuses a
+    `..` segment and a `.` one past the first (actions/setup-python#361, #1202)."""
+    for step in every_step(load(path)):
+        dependency_path = (step.get("with") or {}).get("cache-dependency-path")
+        if dependency_path is None:
+            continue
+        assert "action_path" not in dependency_path, f"{path}: {dependency_path}"
+        for pattern in str(dependency_path).split():
+            segments = pattern.replace("\\", "/").split("/")
+            assert ".." not in segments and "." not in segments[1:], f"{path}: {pattern}"
+
+
+def test_every_action_sets_up_smops_the_same_way():
+    pins = set()
     for path in ACTION_FILES:
         steps = load(path)["runs"]["steps"]
-        python, setup = steps[0], steps[1]
-        assert python["id"] == "python" and setup["id"] == "setup", path
-        assert python["with"]["cache"] == "pip"
-        # pip's cache is keyed on the toolkit's own pyproject.toml, wherever the action sits.
-        depth = len(Path(path).parts) - 1
-        assert python["with"]["cache-dependency-path"] == "${{ github.action_path }}/" + "../" * depth + "pyproject.toml"
-        assert python["with"]["python-version"] == "${{ inputs.python-version }}"
-        script = re.search(r'"\$GITHUB_ACTION_PATH/([^"]+)"', setup["run"]).group(1)
-        assert (ROOT / Path(path).parent / script).resolve() == ROOT / "actions" / "setup" / "install.py", path
-        setups.append(python["uses"])
-    assert len(set(setups)) == 1
+        python, key, cache, setup = steps[:4]
+        assert [s.get("id") for s in steps[:4]] == SETUP_IDS, path
+        # No setup-python cache: the toolkit's files are outside the workspace it can hash.
+        assert python["with"] == {"python-version": "${{ inputs.python-version }}"}, path
+        assert key["run"].endswith(" --cache-key"), path
+        assert cache["uses"].startswith("actions/cache@")
+        assert cache["if"] == "steps.pip-cache-key.outputs.key != ''"
+        assert cache["with"] == {
+            "path": "${{ steps.pip-cache-key.outputs.dir }}",
+            "key": "${{ steps.pip-cache-key.outputs.key }}",
+            "restore-keys": "${{ steps.pip-cache-key.outputs.restore-key }}",
+        }
+        # The key is computed for exactly the install that follows, into the directory cached.
+        assert setup["env"].pop("PIP_CACHE_DIR") == "${{ steps.pip-cache-key.outputs.dir }}", path
+        assert key["env"] == setup["env"], path
+        assert key["run"] == setup["run"] + " --cache-key", path
+        for step in (key, setup):
+            script = re.search(r'"\$GITHUB_ACTION_PATH/([^"]+)"', step["run"]).group(1)
+            assert (ROOT / Path(path).parent / script).resolve() == ROOT / "actions" / "setup" / "install.py", path
+        pins.add((python["uses"], cache["uses"]))
+    assert len(pins) == 1
+    assert set(gen.SETUP_EXTRAS) == {str(p) for p in ACTION_FILES}
 
 
 def test_the_deploy_path_never_installs_the_sdk():
     for path in ("actions/deploy/action.yml", "actions/smoke-test/action.yml"):
-        setup = load(path)["runs"]["steps"][1]
-        assert "INPUT_SDK_EXTRA" not in (setup.get("env") or {}), path
+        for step in load(path)["runs"]["steps"][:4]:
+            assert "INPUT_SDK_EXTRA" not in (step.get("env") or {}), path
+
+
+def test_setup_steps_come_from_one_source():
+    for path in ACTION_FILES:
+        assert gen.setup_steps(str(path)) in (ROOT / path).read_text(), path
+    with pytest.raises(SystemExit, match="setup steps"):
+        gen.with_setup_steps("actions/deploy/action.yml", "runs:\n  steps: []\n")
 
 
 # -- reusable workflows -----------------------------------------------------------------------
@@ -232,7 +269,7 @@ def test_every_reusable_workflow_output_is_produced_by_a_step(path):
             r"\$\{\{ steps\.([\w-]+)\.outputs\.([\w-]+) \}\}", job["outputs"][job_output]
         ).groups()
         step = next(s for s in job["steps"] if s.get("id") == step_id)
-        action = load(step["uses"].removeprefix("./.smops-toolkit/") + "/action.yml")
+        action = load(toolkit_action(step["uses"]) + "/action.yml")
         assert step_output in action["outputs"], f"{name}: {step['uses']} has no output {step_output}"
 
 
@@ -241,9 +278,9 @@ def test_reusable_workflow_gives_its_actions_only_inputs_they_declare(path):
     for job in load(path)["jobs"].values():
         for step in job["steps"]:
             uses = step.get("uses", "")
-            if not uses.startswith("./.smops-toolkit/"):
+            if toolkit_action(uses) is None:
                 continue
-            declared = load(uses.removeprefix("./.smops-toolkit/") + "/action.yml")["inputs"]
+            declared = load(toolkit_action(uses) + "/action.yml")["inputs"]
             given = set(step.get("with") or {})
             assert given <= set(declared), f"{uses}: {sorted(given - set(declared))}"
             required = {n for n, m in declared.items() if m.get("required") and "default" not in m}
@@ -280,6 +317,50 @@ def test_reusable_workflow_permissions_and_credentials(path):
             assert checkout["with"]["persist-credentials"] is False
 
 
+def _session_seconds(step: dict, **env: str) -> int:
+    """Run the session-length step's script as the runner would, with these env values."""
+    output = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        env={"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": "/dev/stdout", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return int(output.strip().removeprefix("seconds="))
+
+
+@pytest.mark.parametrize("path", REUSABLE, ids=str)
+def test_aws_session_outlasts_the_wait(path):
+    """STS's default session is one hour; the jobs wait up to timeout-minutes (build 120)."""
+    workflow = load(path)
+    call = triggers(workflow)["workflow_call"]["inputs"]
+    for job_id, job in workflow["jobs"].items():
+        steps = {s.get("id"): s for s in job["steps"]}
+        session, credentials = steps["session"], steps["credentials"]
+        assert job["steps"].index(session) + 1 == job["steps"].index(credentials), job_id
+        assert session["if"] == credentials["if"]
+        assert credentials["with"]["role-duration-seconds"] == "${{ steps.session.outputs.seconds }}"
+        default = call["timeout-minutes"]["default"]
+        # The workflow_call default again, for manual runs, which do not take timeout-minutes.
+        assert session["env"]["WAIT_MINUTES"] == f"${{{{ inputs.timeout-minutes || {default} }}}}"
+        # smops deploy keeps wait-if-busy's wait within the same --timeout: one wait per job.
+        assert set(session["env"]) == {"WAIT_MINUTES"}
+        assert not EXPRESSION.search(session["run"])
+        assert _session_seconds(session, WAIT_MINUTES=str(default)) == (default + 15) * 60
+        assert _session_seconds(session, WAIT_MINUTES="7.5") == (7 + 15) * 60
+
+
+def test_the_default_sessions_fit_the_roles_of_infra():
+    template = (ROOT / "infra" / "github-oidc.yaml").read_text()
+    build, deploy = (int(n) for n in re.findall(r"MaxSessionDuration: (\d+)", template))
+    for path, role_max in ((".github/workflows/build.yml", build), (".github/workflows/deploy.yml", deploy)):
+        workflow = load(path)
+        default = triggers(workflow)["workflow_call"]["inputs"]["timeout-minutes"]["default"]
+        for job in workflow["jobs"].values():
+            session = next(s for s in job["steps"] if s.get("id") == "session")
+            assert _session_seconds(session, WAIT_MINUTES=str(default)) <= role_max, path
+
+
 def test_deploy_workflow_promotes_from_staging_to_production():
     jobs = load(".github/workflows/deploy.yml")["jobs"]
     staging, production = jobs["staging"], jobs["production"]
@@ -293,13 +374,37 @@ def test_deploy_workflow_promotes_from_staging_to_production():
     assert deploy["model-package-arn"] == "${{ needs.staging.outputs.model-package-arn }}"
     assert "inputs.staging-endpoint-name" in deploy["require-on-endpoint"]
     smoke = [s for s in staging["steps"] if s.get("uses") == "./.smops-toolkit/actions/smoke-test"]
-    assert len(smoke) == 1 and staging["steps"][-1] is smoke[0]
+    assert len(smoke) == 1 and staging["steps"].index(smoke[0]) > staging["steps"].index(
+        next(s for s in staging["steps"] if s.get("id") == "deploy")
+    )
+    # Cleanup, when asked for, is the last step of each job: after the smoke test, after production.
+    for job, endpoint in ((staging, "staging-endpoint-name"), (production, "production-endpoint-name")):
+        cleanup = job["steps"][-1]
+        assert cleanup["id"] == "cleanup" and cleanup["uses"] == "./.smops-toolkit"
+        assert cleanup["if"] == "${{ inputs.cleanup-keep != '' }}"
+        assert cleanup["with"]["command"] == "cleanup"
+        assert cleanup["with"]["endpoint-name"] == f"${{{{ inputs.{endpoint} }}}}"
+        assert cleanup["with"]["keep"] == "${{ inputs.cleanup-keep }}"
 
 
-def test_build_workflow_has_one_concurrency_group_per_pipeline_and_ref():
+def test_deploy_workflow_gives_both_environments_the_same_settings():
+    jobs = load(".github/workflows/deploy.yml")["jobs"]
+    staging, production = (
+        next(s for s in jobs[j]["steps"] if s.get("id") == "deploy")["with"] for j in ("staging", "production")
+    )
+    own = {"model-package-arn", "model-package-group", "endpoint-name", "environment", "role-arn", "require-on-endpoint"}
+    shared = {k: v for k, v in staging.items() if k not in own}
+    assert shared == {k: v for k, v in production.items() if k not in own}
+    for name in ("variant-name", "serverless-memory-mb", "max-execution-timeout", "wait-if-busy", "tag"):
+        assert name in shared, name
+
+
+def test_build_workflow_has_one_concurrency_group_per_pipeline():
+    """Per pipeline, not per ref: builds of one pipeline from two refs must not interleave."""
     job = load(".github/workflows/build.yml")["jobs"]["build"]
     assert job["concurrency"]["cancel-in-progress"] is False
-    assert "inputs.pipeline-name" in job["concurrency"]["group"] and "github.ref" in job["concurrency"]["group"]
+    group = job["concurrency"]["group"]
+    assert "inputs.pipeline-name" in group and "inputs.region" in group and "github.ref" not in group
 
 
 # -- starters ---------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ def test_build_action_runs_the_pipeline_and_maps_every_output(aws_env, workspace
         tmp_path=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert result.skipped == ["python", "setup"] and result.ran == ["smops"]
+    assert result.skipped == ["python", "pip-cache", "setup"] and result.ran == ["pip-cache-key", "smops"]
     out = result.outputs
     assert out["execution-status"] == "Succeeded"
     assert out["pipeline-arn"].endswith(":pipeline/churn")
@@ -78,6 +78,27 @@ def test_build_action_runs_the_pipeline_and_maps_every_output(aws_env, workspace
     tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=out["pipeline-arn"])["Tags"]}
     assert tags["team"] == "ml" and tags["cost-center"] == "42"
     assert "churn" in result.summary
+
+
+def test_pip_cache_key_step_keys_the_install_the_action_asks_for(aws_env, workspace, tmp_path):
+    # build with the SDK, deploy without: two keys, one cache directory under RUNNER_TEMP.
+    runner = {"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64"}
+    build = run_action(
+        "actions/build",
+        build_inputs(**{"sdk-extra": "true", "dry-run": "true"}),
+        workspace=workspace,
+        tmp_path=tmp_path / "build",
+        env=runner,
+    )
+    deploy = run_action(
+        "actions/deploy", {"endpoint-name": "nowhere"}, workspace=workspace, tmp_path=tmp_path / "deploy", env=runner
+    )
+    keys = {name: result.steps["pip-cache-key"] for name, result in (("build", build), ("deploy", deploy))}
+    assert keys["build"]["key"].startswith("smops-pip-Linux-X64-cpython3.") and "-sdk-" in keys["build"]["key"]
+    assert "-base-" in keys["deploy"]["key"]
+    for name, outputs in keys.items():
+        assert outputs["key"].startswith(outputs["restore-key"])
+        assert outputs["dir"] == str((tmp_path / name / "runner-temp" / "smops-pip-cache").resolve())
 
 
 def test_build_action_working_directory_resolves_the_pipeline(aws_env, workspace, tmp_path):
@@ -362,3 +383,19 @@ def test_root_action_cleanup_dry_run_maps_its_outputs(aws_env, workspace, tmp_pa
     assert result.outputs["deleted-models"] == old.outputs["model-name"]
     # A dry run: still there.
     sagemaker.describe_endpoint_config(EndpointConfigName=old.outputs["endpoint-config-name"])
+
+
+def test_emulator_start_waits_for_every_export_in_full():
+    spec = importlib.util.spec_from_file_location("smops_emulator_start", ROOT / "actions" / "emulator" / "start.py")
+    start = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(start)
+    whole = (
+        "export AWS_ENDPOINT_URL=http://127.0.0.1:5000\nexport AWS_REGION=us-east-1\n"
+        "export AWS_DEFAULT_REGION=us-east-1\nexport AWS_ACCESS_KEY_ID=testing\n"
+        "export AWS_SECRET_ACCESS_KEY=testing\n"
+    )
+    # A read that caught the write half-done: not ready yet, not even with the last name cut short.
+    assert start.complete_exports(whole[:60]) is None
+    assert start.complete_exports(whole[:-3]) is None
+    assert start.complete_exports(whole)["AWS_SECRET_ACCESS_KEY"] == "testing"
+

@@ -98,3 +98,47 @@ def test_the_digest_follows_the_dependency_file_and_the_source(install, tmp_path
     after_source = install.toolkit_digest(root)
     (root / "pyproject.toml").write_text("[project]\nname = 'y'\n")
     assert len({before, after_source, install.toolkit_digest(root)}) == 3
+
+
+def test_the_cache_key_follows_the_dependency_file_the_python_and_the_extras(install, tmp_path):
+    root = tmp_path / "toolkit"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    runner = {"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64"}
+    key, restore = install.cache_key([], runner, root)
+    assert restore.startswith("smops-pip-Linux-X64-") and restore.endswith("-base-") and key.startswith(restore)
+    sdk, sdk_restore = install.cache_key(["emulator", "sdk"], runner, root)
+    assert sdk_restore.endswith("-emulator+sdk-") and sdk != key
+    assert install.cache_key([], {"RUNNER_OS": "macOS", "RUNNER_ARCH": "ARM64"}, root)[0] != key
+    # Another dependency file: another key, but the same restore prefix finds the old cache.
+    (root / "pyproject.toml").write_text("[project]\nname = 'y'\n")
+    assert install.cache_key([], runner, root) != (key, restore)
+    assert install.cache_key([], runner, root)[1] == restore
+
+
+def test_cache_key_mode_writes_the_outputs_and_nothing_else(install, tmp_path):
+    output = tmp_path / "output"
+    environ = {"RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(output), "INPUT_SDK_EXTRA": "true"}
+    assert install.main(["--cache-key"], environ) == 0
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert outputs["key"].startswith(outputs["restore-key"]) and "-sdk-" in outputs["key"]
+    assert outputs["dir"] == str(tmp_path.resolve() / "smops-pip-cache")
+    assert not (tmp_path / "smops-venv").exists()
+
+
+def test_cache_key_is_empty_when_the_install_is_there_already(install, tmp_path):
+    # A second smops action in the job: nothing to install, so nothing to restore.
+    _pretend_installed(install, tmp_path / "smops-venv", ["sdk"], sys.executable)
+    output = tmp_path / "output"
+    environ = {"RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(output)}
+    install.main(["--cache-key"], environ)
+    assert "key=\n" in output.read_text().splitlines(keepends=True)
+    # Asking for an extra it lacks means installing the union: the key says so.
+    output.write_text("")
+    install.main(["--cache-key"], {**environ, "INPUT_EMULATOR_EXTRA": "true"})
+    assert "-emulator+sdk-" in output.read_text()
+
+
+def test_an_unknown_argument_is_refused(install, tmp_path):
+    with pytest.raises(SystemExit, match="usage"):
+        install.main(["--cach-key"], {"RUNNER_TEMP": str(tmp_path)})

@@ -2,7 +2,8 @@
 
 Steps that use a third-party action (checkout, configure-aws-credentials) are skipped: the
 project and the toolkit are already on disk, and a rehearsal has no credentials. Steps that use
-the toolkit's own actions (`./.smops-toolkit/actions/X`) run through actions_harness, with their
+the toolkit's own actions (`./.smops-toolkit/actions/X`, or `./.smops-toolkit`, the root
+action) run through actions_harness, with their
 `with:` evaluated against `inputs`, `needs` and `github`; GITHUB_ENV written by a step reaches
 the later ones, as on a runner. `if:` and `with:` expressions are evaluated with the subset of
 GitHub's expression language the workflows use: references, string and boolean literals, `!`,
@@ -21,6 +22,14 @@ from conftest import ROOT
 
 TOOLKIT = "./.smops-toolkit/"
 TOKEN = re.compile(r"\s*(&&|\|\||==|!=|!|'(?:[^']|'')*'|[A-Za-z_][\w.-]*)")
+
+
+def toolkit_action(uses: str) -> str | None:
+    """The toolkit's action a `uses:` names, relative to the toolkit's root (`.` for the root
+    action); None for anything else."""
+    if uses == TOOLKIT.rstrip("/"):
+        return "."
+    return uses.removeprefix(TOOLKIT) if uses.startswith(TOOLKIT) else None
 
 
 def load(path: str) -> dict:
@@ -156,13 +165,14 @@ def run_job(
         if condition and not _truthy(evaluate(condition.strip().removeprefix("${{").removesuffix("}}").strip(), context)):
             result.skipped.append(name)
             continue
-        uses = step["uses"]
-        if not uses.startswith(TOOLKIT):
+        uses = step.get("uses", "")  # a `run:` step is workflow glue, tested on its own
+        action = toolkit_action(uses)
+        if action is None:
             result.skipped.append(name)
             continue
         given = {key: render(value, context) for key, value in (step.get("with") or {}).items()}
         ran = run_action(
-            uses.removeprefix(TOOLKIT),
+            action,
             given,
             workspace=workspace,
             tmp_path=tmp_path / name,

@@ -17,6 +17,9 @@ from pathlib import Path
 
 READY_SECONDS = 60
 POLL_SECONDS = "0.5"
+# What later steps need; the emulator prints them in one write, which a read can still catch
+# half-done, so wait for all of them and a whole last line.
+NEEDED = {"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 
 
 def exports(text: str) -> dict[str, str]:
@@ -27,6 +30,12 @@ def exports(text: str) -> dict[str, str]:
             name, _, value = line[len("export ") :].partition("=")
             pairs[name.strip()] = value.strip()
     return pairs
+
+
+def complete_exports(text: str) -> dict[str, str] | None:
+    """The exports once every needed one has been printed in full; None until then."""
+    found = exports(text)
+    return found if NEEDED <= set(found) and text.endswith("\n") else None
 
 
 def start(logs: Path, python: str = sys.executable) -> tuple[subprocess.Popen, dict[str, str]]:
@@ -43,8 +52,8 @@ def start(logs: Path, python: str = sys.executable) -> tuple[subprocess.Popen, d
         )
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
-        found = exports(out_path.read_text(encoding="utf-8", errors="replace"))
-        if "AWS_ENDPOINT_URL" in found:
+        found = complete_exports(out_path.read_text(encoding="utf-8", errors="replace"))
+        if found:
             return process, found
         if process.poll() is not None:
             break

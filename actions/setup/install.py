@@ -1,14 +1,21 @@
 """Install the toolkit this file ships in (the `smops` command) into its own virtualenv.
 
-Run by the setup step of every smops action with the interpreter actions/setup-python gave it;
+Run by the setup steps of every smops action with the interpreter actions/setup-python gave it;
 standard library only, since nothing else is installed yet. The virtualenv lives under
 RUNNER_TEMP, so the consumer's Python and PATH stay as they were, and a second smops action in
 the same job reuses it: the install is skipped when the toolkit, the base interpreter and the
 requested extras are already there (extras only ever add up).
 
-Inputs (environment): INPUT_SDK_EXTRA and INPUT_EMULATOR_EXTRA ("true"/"false"), RUNNER_TEMP.
+`--cache-key` only says how to cache pip's downloads for the install to come, for the
+actions/cache step that runs before it (actions/setup-python's own cache cannot key on a file
+outside the workspace, where this toolkit usually is): the `key`, a `restore-key` prefix and the
+`dir` to cache, which the install step gets as PIP_CACHE_DIR. The key is empty when nothing
+needs installing.
+
+Inputs (environment): INPUT_SDK_EXTRA and INPUT_EMULATOR_EXTRA ("true"/"false"), RUNNER_TEMP,
+RUNNER_OS and RUNNER_ARCH (for the cache key).
 Writes: the `python` step output, SMOPS_PYTHON to GITHUB_ENV, and a directory holding only the
-`smops` command to GITHUB_PATH.
+`smops` command to GITHUB_PATH; with `--cache-key`, the `key`, `restore-key` and `dir` outputs.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -62,18 +70,38 @@ def read_stamp(env_dir: Path) -> dict:
         return {}
 
 
+def plan(env_dir: Path, extras: list[str], base_python: str) -> tuple[list[str] | None, bool]:
+    """(the extras to install, or None when all are there already; whether to start afresh)."""
+    stamp = read_stamp(env_dir)
+    same_base = stamp.get("toolkit") == toolkit_digest() and stamp.get("python") == base_python
+    if not same_base:
+        return sorted(extras), True
+    installed = set(stamp.get("extras", []))
+    if set(extras) <= installed and executable(env_dir, "python").exists():
+        return None, False
+    return sorted(set(extras) | installed), False
+
+
+def cache_key(extras: list[str], environ: dict[str, str], root: Path = TOOLKIT) -> tuple[str, str]:
+    """(key, restore-key prefix) for pip's cache: the platform, the interpreter, the extras and
+    the toolkit's dependency file. Another pyproject.toml restores the newest cache of the rest."""
+    deps = hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest()
+    where = "-".join(environ.get(name) or "any" for name in ("RUNNER_OS", "RUNNER_ARCH"))
+    python = f"{sys.implementation.name}{platform.python_version()}"
+    prefix = f"smops-pip-{where}-{python}-{'+'.join(extras) or 'base'}-"
+    return prefix + deps, prefix
+
+
 def install(env_dir: Path, extras: list[str], base_python: str, log=print) -> Path:
     """Create or reuse the virtualenv; returns its python."""
-    stamp = read_stamp(env_dir)
-    digest = toolkit_digest()
-    same_base = stamp.get("toolkit") == digest and stamp.get("python") == base_python
     python = executable(env_dir, "python")
-    if same_base and set(extras) <= set(stamp.get("extras", [])) and python.exists():
+    wanted, afresh = plan(env_dir, extras, base_python)
+    if wanted is None:
+        stamp = read_stamp(env_dir)
         log(f"smops already installed in {env_dir} (extras: {', '.join(stamp['extras']) or 'none'})")
         return python
-    if same_base:
-        extras = sorted(set(extras) | set(stamp.get("extras", [])))
-    else:
+    extras, digest = wanted, toolkit_digest()
+    if afresh:
         # Another toolkit or interpreter: start over rather than mix two installs.
         venv.EnvBuilder(clear=True, with_pip=True).create(env_dir)
     target = f"{TOOLKIT}[{','.join(extras)}]" if extras else str(TOOLKIT)
@@ -106,10 +134,26 @@ def publish(python: Path, env_dir: Path, environ: dict[str, str]) -> None:
                 fh.write(line + "\n")
 
 
-def main(environ: dict[str, str] | None = None) -> int:
+def write_outputs(environ: dict[str, str], outputs: dict[str, str]) -> None:
+    if environ.get("GITHUB_OUTPUT"):
+        with open(environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as fh:
+            fh.writelines(f"{name}={value}\n" for name, value in outputs.items())
+
+
+def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     environ = dict(os.environ if environ is None else environ)
     extras = wanted_extras(environ)
-    env_dir = Path(environ.get("RUNNER_TEMP") or tempfile.gettempdir()) / "smops-venv"
+    temp = Path(environ.get("RUNNER_TEMP") or tempfile.gettempdir())
+    env_dir = temp / "smops-venv"
+    if argv == ["--cache-key"]:
+        wanted, _ = plan(env_dir, extras, sys.executable)
+        key, restore = cache_key(wanted, environ) if wanted is not None else ("", "")
+        # A directory of its own: the cache holds the toolkit's downloads, not the job's others.
+        write_outputs(environ, {"key": key, "restore-key": restore, "dir": str(temp.resolve() / "smops-pip-cache")})
+        return 0
+    if argv:
+        raise SystemExit(f"usage: install.py [--cache-key]; not {' '.join(argv)!r}")
     python = install(env_dir, extras, sys.executable)
     publish(python, env_dir, environ)
     return 0
