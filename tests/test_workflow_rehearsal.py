@@ -104,6 +104,27 @@ def test_build_rehearsal_passes_the_template_arguments_tags_and_description(work
     assert tags["team"] == "ml" and tags["cost-center"] == "42"
 
 
+def staging_then_production(inputs, workspace, tmp_path, stop_emulators):
+    """Run deploy.yml's staging job, then its production job with staging's outputs, as GitHub would."""
+    staging = run_job(
+        ".github/workflows/deploy.yml", "staging", inputs, workspace=workspace, tmp_path=tmp_path / "staging", env=FAST
+    )
+    stop_emulators(staging)
+    assert staging.returncode == 0, staging.steps[-1][1].stderr
+    production = run_job(
+        ".github/workflows/deploy.yml",
+        "production",
+        inputs,
+        workspace=workspace,
+        tmp_path=tmp_path / "production",
+        needs={"staging": {"outputs": staging.outputs}},
+        env=FAST,
+    )
+    stop_emulators(production)
+    assert production.returncode == 0, production.steps[-1][1].stderr
+    return staging, production
+
+
 def test_deploy_rehearsal_promotes_from_staging_to_production(workspace, tmp_path, stop_emulators):
     arn = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn-models/4"
     inputs = call_inputs(
@@ -121,27 +142,11 @@ def test_deploy_rehearsal_promotes_from_staging_to_production(workspace, tmp_pat
             "rehearsal": True,
         },
     )
-    staging = run_job(
-        ".github/workflows/deploy.yml", "staging", inputs, workspace=workspace, tmp_path=tmp_path / "staging", env=FAST
-    )
-    stop_emulators(staging)
-    assert staging.returncode == 0, staging.steps[-1][1].stderr
+    staging, production = staging_then_production(inputs, workspace, tmp_path, stop_emulators)
     assert [name for name, _ in staging.steps] == ["emulator", "deploy", "smoke-test"]
     assert dict(staging.steps)["smoke-test"].outputs["status-code"] == "200"
     assert staging.outputs["model-package-arn"] == arn
     assert ":endpoint/churn-staging" in staging.outputs["endpoint-arn"]
-
-    production = run_job(
-        ".github/workflows/deploy.yml",
-        "production",
-        inputs,
-        workspace=workspace,
-        tmp_path=tmp_path / "production",
-        needs={"staging": {"outputs": staging.outputs}},
-        env=FAST,
-    )
-    stop_emulators(production)
-    assert production.returncode == 0, production.steps[-1][1].stderr
     assert [name for name, _ in production.steps] == ["emulator", "replay", "deploy"]
     deploy = dict(production.steps)["deploy"]
     assert production.outputs["action"] == "created"
@@ -164,23 +169,8 @@ def test_deploy_rehearsal_resolves_a_group_and_hands_the_arn_to_production(works
             "rehearsal": True,
         },
     )
-    staging = run_job(
-        ".github/workflows/deploy.yml", "staging", inputs, workspace=workspace, tmp_path=tmp_path / "staging", env=FAST
-    )
-    stop_emulators(staging)
-    assert staging.returncode == 0, staging.steps[-1][1].stderr
+    staging, production = staging_then_production(inputs, workspace, tmp_path, stop_emulators)
     assert staging.outputs["model-package-arn"].endswith(":model-package/churn-models/1")
-    production = run_job(
-        ".github/workflows/deploy.yml",
-        "production",
-        inputs,
-        workspace=workspace,
-        tmp_path=tmp_path / "production",
-        needs={"staging": {"outputs": staging.outputs}},
-        env=FAST,
-    )
-    stop_emulators(production)
-    assert production.returncode == 0, production.steps[-1][1].stderr
     deploy = dict(production.steps)["deploy"]
     # Staging in another account: no promotion guard, and still exactly staging's package.
     assert deploy.env["smops"]["SMOPS_REQUIRE_ON_ENDPOINT"] == ""
