@@ -46,12 +46,13 @@ def run(args) -> dict[str, str]:
     current = _settled_endpoint(sm, args, fingerprint, deadline)
     outputs = {"endpoint-name": args.endpoint_name, "model-package-arn": arn}
 
-    if current and _serves(sm, current, arn, fingerprint, args.role_arn):
+    serving = _serving_this(sm, current, arn, fingerprint, args.role_arn) if current else None
+    if serving:
         outputs.update(
             {
                 "endpoint-arn": current["EndpointArn"],
                 "endpoint-config-name": current["EndpointConfigName"],
-                "model-name": _config_model(sm, current["EndpointConfigName"]),
+                "model-name": serving["ModelName"],
                 "action": "unchanged",
             }
         )
@@ -294,19 +295,16 @@ def _config_tags(sm, config_name: str) -> dict[str, str]:
     return aws.tags(sm, config_arn)
 
 
-def _serves(sm, current: dict, arn: str, fingerprint: str, role_arn: str | None) -> bool:
-    """Whether the endpoint already runs this package with these settings (and this role, if given)."""
+def _serving_this(sm, current: dict, arn: str, fingerprint: str, role_arn: str | None) -> dict | None:
+    """The Model the endpoint runs, when it already runs this package with these settings (and
+    this role, if given); None when a deploy would change something."""
     config_name = current["EndpointConfigName"]
     if _config_tags(sm, config_name).get(CONFIG_TAG) != fingerprint:
-        return False
-    if endpoint.config_package(sm, config_name) != arn:
-        return False
-    return role_arn is None or sm.describe_model(ModelName=_config_model(sm, config_name)).get("ExecutionRoleArn") == role_arn
-
-
-def _config_model(sm, config_name: str) -> str:
-    variants = sm.describe_endpoint_config(EndpointConfigName=config_name).get("ProductionVariants") or []
-    return variants[0]["ModelName"] if variants else ""
+        return None
+    model = endpoint.serving_model(sm, config_name)
+    if endpoint.model_package(model) != arn or (role_arn and model.get("ExecutionRoleArn") != role_arn):
+        return None
+    return model
 
 
 # -- what gets created ----------------------------------------------------------------------------

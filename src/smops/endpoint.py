@@ -20,24 +20,30 @@ def describe(sm, name: str) -> dict | None:
         raise
 
 
-def config_package(sm, config_name: str) -> str | None:
-    """The model package behind an endpoint config's first variant (via its Model's container).
+def serving_model(sm, config_name: str) -> dict | None:
+    """The Model behind an endpoint config's first variant, described.
 
     None when there is none, or when the config or model was deleted while the endpoint runs it
     (SageMaker allows that).
     """
     try:
-        config = sm.describe_endpoint_config(EndpointConfigName=config_name)
-        variants = config.get("ProductionVariants") or []
-        if not variants:
-            return None
-        model = sm.describe_model(ModelName=variants[0]["ModelName"])
+        variants = sm.describe_endpoint_config(EndpointConfigName=config_name).get("ProductionVariants") or []
+        return sm.describe_model(ModelName=variants[0]["ModelName"]) if variants else None
     except botocore.exceptions.ClientError as exc:
         if aws.is_not_found(exc):
             return None
         raise
-    containers = [model.get("PrimaryContainer")] + (model.get("Containers") or [])
+
+
+def model_package(model: dict | None) -> str | None:
+    """The model package a Model's container was made from."""
+    containers = [model.get("PrimaryContainer")] + (model.get("Containers") or []) if model else []
     return next((c["ModelPackageName"] for c in containers if c and c.get("ModelPackageName")), None)
+
+
+def config_package(sm, config_name: str) -> str | None:
+    """The model package an endpoint config serves, None when it cannot be told."""
+    return model_package(serving_model(sm, config_name))
 
 
 def wait(sm, name: str, timeout_seconds: float) -> dict:
