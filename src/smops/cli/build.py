@@ -1,0 +1,80 @@
+"""`smops build`: render, upsert, run and wait for a SageMaker Pipeline."""
+
+from __future__ import annotations
+
+import argparse
+
+from smops.cli import flags
+
+
+def add(subparsers) -> None:
+    p = flags.command(
+        subparsers,
+        "build",
+        "smops.build:run",
+        "upsert a SageMaker Pipeline, run it and wait for it",
+        "Render the pipeline definition, create or update the pipeline (only when it changed),\n"
+        "start an execution and wait for it, printing each step's transitions. Outputs\n"
+        "pipeline-arn, execution-arn, execution-status and model-package-arn.\n\n"
+        "exit codes: 0 succeeded, 1 the execution failed or stopped, 2 bad input (nothing was\n"
+        "changed), 3 timed out waiting",
+    )
+    p.flag(
+        "--pipeline",
+        required=True,
+        metavar="SPEC",
+        help="the pipeline: path/to/pipeline.py[:func], package.module[:func] (func defaults to "
+        "get_pipeline) returning an SDK Pipeline or a definition, or a .json definition",
+    )
+    p.flag("--pipeline-name", required=True, help="name of the SageMaker Pipeline to upsert")
+    p.flag(
+        "--role-arn",
+        required=True,
+        help="IAM role the pipeline runs as (also passed to the pipeline function as role=)",
+    )
+    p.flag("--default-bucket", help="passed to the pipeline function as default_bucket=")
+    p.flag(
+        "--model-package-group", help="passed to the pipeline function as model_package_group_name="
+    )
+    p.flag("--base-job-prefix", help="passed to the pipeline function as base_job_prefix=")
+    p.flag("--project-name", help="passed to the pipeline function as sagemaker_project_name=")
+    p.flag(
+        "--parameter",
+        action="append",
+        type=flags.key_value,
+        metavar="NAME=VALUE",
+        help="pipeline parameter for this execution, repeatable; checked against the "
+        "definition's parameters (env: one per line)",
+    )
+    p.flag(
+        "--tag",
+        action="append",
+        type=flags.key_value,
+        metavar="KEY=VALUE",
+        help="extra tag on the pipeline, repeatable",
+    )
+    p.flag("--description", help="pipeline description")
+    p.flag(
+        "--wait",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="wait for the execution to finish (default); --no-wait returns once it started",
+    )
+    p.flag(
+        "--timeout",
+        type=flags.positive_minutes,
+        default=120.0,
+        metavar="MINUTES",
+        help="how long to wait for the execution (default 120)",
+    )
+    p.flag(
+        "--stop-on-cancel",
+        action="store_true",
+        help="stop the execution when smops is interrupted (SIGINT/SIGTERM) or times out",
+    )
+    p.flag(
+        "--dry-run",
+        action="store_true",
+        help="render and validate, print a diff against the deployed definition, change nothing",
+    )
+    flags.aws_flags(p)

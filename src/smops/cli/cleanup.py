@@ -1,0 +1,20 @@
+"""`smops cleanup`: delete old endpoint configs and models."""
+
+from __future__ import annotations
+
+from smops.cli import flags
+
+
+def add(subparsers) -> None:
+    p = flags.command(
+        subparsers,
+        "cleanup",
+        "smops.cleanup:run",
+        "delete old endpoint configs and models smops created for an endpoint",
+        "Delete the endpoint configs (and their models) that smops created for the endpoint,\n"
+        "except the one it serves and the --keep newest. Never touches untagged resources.",
+    )
+    p.flag("--endpoint-name", required=True, help="endpoint whose old configs to delete")
+    p.flag("--keep", type=int, default=2, help="newest configs to keep besides the current one (default 2)")
+    p.flag("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    flags.aws_flags(p)

@@ -1,0 +1,138 @@
+"""What every sub-command's flags share: the parser with SMOPS_* fallbacks and one-line errors,
+value types, and the flag groups several commands take."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from smops import gha
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+def env_name(flag: str) -> str:
+    return "SMOPS_" + flag.lstrip("-").replace("-", "_").upper()
+
+
+def env_value(flag: str) -> str | None:
+    value = os.environ.get(env_name(flag), "")
+    return value if value.strip() else None
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit 2, per the contract."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.env_errors: list[str] = []
+
+    def error(self, message: str):  # type: ignore[override]
+        gha.error(f"{message}: see `{self.prog} --help`")
+        sys.exit(2)
+
+    def parse_known_args(self, args=None, namespace=None):
+        # Reported only now, so a bad variable breaks the command that reads it, not --help.
+        if self.env_errors:
+            self.error(self.env_errors[0])
+        return super().parse_known_args(args, namespace)
+
+    def flag(self, *names: str, **kwargs) -> argparse.Action:
+        """add_argument with the SMOPS_* environment fallback and `(env: …)` in the help."""
+        long_name = next(n for n in names if n.startswith("--"))
+        raw = env_value(long_name)
+        if raw is not None:
+            try:
+                kwargs["default"] = _from_env(raw, kwargs)
+            except (ValueError, argparse.ArgumentTypeError) as exc:
+                self.env_errors.append(f"{env_name(long_name)}={raw!r} is invalid ({exc})")
+            kwargs.pop("required", None)
+        if kwargs.get("action") == "append":
+            kwargs.setdefault("default", [])
+            kwargs["action"] = _AppendReplacingDefault
+        help_text = kwargs.get("help", "")
+        if help_text != argparse.SUPPRESS:
+            kwargs["help"] = f"{help_text} (env: {env_name(long_name)})"
+        return self.add_argument(*names, **kwargs)
+
+
+class _AppendReplacingDefault(argparse._AppendAction):
+    """A repeatable flag given on the command line replaces its SMOPS_* list, like any flag."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest, None) is self.default:
+            setattr(namespace, self.dest, [])
+        super().__call__(parser, namespace, values, option_string)
+
+
+def _from_env(raw: str, kwargs: dict):
+    """Convert a SMOPS_* value as argparse would convert the flag; lists are one per line."""
+    action = kwargs.get("action")
+    if action in ("store_true", argparse.BooleanOptionalAction):
+        word = raw.strip().lower()
+        if word not in TRUE_WORDS | FALSE_WORDS:
+            raise ValueError("use true or false")
+        return word in TRUE_WORDS
+    convert = kwargs.get("type", str)
+    if action == "append":
+        return [convert(line.strip()) for line in raw.splitlines() if line.strip()]
+    value = convert(raw.strip())
+    if kwargs.get("choices") and value not in kwargs["choices"]:
+        raise ValueError(f"choose from {', '.join(map(str, kwargs['choices']))}")
+    return value
+
+
+def key_value(text: str) -> tuple[str, str]:
+    """NAME=VALUE, as given to --parameter and --tag."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value
+
+
+def positive_minutes(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 minutes, got {text}")
+    return value
+
+
+def json_flag(parser: Parser) -> None:
+    parser.flag(
+        "--json", action="store_true", help="also print the outputs as one JSON object on stdout"
+    )
+
+
+def aws_flags(parser: Parser) -> None:
+    parser.flag("--region", help="AWS region; defaults to AWS_REGION or the profile's region")
+    parser.flag("--profile", help="named AWS profile; defaults to AWS_PROFILE or the default chain")
+    json_flag(parser)
+
+
+def command(subparsers, name: str, target: str, help_text: str, description: str) -> Parser:
+    parser = subparsers.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(target=target)
+    return parser
+
+
+def model_package_flags(p: Parser, group_help: str) -> None:
+    p.flag("--model-package-arn", help="the model package (version) ARN")
+    p.flag("--model-package-group", help=group_help)
+
+
+
+def fail_step_flag(parser: Parser) -> None:
+    parser.flag(
+        "--fail-step",
+        action="append",
+        type=key_value,
+        metavar="STEP=REASON",
+        help="make the named pipeline step fail with REASON (to see a failure reported), repeatable",
+    )
