@@ -163,7 +163,7 @@ def compute(rows, names: list[str]) -> Baseline:
                 },
             })
             if len(values) <= DOMAIN_MAX and not column.other:
-                constraint["string_constraints"] = {"domains": [v for v, _ in values]}
+                constraint["string_constraints"] = {"domains": sorted(v for v, _ in values)}
         else:
             statistics["features"].append({
                 "name": name, "inferred_type": kind,

@@ -201,17 +201,14 @@ def rows(payload: dict | None) -> list[list[str]]:
 
 
 def _json_rows(text: str) -> list:
-    """JSON Lines, or one document: {"instances": [...]}, {"features": [...]}, {"predictions": [...]},
-    a list of rows, a list of values (one row), or a single value."""
+    """JSON Lines, or one document: {"instances": [...]} or {"predictions": [...]} (one row per
+    element), {"features": [...]} (one row), a list of rows, a list of values (one row), a value."""
     documents = [json.loads(line) for line in text.splitlines() if line.strip()] if "\n" in text.strip() else [json.loads(text)]
     found = []
     for document in documents:
-        if isinstance(document, dict):
-            for key in ("instances", "predictions", "features", "data"):
-                if key in document:
-                    document = document[key]
-                    break
-        if isinstance(document, list) and document and all(isinstance(row, (list, dict)) for row in document):
+        if isinstance(document, dict) and isinstance(document.get("instances", document.get("predictions")), list):
+            found += document.get("instances", document.get("predictions"))
+        elif isinstance(document, list) and document and all(isinstance(row, (list, dict)) for row in document):
             found += document
         else:
             found.append(document)
@@ -220,7 +217,7 @@ def _json_rows(text: str) -> list:
 
 def _cells(row) -> list[str]:
     if isinstance(row, dict):
-        for key in ("features", "score", "predicted_label", "label"):
+        for key in ("features", "data", "score", "predicted_label", "label"):
             if key in row:
                 return _cells(row[key])
         return [_cell(v) for v in row.values()]

@@ -117,7 +117,7 @@ def compare(base: baseline.Baseline, records, prediction: str | None) -> Report:
         if found:
             points[feature["name"]] = found
     columns = {f["name"]: profile.Column(split_points=points[f["name"]][0] if f["name"] in points else None,
-                                         categories="string_statistics" in f)
+                                         categories="string_statistics" in f or _domains(base, f["name"]))
                for f in inputs + outputs}
     width = len(inputs)
     counts = {"records": 0, "short": 0, "long": 0, "narrowest": width}
@@ -183,12 +183,12 @@ def _check(base, feature: dict, column, cdf, violations: list) -> Feature:
             violations, name, "non_negative_check",
             f"Non-negativity requirement is not met: {column.negatives} of {column.count} values are "
             f"negative (min {column.min:.4g})."))
-    domains = (constraint.get("string_constraints") or {}).get("domains")
+    domains = _domains(base, name)
     if domains and column.present:
-        inside = sum(column.categories.get(v, 0) for v in domains) if column.categories is not None else column.present
+        inside = sum(column.categories.get(v, 0) for v in domains)
         required = float(config.get("domain_content_threshold", 1.0))
         if inside / column.present < required - 1e-12:
-            unseen = [v for v, _ in (column.categories or {}).most_common() if v not in set(domains)][:5]
+            unseen = [v for v, _ in column.categories.most_common() if v not in set(domains)][:5]
             row.checks.append(_violate(
                 violations, name, "categorical_values_check",
                 f"Data content requirement is not met. Expected: {100 * required:.1f}% of values in the "
@@ -210,6 +210,10 @@ def _check(base, feature: dict, column, cdf, violations: list) -> Feature:
     return row
 
 
+def _domains(base, name: str) -> list[str]:
+    return (base.constraint(name).get("string_constraints") or {}).get("domains") or []
+
+
 def _violate(violations: list, name: str, check: str, description: str) -> str:
     violations.append({"feature_name": name, "constraint_check_type": check, "description": description})
     return check
@@ -226,7 +230,8 @@ def _baseline_text(feature: dict) -> str:
 def _now_text(column, numeric: bool) -> str:
     if numeric:
         return f"mean {column.mean:.4g} [{column.min:.4g}, {column.max:.4g}]" if column.count else "no values"
-    return ", ".join(v for v, _ in (column.categories or {}).most_common(4)) or "no values"
+    common = column.categories.most_common(4) if column.categories is not None else []
+    return ", ".join(v for v, _ in common) or "no values"
 
 
 # -- the command --------------------------------------------------------------------------------
