@@ -80,6 +80,9 @@ def get_pipeline(
     input_data = ParameterString("InputDataUrl", f"{prefix}/data/abalone.csv")
     minimum_r2 = ParameterFloat("MinimumR2", 0.4)
     model_approval_status = ParameterString("ModelApprovalStatus", "PendingManualApproval")
+    # Why this run retrains, e.g. drift:length,diameter (the monitor starter and the approval
+    # bridge's model_drift pass it); the reviewer sees it on the model package.
+    retrain_reason = ParameterString("RetrainReason", "none")
 
     # 1. Preprocess: one-hot encode, then split into train, validation and test CSV files.
     preprocessor = ScriptProcessor(
@@ -188,11 +191,10 @@ def get_pipeline(
                     content_type="application/json", s3_uri=evaluation_json
                 )
             ),
-            customer_metadata_properties=(
-                {"sagemaker-project-name": sagemaker_project_name}
-                if sagemaker_project_name
-                else None
-            ),
+            customer_metadata_properties={
+                "retrain-reason": retrain_reason,
+                **({"sagemaker-project-name": sagemaker_project_name} if sagemaker_project_name else {}),
+            },
         ),
     )
 
@@ -227,6 +229,7 @@ def get_pipeline(
             input_data,
             minimum_r2,
             model_approval_status,
+            retrain_reason,
         ],
         steps=[step_preprocess, step_train, step_evaluate, step_check],
         sagemaker_session=session,

@@ -36,6 +36,7 @@ OUTPUTS = {
     "smoke-test": ["status-code", "latency-ms"],
     "approve": ["model-package-arn", "approval-status"],
     "cleanup": ["deleted-endpoint-configs", "deleted-models"],
+    "drift": ["drifted", "violations", "records", "drifted-features", "violations-file"],
 }
 OUTPUT_HELP = {
     "approval-status": "Approval status the package has now (`Approved` or `Rejected`).",
@@ -60,6 +61,7 @@ SETUP_EXTRAS = {
     "actions/deploy/action.yml": {},  # the deploy path never installs the SDK
     "actions/smoke-test/action.yml": {},
     "actions/emulator/action.yml": {"INPUT_EMULATOR_EXTRA": '"true"'},
+    "actions/drift/action.yml": {"INPUT_MONITOR_EXTRA": '"true"'},  # numpy and datasketches
 }
 # From the marker comment to the end of the `setup` step, the block's last line.
 SETUP_BLOCK = re.compile(r'^    # >>> setup steps.*?^      run: exec "\$BASE_PYTHON" "[^"]*install\.py"\n', re.DOTALL | re.MULTILINE)

@@ -25,10 +25,13 @@ spec = importlib.util.spec_from_file_location("gen_actions", ROOT / "scripts" / 
 gen = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(gen)
 
-FOCUSED = {"actions/build": "build", "actions/deploy": "deploy", "actions/smoke-test": "smoke-test", "actions/emulator": "emulator"}
+FOCUSED = {"actions/build": "build", "actions/deploy": "deploy", "actions/smoke-test": "smoke-test", "actions/emulator": "emulator",
+           "actions/drift": "drift"}
 ACTION_FILES = sorted(p.relative_to(ROOT) for p in [ROOT / "action.yml", *ROOT.glob("actions/*/action.yml")])
 WORKFLOW_FILES = sorted(p.relative_to(ROOT) for p in [*ROOT.glob(".github/workflows/*.yml"), *ROOT.glob("workflows/*.yml")])
 REUSABLE = [Path(".github/workflows/build.yml"), Path(".github/workflows/deploy.yml")]
+# The monitor workflow has no rehearsal and no long wait: only the general contract applies to it.
+ALL_REUSABLE = [*REUSABLE, Path(".github/workflows/monitor.yml")]
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 EXPRESSION = re.compile(r"\$\{\{")
 
@@ -247,7 +250,7 @@ def _uses_of_inputs(workflow: dict) -> set[str]:
     return set(re.findall(r"inputs\.([\w-]+)", text))
 
 
-@pytest.mark.parametrize("path", REUSABLE, ids=str)
+@pytest.mark.parametrize("path", ALL_REUSABLE, ids=str)
 def test_every_reusable_workflow_input_and_secret_is_used(path):
     workflow = load(path)
     call = triggers(workflow)["workflow_call"]
@@ -259,7 +262,7 @@ def test_every_reusable_workflow_input_and_secret_is_used(path):
         assert f"secrets.{secret}" in jobs_text, secret
 
 
-@pytest.mark.parametrize("path", REUSABLE, ids=str)
+@pytest.mark.parametrize("path", ALL_REUSABLE, ids=str)
 def test_every_reusable_workflow_output_is_produced_by_a_step(path):
     workflow = load(path)
     for name, meta in triggers(workflow)["workflow_call"]["outputs"].items():
@@ -273,7 +276,7 @@ def test_every_reusable_workflow_output_is_produced_by_a_step(path):
         assert step_output in action["outputs"], f"{name}: {step['uses']} has no output {step_output}"
 
 
-@pytest.mark.parametrize("path", REUSABLE, ids=str)
+@pytest.mark.parametrize("path", ALL_REUSABLE, ids=str)
 def test_reusable_workflow_gives_its_actions_only_inputs_they_declare(path):
     for job in load(path)["jobs"].values():
         for step in job["steps"]:
@@ -287,7 +290,7 @@ def test_reusable_workflow_gives_its_actions_only_inputs_they_declare(path):
             assert required <= given, f"{uses} misses required {sorted(required - given)}"
 
 
-@pytest.mark.parametrize("path", REUSABLE, ids=str)
+@pytest.mark.parametrize("path", ALL_REUSABLE, ids=str)
 def test_manual_runs_take_a_subset_of_the_inputs_with_the_same_types(path):
     on = triggers(load(path))
     call, dispatch = on["workflow_call"]["inputs"], on["workflow_dispatch"]["inputs"]
@@ -443,7 +446,9 @@ def test_generated_root_action_and_tables_are_current():
 
 def test_docs_have_a_table_for_every_action_and_reusable_workflow():
     docs = (ROOT / "docs" / "github-actions.md").read_text()
-    for path in ["actions/build", "actions/deploy", "actions/smoke-test", "actions/setup", "actions/emulator", ".github/workflows/build.yml", ".github/workflows/deploy.yml"]:
+    for path in ["actions/build", "actions/deploy", "actions/smoke-test", "actions/setup", "actions/emulator",
+                 "actions/drift", ".github/workflows/build.yml", ".github/workflows/deploy.yml",
+                 ".github/workflows/monitor.yml"]:
         for kind in ("inputs", "outputs"):
             assert f"<!-- {kind}:{path} -->" in docs, f"{kind}:{path}"
 
@@ -456,3 +461,26 @@ def test_table_generation_follows_the_yaml(tmp_path):
     assert gen.render_doc(stale) == (
         "<!-- outputs:actions/smoke-test -->\n" + gen.table("outputs", "actions/smoke-test") + "\n<!-- /outputs:actions/smoke-test -->\n"
     )
+
+
+def test_monitor_starter_retrains_through_the_build_starter_when_drifted():
+    on = triggers(load("workflows/monitor.yml"))
+    assert "schedule" in on and "workflow_dispatch" in on
+    jobs = load("workflows/monitor.yml")["jobs"]
+    assert jobs["drift"]["uses"] == "ORG/sagemaker-mlops/.github/workflows/monitor.yml@v1"
+    assert jobs["drift"]["with"]["toolkit-ref"] == "v1"
+    retrain = jobs["retrain"]
+    assert retrain["needs"] == "drift" and retrain["if"] == "needs.drift.outputs.drifted == 'true'"
+    assert retrain["uses"] == "./.github/workflows/build.yml"
+    assert retrain["with"]["retrain-reason"] == "drift:${{ needs.drift.outputs.drifted-features }}"
+    build = triggers(load("workflows/build.yml"))
+    assert set(build["workflow_call"]["inputs"]) == {"retrain-reason"}
+    assert build["repository_dispatch"] == {"types": ["model_drift"]}
+    (job,) = load("workflows/build.yml")["jobs"].values()
+    assert "RetrainReason=" in job["with"]["parameters"] and "client_payload.features" in job["with"]["parameters"]
+
+
+def test_only_the_drift_action_installs_the_monitor_extra():
+    for path in ACTION_FILES:
+        extras = {k for step in load(path)["runs"]["steps"][:4] for k in (step.get("env") or {})}
+        assert ("INPUT_MONITOR_EXTRA" in extras) == (str(path) == "actions/drift/action.yml"), path

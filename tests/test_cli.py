@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import json
 import os
 import signal
@@ -25,7 +27,8 @@ def test_every_flag_has_an_env_name():
     for command, sub in commands.items():
         for action in sub._actions:
             for option in action.option_strings:
-                if option.startswith("--") and option not in {"--help", "--no-wait"}:
+                negation = option.startswith("--no-") and isinstance(action, argparse.BooleanOptionalAction)
+                if option.startswith("--") and option != "--help" and not negation:
                     assert env_name(option) in action.help, (command, option)
 
 

@@ -171,6 +171,7 @@ def test_parameters_declared(definition):
         "InputDataUrl": ("String", f"s3://{BUCKET}/{PREFIX}/data/abalone.csv"),
         "MinimumR2": ("Float", 0.4),
         "ModelApprovalStatus": ("String", "PendingManualApproval"),
+        "RetrainReason": ("String", "none"),
     }
 
 

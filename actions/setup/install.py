@@ -12,7 +12,7 @@ outside the workspace, where this toolkit usually is): the `key`, a `restore-key
 `dir` to cache, which the install step gets as PIP_CACHE_DIR. The key is empty when nothing
 needs installing.
 
-Inputs (environment): INPUT_SDK_EXTRA and INPUT_EMULATOR_EXTRA ("true"/"false"), RUNNER_TEMP,
+Inputs (environment): INPUT_SDK_EXTRA, INPUT_EMULATOR_EXTRA and INPUT_MONITOR_EXTRA ("true"/"false"), RUNNER_TEMP,
 RUNNER_OS and RUNNER_ARCH (for the cache key).
 Writes: the `python` step output, SMOPS_PYTHON to GITHUB_ENV, and a directory holding only the
 `smops` command to GITHUB_PATH; with `--cache-key`, the `key`, `restore-key` and `dir` outputs.
@@ -35,7 +35,7 @@ STAMP = ".smops-setup.json"
 
 
 def wanted_extras(environ: dict[str, str]) -> list[str]:
-    flags = {"sdk": "INPUT_SDK_EXTRA", "emulator": "INPUT_EMULATOR_EXTRA"}
+    flags = {"sdk": "INPUT_SDK_EXTRA", "emulator": "INPUT_EMULATOR_EXTRA", "monitor": "INPUT_MONITOR_EXTRA"}
     extras = []
     for extra, name in flags.items():
         word = environ.get(name, "").strip().lower()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,21 @@ BRIDGE_PATTERN = {
     "detail-type": ["SageMaker Model Package State Change"],
     "detail": {"ModelPackageGroupName": [GROUP]},
 }
+
+
+# The example's request: seven measurements, then sex one-hot (examples/code/preprocess.py).
+ABALONE_FEATURES = ["length", "diameter", "height", "whole_weight", "shucked_weight", "viscera_weight",
+                    "shell_weight", "sex_F", "sex_I", "sex_M"]
+
+
+def _abalone(rng: random.Random, size: float) -> str:
+    """One plausible abalone as a CSV request; `size` scales its length and diameter."""
+    length = rng.uniform(0.2, 0.75)
+    weight = 2.0 * length**3 * rng.uniform(0.8, 1.2)
+    sex = rng.randrange(3)
+    cells = [length * size, length * 0.8 * size * rng.uniform(0.95, 1.05), length * 0.27, weight,
+             weight * 0.43, weight * 0.22, weight * 0.29] + [int(i == sex) for i in range(3)]
+    return ",".join(f"{c:.4f}" if isinstance(c, float) else str(c) for c in cells)
 
 
 class Expectation(Exception):
@@ -157,10 +173,10 @@ class Demo:
 
     # -- the lifecycle -------------------------------------------------------------------------------
 
-    def build(self, run_id: int) -> str:
+    def build(self, run_id: int, *extra: str) -> str:
         out = self.smops(
             "build", "build", "--pipeline", str(self.example / "pipeline.py"), "--pipeline-name", "abalone",
-            "--role-arn", ROLE, "--default-bucket", BUCKET, "--model-package-group", GROUP, run_id=run_id,
+            "--role-arn", ROLE, "--default-bucket", BUCKET, "--model-package-group", GROUP, *extra, run_id=run_id,
         )
         self.check(out.get("execution-status") == "Succeeded", f"build: execution {out.get('execution-status')}")
         arn = out.get("model-package-arn", "")
@@ -196,8 +212,36 @@ class Demo:
         return self.smops(
             "deploy production", "deploy", "--model-package-arn", arn, "--endpoint-name", PRODUCTION,
             "--role-arn", ROLE, "--environment", "production", "--strategy", "canary", "--canary-size", "10",
-            "--wait-interval", "300", "--create-alarms", "--require-on-endpoint", STAGING, expect=expect,
+            "--wait-interval", "300", "--create-alarms", "--require-on-endpoint", STAGING,
+            "--data-capture-uri", f"s3://{BUCKET}/capture", expect=expect,
         )
+
+    def drift(self) -> str:
+        """Production traffic whose inputs shifted: `smops drift` finds it against the training
+        data's baseline, and the retraining build registers a new version for review."""
+        import boto3
+
+        kwargs = {"endpoint_url": self.emulator.url, "region_name": self.emulator.region,
+                  "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        boto3.client("s3", **kwargs).create_bucket(Bucket=BUCKET)
+        rng = random.Random(7)
+        training = self.workdir / "abalone-train.csv"
+        training.write_text(",".join(ABALONE_FEATURES) + "\n" + "".join(
+            _abalone(rng, 1.0) + "\n" for _ in range(1500)))
+        self.smops("baseline", "baseline", "--dataset", str(training), "--output", f"s3://{BUCKET}/baseline")
+        runtime = boto3.client("sagemaker-runtime", **kwargs)
+        for _ in range(20):  # bigger abalone than the model was trained on
+            body = "\n".join(_abalone(rng, 1.35) for _ in range(25))
+            runtime.invoke_endpoint(EndpointName=PRODUCTION, Body=body.encode(), ContentType="text/csv")
+        found = self.smops("drift", "drift", "--endpoint-name", PRODUCTION, "--baseline", f"s3://{BUCKET}/baseline",
+                           "--violations-file", str(self.workdir / "constraint_violations.json"))
+        self.check(found.get("drifted") == "true", f"drift: expected drift in the shifted traffic, got {found}")
+        reason = f"drift:{found['drifted-features']}"
+        arn = self.build(3, "--parameter", f"RetrainReason={reason}")
+        metadata = self.sagemaker.describe_model_package(ModelPackageName=arn).get("CustomerMetadataProperties") or {}
+        self.check(metadata.get("retrain-reason") == reason, f"retrain: the package says {metadata}")
+        return (f"{found['records']} captured requests drifted in {found['drifted-features']}; retraining "
+                f"({reason}) registered {_label(arn)} PendingManualApproval")
 
 
 def run(args) -> dict[str, str]:
@@ -228,6 +272,7 @@ def run(args) -> dict[str, str]:
             demo.phase("5 v2: build → staging", lambda: _story_second(demo, second, payload))
             demo.phase("5 v2: production rollback", lambda: _story_rollback(demo, first, second))
             demo.phase("6 cleanup", lambda: _story_cleanup(demo))
+            demo.phase("7 drift → retrain", demo.drift)
         except Expectation as exc:
             failure = str(exc)
             print(f"✗ {failure}", flush=True)

@@ -281,13 +281,15 @@ def run_dispatch(args) -> dict[str, object]:
         profile=args.profile,
     )
     if args.event:
-        outputs = handle(_load_event(args.event), settings)
+        from smops import bridge
+
+        outputs = bridge.route(_load_event(args.event), settings)
     else:
         outputs = deliver(args.model_package_arn, f"manual-{uuid.uuid4()}", settings, again=True)
     if outputs["action"] == "dispatched":
         gha.add_summary(
             f"Sent `{outputs['event-type']}` to **{outputs['repository']}** for "
-            f"`{outputs['model-package-arn']}`."
+            f"`{outputs.get('model-package-arn') or outputs.get('endpoint-name')}`."
         )
     return outputs
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from smops import __version__, gha
 from smops.cli import approve, bridge, build, cleanup, demo, deploy, dispatch, emulator, flags, smoke_test
+from smops.cli import baseline, drift
 from smops.cli.flags import env_name
 from smops.errors import BadInput, RemoteFailure, SmopsError
 
@@ -22,6 +23,7 @@ __all__ = ["env_name", "main", "parser"]
 
 # The sub-commands, in the order `smops --help` lists them.
 COMMANDS = [build, deploy, smoke_test, approve, cleanup, dispatch, bridge, emulator, demo]
+COMMANDS[5:5] = [drift, baseline]  # after cleanup: the monitoring half of the lifecycle
 
 
 def parser() -> flags.Parser:

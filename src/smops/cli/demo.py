@@ -13,7 +13,8 @@ def add(subparsers) -> None:
         "run the whole lifecycle on the embedded emulator",
         "Start the embedded emulator and a GitHub API stand-in, then take the example project\n"
         "through build, approval, the approval bridge, staging, smoke test, a production canary,\n"
-        "a second version whose canary trips an alarm and rolls back, and cleanup: each phase a\n"
+        "a second version whose canary trips an alarm and rolls back, cleanup, and drift in\n"
+        "production traffic that starts a retraining build: each phase a\n"
         "real smops process. Exits 0 only when every phase did what the lifecycle needs.",
     )
     p.flag("--report", default="smops-demo-report.md", help="where to write the Markdown report (default smops-demo-report.md)")

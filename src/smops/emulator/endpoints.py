@@ -18,6 +18,7 @@ from moto.core.responses import ActionResult
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import sagemaker_backends
 
+from smops.emulator import datacapture
 from smops.emulator.settings import settings
 
 @dataclass
@@ -283,6 +284,9 @@ def patch_runtime(runtime_class, lock) -> None:
         if body is None:
             body = '{"predictions": [0.42]}' if "json" in content_type else "0.42\n"
         headers = {"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": _variant(endpoint)}
+        request = self.body if isinstance(self.body, bytes) else (self.body or "").encode()
+        datacapture.write(self.current_account, endpoint, _variant(endpoint), (request, content_type),
+                          (body.encode(), content_type))
         return 200, headers, body
 
     runtime_class.invoke_endpoint = invoke_endpoint

@@ -1,0 +1,306 @@
+"""Baselines in Model Monitor's file formats, and `smops baseline`, which computes one from a CSV.
+
+`statistics.json` (per feature: inferred_type; numerical_statistics with common.num_present /
+num_missing, mean, sum, std_dev, min, max and distribution.kll {buckets, sketch}; or
+string_statistics with distinct_count and distribution.categorical.buckets) and `constraints.json`
+(per feature: inferred_type, completeness, num_constraints.is_non_negative,
+string_constraints.domains; monitoring_config with the thresholds). Schemas: the SageMaker
+Developer Guide's "Schema for Statistics" and "Schema for Constraints" pages. Files that Model
+Monitor's baselining job wrote serve `smops drift`, and the files written here serve Model Monitor:
+the sketch holds KLL compactor levels (level h items weigh 2^h) with Deequ's parameters.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from smops import aws, gha
+from smops.errors import BadInput
+
+STATISTICS, CONSTRAINTS = "statistics.json", "constraints.json"
+KLL_K, KLL_C = 2048, 0.64  # Deequ's sketch size and shrinking factor
+BUCKETS = 10  # Model Monitor materializes every distribution in 10 buckets
+DOMAIN_MAX = 20  # categorical values listed as a domain (Model Monitor: "for small cardinality")
+MONITORING_CONFIG = {
+    "evaluate_constraints": "Enabled",
+    "emit_metrics": "Enabled",
+    "datatype_check_threshold": 1.0,
+    "domain_content_threshold": 1.0,
+    "distribution_constraints": {
+        "perform_comparison": "Enabled",
+        "comparison_threshold": 0.1,
+        "comparison_method": "Robust",
+    },
+}
+
+
+@dataclass
+class Baseline:
+    statistics: dict
+    constraints: dict
+    source: str
+
+    def features(self) -> list[dict]:
+        return list(self.statistics.get("features") or [])
+
+    def constraint(self, name: str) -> dict:
+        return next((f for f in self.constraints.get("features") or [] if f.get("name") == name), {})
+
+    def config(self, name: str) -> dict:
+        """monitoring_config, with the feature's monitoringConfigOverrides applied."""
+        config = dict(self.constraints.get("monitoring_config") or {})
+        config.update(self.constraint(name).get("monitoringConfigOverrides") or {})
+        distribution = dict((self.constraints.get("monitoring_config") or {}).get("distribution_constraints") or {})
+        distribution.update(config.get("distribution_constraints") or {})
+        config["distribution_constraints"] = distribution
+        return config
+
+
+# -- where baselines live --------------------------------------------------------------------
+
+
+def read_text(location: str, region=None, profile=None) -> str | None:
+    """A local file or an s3:// object as text; None when it does not exist."""
+    if location.startswith("s3://"):
+        import botocore.exceptions
+
+        bucket, _, key = location[5:].partition("/")
+        try:
+            body = aws.client("s3", region, profile).get_object(Bucket=bucket, Key=key)["Body"]
+        except botocore.exceptions.ClientError as exc:
+            if aws.error_code(exc) in {"NoSuchKey", "404", "NoSuchBucket"}:
+                return None
+            raise
+        return body.read().decode("utf-8")
+    path = Path(location)
+    return path.read_text() if path.is_file() else None
+
+
+def write_text(location: str, text: str, region=None, profile=None) -> None:
+    if location.startswith("s3://"):
+        bucket, _, key = location[5:].partition("/")
+        aws.client("s3", region, profile).put_object(Bucket=bucket, Key=key, Body=text.encode())
+        return
+    Path(location).parent.mkdir(parents=True, exist_ok=True)
+    Path(location).write_text(text)
+
+
+def join(folder: str, name: str) -> str:
+    return folder.rstrip("/") + "/" + name if folder.startswith("s3://") else os.path.join(folder, name)
+
+
+def load(statistics_uri: str, constraints_uri: str | None, region=None, profile=None) -> Baseline:
+    """Read a baseline; constraints are optional (then Model Monitor's defaults apply)."""
+    statistics = _json(statistics_uri, region, profile, required=True)
+    constraints = _json(constraints_uri, region, profile, required=False) if constraints_uri else None
+    if not isinstance(statistics.get("features"), list):
+        raise BadInput(f"{statistics_uri} has no features list", "pass a Model Monitor statistics.json")
+    if constraints is None:
+        gha.log(f"no constraints.json next to {statistics_uri}: Model Monitor's default thresholds apply")
+        constraints = {"version": 0, "features": [], "monitoring_config": MONITORING_CONFIG}
+    return Baseline(statistics, constraints, statistics_uri.rsplit("/", 1)[0])
+
+
+def _json(location: str, region, profile, required: bool) -> dict | None:
+    text = read_text(location, region, profile)
+    if text is None:
+        if required:
+            raise BadInput(f"baseline file {location} not found", "check the --baseline location")
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise BadInput(f"{location} is not JSON ({exc})", "pass Model Monitor's statistics.json / constraints.json") from None
+    if not isinstance(document, dict):
+        raise BadInput(f"{location} is not a JSON object", "pass Model Monitor's statistics.json / constraints.json")
+    return document
+
+
+def from_package(package: dict) -> tuple[str, str | None] | None:
+    """The data quality baseline a pipeline registered with the package: DriftCheckBaselines
+    (a QualityCheckStep's), else ModelMetrics."""
+    for section in (package.get("DriftCheckBaselines"), package.get("ModelMetrics")):
+        quality = (section or {}).get("ModelDataQuality") or {}
+        statistics = (quality.get("Statistics") or {}).get("S3Uri")
+        if statistics:
+            return statistics, (quality.get("Constraints") or {}).get("S3Uri")
+    return None
+
+
+# -- computing one from a dataset --------------------------------------------------------------
+
+
+def compute(rows, names: list[str]) -> Baseline:
+    """Profile the rows (an iterable of cell lists) into statistics and constraints."""
+    from smops import profile
+
+    columns = [profile.Column(sketch_k=KLL_K) for _ in names]
+    items = 0
+    for batch in profile.batches(rows):
+        items += len(batch)
+        for column, values in zip(columns, profile.transpose(batch, len(names))):
+            column.add(values)
+    statistics = {"version": 0, "dataset": {"item_count": items}, "features": []}
+    constraints = {"version": 0, "features": [], "monitoring_config": MONITORING_CONFIG}
+    for name, column in zip(names, columns):
+        kind = column.inferred_type
+        common = {"num_present": column.present, "num_missing": column.missing}
+        constraint = {"name": name, "inferred_type": kind,
+                      "completeness": column.present / items if items else 1.0}
+        if kind == "String":
+            values = sorted(column.categories.items(), key=lambda kv: (-kv[1], kv[0]))
+            statistics["features"].append({
+                "name": name, "inferred_type": kind,
+                "string_statistics": {
+                    "common": common, "distinct_count": float(len(values) + (1 if column.other else 0)),
+                    "distribution": {"categorical": {"buckets": [{"value": v, "count": n} for v, n in values]}},
+                },
+            })
+            if len(values) <= DOMAIN_MAX and not column.other:
+                constraint["string_constraints"] = {"domains": sorted(v for v, _ in values)}
+        else:
+            statistics["features"].append({
+                "name": name, "inferred_type": kind,
+                "numerical_statistics": {
+                    "common": common, "mean": column.mean, "sum": column.total, "std_dev": column.std_dev,
+                    "min": column.min if column.count else 0.0, "max": column.max if column.count else 0.0,
+                    "distribution": {"kll": {"buckets": _buckets(column), "sketch": _sketch(column.sketch)}},
+                },
+            })
+            constraint["num_constraints"] = {"is_non_negative": column.count > 0 and column.negatives == 0}
+        constraints["features"].append(constraint)
+    return Baseline(statistics, constraints, "")
+
+
+def _sketch(sketch) -> dict:
+    """The KLL sketch as Deequ writes it: compactor levels, level h holding the items of weight 2^h."""
+    levels: list[list[float]] = []
+    for item, weight in sketch if not sketch.is_empty() else ():
+        level = int(math.log2(weight))
+        levels += [[] for _ in range(level + 1 - len(levels))]
+        levels[level].append(float(item))
+    return {"parameters": {"c": KLL_C, "k": KLL_K}, "data": levels or [[]]}
+
+
+def _buckets(column) -> list[dict]:
+    if not column.count:
+        return []
+    low, high = column.min, column.max
+    edges = [low + (high - low) * i / BUCKETS for i in range(BUCKETS + 1)]
+    inner = sorted(set(edges[1:-1]))
+    cdf = [0.0, *column.sketch.get_cdf(inner)[:-1], 1.0] if inner else [0.0, 1.0]
+    if not inner:  # a constant column: one bucket holds everything
+        return [{"lower_bound": low, "upper_bound": high, "count": float(column.count)}]
+    return [
+        {"lower_bound": edges[i], "upper_bound": edges[i + 1], "count": round((cdf[i + 1] - cdf[i]) * column.count, 3)}
+        for i in range(BUCKETS)
+    ]
+
+
+def cdf_points(feature: dict):
+    """(split points, baseline CDF at each) of a numerical feature: from its KLL sketch (each item
+    weighs 2^level), else from its buckets; None when the baseline has neither."""
+    import numpy as np
+
+    kll = ((feature.get("numerical_statistics") or {}).get("distribution") or {}).get("kll") or {}
+    levels = (kll.get("sketch") or {}).get("data") or []
+    values = [float(v) for level in levels for v in level]
+    weights = [2.0**h for h, level in enumerate(levels) for _ in level]
+    if not values:
+        buckets = kll.get("buckets") or []
+        values = [float(b["upper_bound"]) for b in buckets]
+        weights = [float(b.get("count") or 0) for b in buckets]
+    if not values or sum(weights) <= 0:
+        return None
+    order = np.argsort(values, kind="stable")
+    points, weights = np.asarray(values)[order], np.asarray(weights)[order]
+    unique = np.unique(points)
+    cumulative = np.cumsum(weights)
+    # the CDF at each distinct point: the running weight at its last occurrence
+    last = np.searchsorted(points, unique, side="right") - 1
+    return unique, cumulative[last] / cumulative[-1], float(cumulative[-1])
+
+
+# -- `smops baseline` ---------------------------------------------------------------------------
+
+
+def read_dataset(location: str, header: bool | None, region=None, profile=None):
+    """(column names, row iterator) of a CSV file or s3:// object, streamed."""
+    if location.startswith("s3://"):
+        import botocore.exceptions
+
+        bucket, _, key = location[5:].partition("/")
+        try:
+            body = aws.client("s3", region, profile).get_object(Bucket=bucket, Key=key)["Body"]
+        except botocore.exceptions.ClientError as exc:
+            raise BadInput(f"cannot read --dataset {location}: {aws.error_message(exc)}", "check the URI") from None
+        lines = (line.decode("utf-8") for line in body.iter_lines())
+    else:
+        if not Path(location).is_file():
+            raise BadInput(f"--dataset {location} not found", "pass a CSV file or an s3:// URI")
+        lines = (line.rstrip("\r\n") for line in open(location, encoding="utf-8", newline=""))
+    first = next(lines, None)
+    if first is None:
+        raise BadInput(f"--dataset {location} is empty", "pass the training data as CSV")
+    second = next(lines, None)
+    sample = "\n".join(filter(None, [first, second]))
+    if header is None:
+        header = second is not None and csv.Sniffer().has_header(sample + "\n")
+    first_row = next(csv.reader([first]))
+    names = [n.strip() or f"_c{i}" for i, n in enumerate(first_row)] if header else [f"_c{i}" for i in range(len(first_row))]
+    rest = ([] if header else [first]) + ([second] if second is not None else [])
+
+    def rows():
+        yield from (row for row in csv.reader(io.StringIO("\n".join(rest))) if row)
+        yield from (row for row in csv.reader(lines) if row)
+
+    return names, rows()
+
+
+def run(args) -> dict[str, str]:
+    """`smops baseline`: profile a CSV dataset into statistics.json and constraints.json."""
+    names, rows = read_dataset(args.dataset, args.header, args.region, args.profile)
+    label = _column(args.label_column, names) if args.label_column else None
+    if label is not None:
+        order = [i for i in range(len(names)) if i != label] + [label]
+        names = [names[i] for i in order]
+        rows = ([row[i] if i < len(row) else "" for i in order] for row in rows)
+    gha.log(f"profiling {args.dataset}: {len(names)} columns ({', '.join(names[:12])}{'…' if len(names) > 12 else ''})")
+    baseline = compute(rows, names)
+    items = baseline.statistics["dataset"]["item_count"]
+    if not items:
+        raise BadInput(f"--dataset {args.dataset} has no rows", "pass the training data as CSV")
+    statistics_uri, constraints_uri = join(args.output, STATISTICS), join(args.output, CONSTRAINTS)
+    write_text(statistics_uri, json.dumps(baseline.statistics, indent=2), args.region, args.profile)
+    write_text(constraints_uri, json.dumps(baseline.constraints, indent=2), args.region, args.profile)
+    gha.log(f"wrote {statistics_uri} and {constraints_uri} ({items} records)")
+    rows_md = [[f"`{f['name']}`", f["inferred_type"], _summary(f)] for f in baseline.features()]
+    gha.add_summary(
+        f"### smops baseline: {items} records, {len(names)} features\n\n"
+        + gha.table(["feature", "type", "distribution"], rows_md)
+        + f"\n\nWritten to `{statistics_uri}` and `{constraints_uri}`."
+    )
+    return {"statistics-uri": statistics_uri, "constraints-uri": constraints_uri, "records": str(items),
+            "features": str(len(names))}
+
+
+def _column(spec: str, names: list[str]) -> int:
+    if spec in names:
+        return names.index(spec)
+    if spec.isdigit() and int(spec) < len(names):
+        return int(spec)
+    raise BadInput(f"--label-column {spec!r} is neither a column name nor an index", f"columns: {', '.join(names)}")
+
+
+def _summary(feature: dict) -> str:
+    numbers = feature.get("numerical_statistics")
+    if numbers:
+        return f"mean {numbers['mean']:.4g}, min {numbers['min']:.4g}, max {numbers['max']:.4g}"
+    buckets = feature["string_statistics"]["distribution"]["categorical"]["buckets"]
+    return ", ".join(f"{b['value']} ({b['count']})" for b in buckets[:5])

@@ -1,0 +1,37 @@
+"""`smops baseline`: a Model Monitor baseline from a CSV dataset."""
+
+from __future__ import annotations
+
+import argparse
+
+from smops.cli import flags
+
+
+def add(subparsers) -> None:
+    p = flags.command(
+        subparsers,
+        "baseline",
+        "smops.baseline:run",
+        "profile a CSV dataset into Model Monitor's statistics.json and constraints.json",
+        "Stream a CSV dataset (the training data, as the endpoint receives it) and write a baseline\n"
+        "in Model Monitor's formats: statistics.json (per feature: type, counts, mean, std_dev, min,\n"
+        "max, a KLL sketch and 10 buckets, or categorical counts) and constraints.json\n"
+        "(completeness, non-negativity, domains, Model Monitor's default thresholds). Model Monitor\n"
+        "and smops drift both read them. Outputs statistics-uri, constraints-uri, records, features.\n"
+        "Needs the [monitor] extra.",
+    )
+    p.flag("--dataset", required=True, metavar="CSV", help="the dataset: a CSV path or s3:// URI")
+    p.flag("--output", required=True, metavar="LOCATION", help="folder or s3:// prefix to write the two files to")
+    p.flag(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the first row names the columns (default: detected); without one, columns are _c0, _c1, …",
+    )
+    p.flag(
+        "--label-column",
+        metavar="NAME_OR_INDEX",
+        help="the label: baselined last, as the prediction (smops drift --prediction-feature NAME), "
+        "so the other columns line up with the endpoint's input",
+    )
+    flags.aws_flags(p)

@@ -1,0 +1,368 @@
+"""`smops drift`: an endpoint's captured traffic against its baseline, with Model Monitor's checks.
+
+Works without Model Monitor (closed to new customers): it reads the data capture SageMaker writes
+for any endpoint (smops.capture) and runs the checks Model Monitor documents, reporting in its
+`constraint_violations.json` shape. Captured input rows map to the baseline's features by
+position (the captured CSV has no header, as Model Monitor's `_c0, _c1, …`); the endpoint's output
+is compared with the baseline feature named by --prediction-feature. With --monitoring-schedule,
+a schedule's latest execution is read instead (smops.modelmonitor).
+
+Checks (the names are Model Monitor's constraint_check_type):
+- baseline_drift_check: the L-infinity distance between the baseline's distribution (its KLL
+  sketch) and the captured values' exceeds comparison_threshold; "Robust" subtracts Deequ's
+  small-sample allowance 1.8·sqrt((n+m)/(n·m)), "Simple" does not.
+- completeness_check: the share of non-missing values is below the baseline's completeness.
+- data_type_check: the share of values of the baseline's type is below datatype_check_threshold.
+- categorical_values_check: the share of values inside the baseline's domain is below
+  domain_content_threshold (unseen categories).
+- non_negative_check: negative values in a feature the baseline says is non-negative.
+- missing_column_check / extra_column_check: rows with fewer / more columns than the baseline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from dataclasses import dataclass, field
+
+from smops import aws, baseline, capture, gha
+from smops.errors import BadInput, RemoteFailure
+
+C_ALPHA = 1.8  # Deequ's default c(alpha), for the Robust distance
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhd])$")
+UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+BAR_WIDTH = 20
+
+
+@dataclass
+class Feature:
+    """One row of the report."""
+
+    name: str
+    baseline: str
+    now: str
+    distance: float | None = None
+    threshold: float | None = None
+    checks: list[str] = field(default_factory=list)
+
+    @property
+    def drifted(self) -> bool:
+        return "baseline_drift_check" in self.checks
+
+
+@dataclass
+class Report:
+    what: str  # where the verdict comes from, for the summary
+    records: int
+    features: list[Feature]
+    violations: list[dict]
+    endpoint: str = ""
+
+    @property
+    def drifted(self) -> list[str]:
+        found = [f.name for f in self.features if f.drifted]
+        return found or sorted({v["feature_name"] for v in self.violations
+                                if v["constraint_check_type"] == "baseline_drift_check" and not self.features})
+
+
+# -- the window ---------------------------------------------------------------------------------
+
+
+def window(since: str | None, start: str | None, end: str | None, now: dt.datetime | None = None):
+    now = now or dt.datetime.now(dt.timezone.utc)
+    finish = _time(end, "--end") if end else now
+    if start:
+        if since:
+            raise BadInput("both --since and --start given", "pass --since 24h, or --start (and --end)")
+        begin = _time(start, "--start")
+    else:
+        match = DURATION.match((since or "24h").strip())
+        if not match:
+            raise BadInput(f"--since {since!r} is not a duration", "write it as 30m, 24h or 7d")
+        begin = finish - dt.timedelta(**{UNITS[match.group(2)]: float(match.group(1))})
+    if begin >= finish:
+        raise BadInput(f"the window starts ({begin:%Y-%m-%dT%H:%M:%SZ}) after it ends", "swap --start and --end")
+    return begin, finish
+
+
+def _time(text: str, flag: str) -> dt.datetime:
+    try:
+        when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"{flag} {text!r} is not an ISO-8601 time", "e.g. 2026-05-01T00:00:00Z") from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
+# -- comparing ----------------------------------------------------------------------------------
+
+
+def compare(base: baseline.Baseline, records, prediction: str | None) -> Report:
+    """Stream the captured records through the baseline's checks."""
+    from smops import profile
+
+    features = base.features()
+    names = [f.get("name") for f in features]
+    if prediction and prediction not in names:
+        raise BadInput(f"--prediction-feature {prediction!r} is not in the baseline",
+                       f"its features: {', '.join(names)}")
+    inputs = [f for f in features if f.get("name") != prediction]
+    outputs = [f for f in features if f.get("name") == prediction]
+    points = {}
+    for feature in inputs + outputs:
+        config = base.config(feature["name"])
+        enabled = (config["distribution_constraints"].get("perform_comparison") or "Enabled") == "Enabled"
+        found = baseline.cdf_points(feature) if enabled and feature.get("numerical_statistics") else None
+        if found:
+            points[feature["name"]] = found
+    columns = {f["name"]: profile.Column(split_points=points[f["name"]][0] if f["name"] in points else None,
+                                         categories="string_statistics" in f or _domains(base, f["name"]))
+               for f in inputs + outputs}
+    width = len(inputs)
+    counts = {"records": 0, "short": 0, "long": 0, "narrowest": width}
+
+    def flush(rows: list, targets: list[dict]) -> None:
+        for feature, cells in zip(targets, profile.transpose(rows, len(targets))):
+            columns[feature["name"]].add(cells)
+        rows.clear()
+
+    input_rows: list[list[str]] = []
+    output_rows: list[list[str]] = []
+    for captured in records:
+        counts["records"] += 1
+        for row in captured.inputs:
+            counts["short"] += len(row) < width
+            counts["narrowest"] = min(counts["narrowest"], len(row))
+            counts["long"] += len(row) > width
+            input_rows.append(row)
+        output_rows += captured.outputs if outputs else []
+        if len(input_rows) >= profile.BATCH_ROWS:
+            flush(input_rows, inputs)
+        if len(output_rows) >= profile.BATCH_ROWS:
+            flush(output_rows, outputs)
+    flush(input_rows, inputs)
+    flush(output_rows, outputs)
+
+    report = Report("", counts["records"], [], [])
+    for feature in inputs + outputs:
+        report.features.append(_check(base, feature, columns[feature["name"]], points.get(feature["name"]),
+                                      report.violations))
+    if counts["short"]:
+        _violate(report.violations, inputs[counts["narrowest"]]["name"], "missing_column_check",
+                 f"{counts['short']} captured rows have fewer columns than the baseline's {width} inputs")
+    if counts["long"]:
+        _violate(report.violations, inputs[-1]["name"] if inputs else "", "extra_column_check",
+                 f"{counts['long']} captured rows have more columns than the baseline's {width} inputs")
+    return report
+
+
+def _check(base, feature: dict, column, cdf, violations: list) -> Feature:
+    name = feature["name"]
+    config = base.config(name)
+    constraint = base.constraint(name)
+    expected = feature.get("inferred_type") or constraint.get("inferred_type") or "Fractional"
+    numbers = feature.get("numerical_statistics")
+    row = Feature(name, _baseline_text(feature), _now_text(column, numbers is not None))
+    total = column.present + column.missing
+    completeness = column.present / total if total else 1.0
+    if "completeness" in constraint and completeness < float(constraint["completeness"]) - 1e-12:
+        row.checks.append(_violate(
+            violations, name, "completeness_check",
+            f"Data completeness requirement is not met. Expected completeness: "
+            f"{100 * float(constraint['completeness']):.1f}%. Observed: only {100 * completeness:.1f}% of data is complete."))
+    required = float(config.get("datatype_check_threshold", 1.0))
+    share = column.type_share(expected)
+    if expected in {"Integral", "Fractional"} and column.present and share < required - 1e-12:
+        row.checks.append(_violate(
+            violations, name, "data_type_check",
+            f"Data type match requirement is not met. Expected data type: {expected}, Expected match: "
+            f"{100 * required:.1f}%. Observed: only {100 * share:.1f}% of data is {expected}."))
+    if (constraint.get("num_constraints") or {}).get("is_non_negative") and column.negatives:
+        row.checks.append(_violate(
+            violations, name, "non_negative_check",
+            f"Non-negativity requirement is not met: {column.negatives} of {column.count} values are "
+            f"negative (min {column.min:.4g})."))
+    domains = _domains(base, name)
+    if domains and column.present:
+        inside = sum(column.categories.get(v, 0) for v in domains)
+        required = float(config.get("domain_content_threshold", 1.0))
+        if inside / column.present < required - 1e-12:
+            unseen = [v for v, _ in column.categories.most_common() if v not in set(domains)][:5]
+            row.checks.append(_violate(
+                violations, name, "categorical_values_check",
+                f"Data content requirement is not met. Expected: {100 * required:.1f}% of values in the "
+                f"baseline's domain. Observed: only {100 * inside / column.present:.1f}%; unseen values "
+                f"include {', '.join(unseen)}."))
+    if cdf is not None and column.count:
+        points, baseline_cdf, n = cdf
+        distribution = config["distribution_constraints"]
+        distance = column.cdf_distance(baseline_cdf)
+        if (distribution.get("comparison_method") or "Robust") == "Robust":
+            m = column.count
+            distance = max(0.0, distance - C_ALPHA * math.sqrt((n + m) / (n * m)))
+        row.distance = distance
+        row.threshold = float(distribution.get("comparison_threshold", 0.1))
+        if distance > row.threshold:
+            row.checks.append(_violate(
+                violations, name, "baseline_drift_check",
+                f"Baseline drift distance: {distance:.4f} exceeds threshold: {row.threshold:g}"))
+    return row
+
+
+def _domains(base, name: str) -> list[str]:
+    return (base.constraint(name).get("string_constraints") or {}).get("domains") or []
+
+
+def _violate(violations: list, name: str, check: str, description: str) -> str:
+    violations.append({"feature_name": name, "constraint_check_type": check, "description": description})
+    return check
+
+
+def _baseline_text(feature: dict) -> str:
+    numbers = feature.get("numerical_statistics")
+    if numbers:
+        return f"mean {numbers.get('mean', 0):.4g} [{numbers.get('min', 0):.4g}, {numbers.get('max', 0):.4g}]"
+    buckets = (((feature.get("string_statistics") or {}).get("distribution") or {}).get("categorical") or {}).get("buckets") or []
+    return ", ".join(str(b.get("value")) for b in buckets[:4]) or "—"
+
+
+def _now_text(column, numeric: bool) -> str:
+    if numeric:
+        return f"mean {column.mean:.4g} [{column.min:.4g}, {column.max:.4g}]" if column.count else "no values"
+    common = column.categories.most_common(4) if column.categories is not None else []
+    return ", ".join(v for v, _ in common) or "no values"
+
+
+# -- the command --------------------------------------------------------------------------------
+
+
+def run(args) -> dict[str, str]:
+    if args.max_records is not None and args.max_records < 1:
+        raise BadInput(f"--max-records {args.max_records} is less than 1", "sample at least one record")
+    if args.monitoring_schedule:
+        from smops import modelmonitor
+
+        report = modelmonitor.latest(args.monitoring_schedule, args.region, args.profile)
+        endpoint = report.endpoint or args.endpoint_name or args.monitoring_schedule
+    else:
+        if not args.endpoint_name:
+            raise BadInput("no endpoint given", "pass --endpoint-name (or --monitoring-schedule)")
+        endpoint = args.endpoint_name
+        report = _compute(args)
+    return _finish(args, endpoint, report)
+
+
+def _compute(args) -> Report:
+    begin, end = window(args.since, args.start, args.end)
+    sm = aws.client("sagemaker", args.region, args.profile)
+    described = None
+    if not (args.data_capture_uri and args.baseline):
+        from smops import endpoint as endpoints
+
+        described = endpoints.describe(sm, args.endpoint_name)
+        if described is None:
+            raise BadInput(f"endpoint {args.endpoint_name} not found",
+                           "check the name and region, or pass --data-capture-uri and --baseline")
+    uri = args.data_capture_uri or ((described or {}).get("DataCaptureConfig") or {}).get("DestinationS3Uri")
+    if not uri:
+        raise BadInput(f"endpoint {args.endpoint_name} does not capture data",
+                       "deploy it with --data-capture-uri (smops deploy), or pass --data-capture-uri")
+    base = _baseline(args, sm, described)
+    s3 = aws.client("s3", args.region, args.profile)
+    bucket, _ = capture.split_uri(uri)
+    variants = [args.variant_name] if args.variant_name else capture.variants_of(s3, uri, args.endpoint_name)
+    keys = capture.list_files(s3, uri, args.endpoint_name, variants, begin, end)
+    where = f"{uri.rstrip('/')}/{args.endpoint_name}/"
+    if not keys:
+        raise BadInput(
+            f"no data capture under {where} between {capture.iso(begin)} and {capture.iso(end)}",
+            "check --data-capture-uri and the window (--since, --start/--end); capture files appear "
+            "a few minutes after the invocations",
+        )
+    gha.log(f"reading {len(keys)} capture files under {where} ({capture.iso(begin)} → {capture.iso(end)})"
+            + (f", sampling up to {args.max_records} records" if args.max_records else ""))
+    gha.log(f"baseline: {base.source} ({len(base.features())} features)")
+    records = capture.read(s3, bucket, keys, begin, end, args.max_records)
+    report = compare(base, records, args.prediction_feature)
+    if not report.records:
+        raise BadInput(f"the capture files under {where} hold no record between {capture.iso(begin)} and "
+                       f"{capture.iso(end)}", "widen the window (--since, --start/--end)")
+    report.what = f"{report.records} records captured under `{where}` from {capture.iso(begin)} to " \
+                  f"{capture.iso(end)}, against `{base.source}`"
+    return report
+
+
+def _baseline(args, sm, described: dict | None) -> baseline.Baseline:
+    if args.baseline:
+        location = args.baseline
+        if location.endswith(".json"):
+            statistics, constraints = location, location.rsplit("/", 1)[0] + "/" + baseline.CONSTRAINTS
+        else:
+            statistics, constraints = baseline.join(location, baseline.STATISTICS), baseline.join(location, baseline.CONSTRAINTS)
+        return baseline.load(statistics, constraints, args.region, args.profile)
+    from smops import endpoint as endpoints
+    from smops import registry
+
+    arn = args.model_package_arn or endpoints.config_package(sm, described["EndpointConfigName"])
+    if not arn:
+        raise BadInput(f"no baseline for {args.endpoint_name}: it serves no model package smops can tell",
+                       "pass --baseline (smops baseline writes one) or --model-package-arn")
+    found = baseline.from_package(registry.describe(sm, arn))
+    if not found:
+        raise BadInput(f"model package {arn} has no data quality baseline (DriftCheckBaselines or ModelMetrics "
+                       "ModelDataQuality)", "pass --baseline, e.g. one written by `smops baseline`")
+    return baseline.load(*found, args.region, args.profile)
+
+
+def _finish(args, endpoint: str, report: Report) -> dict[str, str]:
+    drifted = report.drifted
+    path = args.violations_file
+    if path:
+        baseline.write_text(path, json.dumps({"violations": report.violations}, indent=2) + "\n", args.region, args.profile)
+    outputs = {
+        "drifted": str(bool(drifted)).lower(),
+        "violations": str(len(report.violations)),
+        "records": str(report.records),
+        "drifted-features": ",".join(drifted),
+        "violations-file": path or "",
+    }
+    table = _table(report)
+    verdict = f"⚠️ drift in {len(drifted)} feature{'s' * (len(drifted) != 1)}: {', '.join(drifted)}" if drifted \
+        else "✅ no drift"
+    gha.log(f"{endpoint}: {verdict.split(' ', 1)[1]}; {len(report.violations)} violations in {report.records} records")
+    if table:
+        gha.log(table)
+    for violation in report.violations:
+        gha.log(f"  {violation['feature_name']}: {violation['constraint_check_type']}: {violation['description']}")
+    markdown = f"### smops drift: `{endpoint}` {verdict}\n\n{report.what}.\n"
+    if table:
+        markdown += "\n" + table + "\n"
+    if report.violations:
+        markdown += f"\n{len(report.violations)} violations (`{path or 'not written'}`):\n\n" + gha.table(
+            ["feature", "check", "description"],
+            [[f"`{v['feature_name']}`", v["constraint_check_type"], v["description"]] for v in report.violations],
+        )
+    gha.add_summary(markdown)
+    if drifted and args.fail_on_drift:
+        raise RemoteFailure(f"{endpoint} drifted in {', '.join(drifted)}",
+                            "see the drift table in the job summary and the violations file; retrain, or "
+                            "drop --fail-on-drift to report drift without failing", outputs=outputs)
+    return outputs
+
+
+def _table(report: Report) -> str:
+    """Features by distance, most drifted first, with a bar of the distance (full width = 1.0)."""
+    if not report.features:
+        return ""
+    ordered = sorted(report.features, key=lambda f: -(f.distance if f.distance is not None else -1))
+    rows = []
+    for f in ordered:
+        filled = round(BAR_WIDTH * min(f.distance or 0.0, 1.0))
+        bar = "█" * filled + "░" * (BAR_WIDTH - filled) if f.distance is not None else ""
+        verdict = "drift" if f.drifted else ", ".join(c.removesuffix("_check") for c in f.checks) or "ok"
+        rows.append([f"`{f.name}`", f.baseline, f.now,
+                     "" if f.distance is None else f"{f.distance:.3f}",
+                     "" if f.threshold is None else f"{f.threshold:g}",
+                     ("❌ " if f.checks else "✅ ") + verdict, bar])
+    return gha.table(["feature", "baseline", "now", "distance", "threshold", "verdict", "distance (0 → 1)"], rows)
