@@ -20,6 +20,9 @@ from smops.errors import BadInput
 ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-/]+$")
 # SageMaker tag values allow letters, digits, spaces and _.:/=+-@ only, up to 256 characters.
 TAG_VALUE_MAX = 256
+RETRIES = 10
+# What a call can raise: AWS's answer was an error, or no answer came.
+ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
 
 
 @functools.lru_cache(maxsize=None)
@@ -40,9 +43,15 @@ def session(region: str | None = None, profile: str | None = None) -> boto3.Sess
 
 @functools.lru_cache(maxsize=None)
 def client(service: str, region: str | None = None, profile: str | None = None):
-    """A client with adaptive retries and a user agent that names smops."""
+    """A client with adaptive retries and a user agent that names smops.
+
+    Ten retries, unless botocore's own AWS_MAX_ATTEMPTS (attempts in all) says otherwise.
+    """
+    retries = {"mode": "adaptive"}
+    if not os.environ.get("AWS_MAX_ATTEMPTS"):
+        retries["max_attempts"] = RETRIES
     config = botocore.config.Config(
-        retries={"mode": "adaptive", "max_attempts": 10},
+        retries=retries,
         user_agent_extra=f"smops/{__version__}",
     )
     return session(region, profile).client(service, config=config)
@@ -58,6 +67,13 @@ def error_code(exc: botocore.exceptions.ClientError) -> str:
 
 def error_message(exc: botocore.exceptions.ClientError) -> str:
     return exc.response.get("Error", {}).get("Message", str(exc))
+
+
+def describe_error(exc: Exception, target: str) -> str:
+    """`AWS refused Operation for TARGET: Code: message`, or why no answer came."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return f"AWS refused {exc.operation_name} for {target}: {error_code(exc)}: {error_message(exc)}"
+    return f"calling AWS for {target} failed: {exc}"
 
 
 def is_not_found(exc: botocore.exceptions.ClientError) -> bool:

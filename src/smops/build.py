@@ -13,7 +13,7 @@ import botocore.exceptions
 
 from smops import aws, gha, pipeline, registry
 from smops.errors import BadInput, RemoteFailure, TimedOut
-from smops.waiting import duration
+from smops.waiting import PollingFailed, duration
 
 STATUS_ICONS = {"Succeeded": "✅", "Failed": "❌", "Stopped": "⏹️", "Executing": "⏳"}
 
@@ -69,6 +69,13 @@ def run(args) -> dict[str, str]:
             if args.stop_on_cancel:
                 pipeline.stop(sm, execution_arn)
                 exc.fix = "the execution was stopped (--stop-on-cancel); raise --timeout to give it longer"
+            exc.outputs = outputs
+            raise
+        except PollingFailed as exc:
+            exc.fix = (
+                "the execution goes on in SageMaker; follow it with `aws sagemaker "
+                f"describe-pipeline-execution --pipeline-execution-arn {execution_arn}`"
+            )
             exc.outputs = outputs
             raise
     status = execution["PipelineExecutionStatus"]
