@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import unicodedata
 
 import boto3
 import botocore.config
@@ -18,8 +19,10 @@ from smops import __version__, gha
 from smops.errors import BadInput
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-/]+$")
-# SageMaker tag values allow letters, digits, spaces and _.:/=+-@ only, up to 256 characters.
+# SageMaker tag keys and values allow letters, digits, spaces and _.:/=+-@ only.
+TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
+TAG_PUNCTUATION = set("_.:/=+-@")
 RETRIES = 10
 # What a call can raise: AWS's answer was an error, or no answer came.
 ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
@@ -89,6 +92,26 @@ def is_not_found(exc: botocore.exceptions.ClientError) -> bool:
 def check_role_arn(value: str, what: str) -> None:
     if not ROLE_ARN.match(value):
         raise BadInput(f"--role-arn {value!r} is not an IAM role ARN", f"pass arn:aws:iam::ACCOUNT:role/NAME, {what}")
+
+
+def check_tags(pairs: list[tuple[str, str]]) -> None:
+    """--tag KEY=VALUE pairs AWS would refuse (after creating what came before them)."""
+    for key, value in pairs:
+        if not 1 <= len(key) <= TAG_KEY_MAX or not _tag_text(key) or key.lower().startswith("aws:"):
+            raise BadInput(
+                f"tag key {key!r} is not allowed",
+                f"use 1-{TAG_KEY_MAX} letters, digits, spaces and _.:/=+-@; the prefix aws: is reserved",
+            )
+        if len(value) > TAG_VALUE_MAX or not _tag_text(value):
+            raise BadInput(
+                f"tag {key}={value!r} has a value AWS refuses",
+                f"use up to {TAG_VALUE_MAX} letters, digits, spaces and _.:/=+-@",
+            )
+
+
+def _tag_text(text: str) -> bool:
+    r"""SageMaker's tag pattern, ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$."""
+    return all(unicodedata.category(c)[0] in "LZN" or c in TAG_PUNCTUATION for c in text)
 
 
 def tags(client, arn: str) -> dict[str, str]:

@@ -20,6 +20,7 @@ STATUS_ICONS = {"Succeeded": "✅", "Failed": "❌", "Stopped": "⏹️", "Execu
 
 def run(args) -> dict[str, str]:
     pipeline.check_names(args.pipeline_name, args.role_arn)
+    aws.check_tags(args.tag)
     region = aws.region_of(args.region, args.profile)
     # SageMaker SDK v3 reads the region at import time, checks roles through IAM unless told not
     # to (smops upserts with boto3, so that check buys nothing), and sets the root logger to INFO

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from datetime import datetime, timezone
 
@@ -187,11 +186,8 @@ def _strategy(args) -> Strategy:
 
 
 def _check_flags(args, strategy: Strategy, serverless: bool) -> None:
-    if not re.match(endpoint.NAME_PATTERN, args.endpoint_name):
-        raise BadInput(
-            f"endpoint name {args.endpoint_name!r} is not valid",
-            "use up to 63 letters, digits and hyphens, starting with a letter or digit",
-        )
+    endpoint.check_name(args.endpoint_name)
+    aws.check_tags(args.tag)
     if args.role_arn:
         aws.check_role_arn(args.role_arn, "the role the model runs as")
     if serverless:
@@ -202,6 +198,11 @@ def _check_flags(args, strategy: Strategy, serverless: bool) -> None:
         raise BadInput(f"--instance-count {args.instance_count} is less than 1", "deploy at least one instance")
     if args.data_capture_uri and not args.data_capture_uri.startswith("s3://"):
         raise BadInput(f"--data-capture-uri {args.data_capture_uri!r} is not an s3:// URI", "pass s3://bucket/prefix")
+    if args.create_alarms and args.latency_threshold_ms < 1:
+        raise BadInput(
+            f"--latency-threshold-ms {args.latency_threshold_ms} is less than 1",
+            "give the p99 model latency that should roll the deployment back, in milliseconds (default 1000)",
+        )
     if not 0 <= args.data_capture_percent <= 100:
         raise BadInput(f"--data-capture-percent {args.data_capture_percent} is not a percentage", "use 0-100")
     strategy.check(serverless)
