@@ -18,6 +18,8 @@ from pathlib import Path
 import boto3
 import pytest
 from conftest import ROLE_ARN, ROOT, run_smops
+from test_deploy import GROUP as APPROVED_GROUP
+from test_deploy import register
 
 from smops import aws
 from smops.cli import main
@@ -25,10 +27,8 @@ from smops.emulator import settings
 from smops.emulator.github import GitHubStandIn
 
 DEFINITION = ROOT / "tests" / "data" / "pipeline-definition.json"
-APPROVED_GROUP = "fraud-models"
 PENDING_GROUP = "smops-test-models"  # what the test definition registers into
 STAGING = "fraud-staging"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 ACCOUNT = "123456789012"
 OTHER_REGION_PACKAGE = f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:model-package/{APPROVED_GROUP}/1"
 TOO_LONG = "a" * 64
@@ -57,36 +57,39 @@ def argv(*words: str) -> list[str]:
     return list(words)
 
 
-BUILD = argv("build", "--pipeline", str(DEFINITION), "--pipeline-name", "churn", "--role-arn", ROLE_ARN)
+def build_of(pipeline: str, name: str = "churn", role: str = ROLE_ARN) -> list[str]:
+    return argv("build", "--pipeline", pipeline, "--pipeline-name", name, "--role-arn", role)
+
+
+BUILD = build_of(str(DEFINITION))
 DEPLOY = argv("deploy", "--endpoint-name", STAGING, "--role-arn", ROLE_ARN, "--model-package-group", APPROVED_GROUP)
-NEW_DEPLOY = argv("deploy", "--endpoint-name", "fraud-new", "--role-arn", ROLE_ARN, "--model-package-group", APPROVED_GROUP)
+NEW_DEPLOY = argv(
+    "deploy", "--endpoint-name", "fraud-new", "--role-arn", ROLE_ARN, "--model-package-group", APPROVED_GROUP
+)
 SMOKE = argv("smoke-test", "--endpoint-name", STAGING)
 REQUIRED = "the following arguments are required"
 
 CASES = [
     # -- build ----------------------------------------------------------------------------------
-    Case("build-malformed-role-arn", argv("build", "--pipeline", str(DEFINITION), "--pipeline-name", "churn",
-         "--role-arn", "arn:aws:iam::123:user/me"), "is not an IAM role ARN", "pass arn:aws:iam::ACCOUNT:role/NAME"),
-    Case("build-name-bad-characters", argv("build", "--pipeline", str(DEFINITION), "--pipeline-name", "churn_model",
-         "--role-arn", ROLE_ARN), "pipeline name 'churn_model' is not valid", "letters, digits and hyphens"),
-    Case("build-missing-definition", argv("build", "--pipeline", "{files}/nope.json", "--pipeline-name", "churn",
-         "--role-arn", ROLE_ARN), "nope.json not found", "check the --pipeline path"),
-    Case("build-definition-not-json", argv("build", "--pipeline", "{files}/broken.json", "--pipeline-name", "churn",
-         "--role-arn", ROLE_ARN), "is not valid JSON", "fix the file"),
-    Case("build-definition-not-utf8", argv("build", "--pipeline", "{files}/latin1.json", "--pipeline-name", "churn",
-         "--role-arn", ROLE_ARN), "is not UTF-8", "save it as UTF-8 JSON"),
-    Case("build-definition-no-steps", argv("build", "--pipeline", "{files}/no-steps.json", "--pipeline-name", "churn",
-         "--role-arn", ROLE_ARN), "is not a pipeline definition (no Steps list)", "pipeline.definition()"),
-    Case("build-py-raises", argv("build", "--pipeline", "{files}/raises.py", "--pipeline-name", "churn",
-         "--role-arn", ROLE_ARN), "ValueError: no training data configured", "fix the pipeline code"),
-    Case("build-py-wrong-type", argv("build", "--pipeline", "{files}/wrong_type.py", "--pipeline-name", "churn",
-         "--role-arn", ROLE_ARN), "returned int, not a pipeline", "return a sagemaker Pipeline"),
+    Case("build-malformed-role-arn", build_of(str(DEFINITION), role="arn:aws:iam::123:user/me"),
+         "is not an IAM role ARN", "pass arn:aws:iam::ACCOUNT:role/NAME"),
+    Case("build-name-bad-characters", build_of(str(DEFINITION), name="churn_model"),
+         "pipeline name 'churn_model' is not valid", "letters, digits and hyphens"),
+    Case("build-missing-definition", build_of("{files}/nope.json"), "nope.json not found", "check the --pipeline path"),
+    Case("build-definition-not-json", build_of("{files}/broken.json"), "is not valid JSON", "fix the file"),
+    Case("build-definition-not-utf8", build_of("{files}/latin1.json"), "is not UTF-8", "save it as UTF-8 JSON"),
+    Case("build-definition-no-steps", build_of("{files}/no-steps.json"),
+         "is not a pipeline definition (no Steps list)", "pipeline.definition()"),
+    Case("build-py-raises", build_of("{files}/raises.py"),
+         "ValueError: no training data configured", "fix the pipeline code"),
+    Case("build-py-wrong-type", build_of("{files}/wrong_type.py"),
+         "returned int, not a pipeline", "return a sagemaker Pipeline"),
     Case("build-parameter-not-name-value", BUILD + ["--parameter", "Epochs"], "expected NAME=VALUE, got 'Epochs'",
          "see `smops build --help`"),
     Case("build-parameter-unknown", BUILD + ["--parameter", "Epoch=3"], "unknown pipeline parameter 'Epoch'",
          "valid parameters: Epochs, ModelApprovalStatus"),
-    Case("build-parameter-wrong-type", BUILD + ["--parameter", "Epochs=ten"], "parameter Epochs='ten' is not a valid Integer",
-         "give Epochs a value of type Integer"),
+    Case("build-parameter-wrong-type", BUILD + ["--parameter", "Epochs=ten"],
+         "parameter Epochs='ten' is not a valid Integer", "give Epochs a value of type Integer"),
     Case("build-tag-bad-characters", BUILD + ["--tag", "team=ml|ops"], "tag team='ml|ops' has a value AWS refuses",
          "letters, digits, spaces"),
     Case("build-timeout-not-a-number", BUILD + ["--timeout", "soon"], "'soon' is not a number of minutes", "--help"),
@@ -127,8 +130,8 @@ CASES = [
          "--serverless-memory-mb 1000 is not allowed", "use 1024, 2048"),
     Case("deploy-latency-threshold-zero", NEW_DEPLOY + ["--create-alarms", "--latency-threshold-ms", "0"],
          "--latency-threshold-ms 0 is less than 1", "in milliseconds"),
-    Case("deploy-missing-alarm", NEW_DEPLOY + ["--alarm", "no-such-alarm"], "rollback alarm(s) no-such-alarm do not exist",
-         "create them first, or use --create-alarms"),
+    Case("deploy-missing-alarm", NEW_DEPLOY + ["--alarm", "no-such-alarm"],
+         "rollback alarm(s) no-such-alarm do not exist", "create them first, or use --create-alarms"),
     Case("deploy-eleven-alarms", DEPLOY + [w for i in range(11) for w in ("--alarm", f"a{i}")],
          "11 rollback alarms given", "SageMaker takes at most 10"),
     Case("deploy-missing-staging-endpoint", DEPLOY + ["--require-on-endpoint", "fraud-gone"],
@@ -143,7 +146,8 @@ CASES = [
     Case("deploy-strategy-input-unknown", DEPLOY, "SMOPS_STRATEGY='blue-green' is invalid",
          "choose from all-at-once, canary, linear, rolling", env={"SMOPS_STRATEGY": "blue-green"}),
     # -- smoke-test -----------------------------------------------------------------------------
-    Case("smoke-missing-payload", SMOKE + ["--payload", "{files}/nope.csv"], "payload file", "check the --payload path"),
+    Case("smoke-missing-payload", SMOKE + ["--payload", "{files}/nope.csv"], "payload file",
+         "check the --payload path"),
     Case("smoke-unreadable-payload", SMOKE + ["--payload", "{files}"], "cannot read payload file",
          "check the --payload path"),
     Case("smoke-payload-not-utf8", SMOKE + ["--payload", "{files}/latin1.csv"], "is not UTF-8 text",
@@ -254,24 +258,17 @@ def populate(files: Path) -> tuple[str, str]:
     """One of everything smops touches, settled (no simulation still moving)."""
     assert main(["build", "--pipeline", str(DEFINITION), "--pipeline-name", "churn", "--role-arn", ROLE_ARN]) == 0
     sm = boto3.client("sagemaker")
-    [pending] = [p["ModelPackageArn"] for p in sm.list_model_packages(ModelPackageGroupName=PENDING_GROUP)["ModelPackageSummaryList"]]
-    sm.create_model_package_group(ModelPackageGroupName=APPROVED_GROUP)
-    approved = sm.create_model_package(
-        ModelPackageGroupName=APPROVED_GROUP,
-        ModelApprovalStatus="Approved",
-        InferenceSpecification={
-            "Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://fraud-artifacts/model.tar.gz"}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-    )["ModelPackageArn"]
+    packages = sm.list_model_packages(ModelPackageGroupName=PENDING_GROUP)["ModelPackageSummaryList"]
+    [pending] = [p["ModelPackageArn"] for p in packages]
+    approved = register(sm)
     assert main(["deploy", "--endpoint-name", STAGING, "--role-arn", ROLE_ARN, "--model-package-arn", approved,
                  "--create-alarms"]) == 0
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="fraud-artifacts")
     s3.put_object(Bucket="fraud-artifacts", Key="model.tar.gz", Body=b"model")
-    queue = boto3.client("sqs").create_queue(QueueName="approvals")["QueueUrl"]
-    queue_arn = boto3.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs = boto3.client("sqs")
+    queue = sqs.create_queue(QueueName="approvals")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events = boto3.client("events")
     events.put_rule(Name="smops-approvals", EventPattern=json.dumps({"source": ["aws.sagemaker"]}))
     events.put_targets(Rule="smops-approvals", Targets=[{"Id": "queue", "Arn": queue_arn}])
@@ -308,8 +305,8 @@ def snapshot() -> dict:
         name = g["ModelPackageGroupName"]
         keep(f"group/{name}", sm.describe_model_package_group(ModelPackageGroupName=name), "ModelPackageGroupArn")
         for p in sm.list_model_packages(ModelPackageGroupName=name)["ModelPackageSummaryList"]:
-            keep(f"package/{p['ModelPackageArn']}", sm.describe_model_package(ModelPackageName=p["ModelPackageArn"]))
-            state[f"package-tags/{p['ModelPackageArn']}"] = sm.list_tags(ResourceArn=p["ModelPackageArn"], MaxResults=100)["Tags"]
+            arn = p["ModelPackageArn"]
+            keep(f"package/{arn}", sm.describe_model_package(ModelPackageName=arn), "ModelPackageArn")
     state["alarms"] = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
     s3 = boto3.client("s3")
     for bucket in s3.list_buckets()["Buckets"]:
