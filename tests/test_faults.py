@@ -219,6 +219,15 @@ def test_a_lost_answer_to_the_endpoint_call_is_recognised(sagemaker, outputs, ca
     assert found["EndpointConfigName"] == outputs()["endpoint-config-name"]
 
 
+def test_a_lost_answer_to_starting_the_pipeline_starts_one_execution(sagemaker, outputs):
+    """botocore's retry carries the same ClientRequestToken, so SageMaker does not start a second."""
+    faults.inject("StartPipelineExecution", "drop-answer")
+    assert build() == 0
+    assert faults.pending() == []  # the first answer was lost
+    executions = sagemaker.list_pipeline_executions(PipelineName="churn")["PipelineExecutionSummaries"]
+    assert [e["PipelineExecutionArn"] for e in executions] == [outputs()["execution-arn"]]
+
+
 def test_a_config_that_cannot_be_created_says_what_is_left(sagemaker, outputs, capsys):
     faults.inject("CreateEndpointConfig", "throttle", times=100)
     assert deploy("--model-package-arn", register(sagemaker)) == 1
