@@ -85,7 +85,8 @@ def test_no_region_is_bad_input(capsys):
 def test_no_credentials_is_bad_input(monkeypatch, capsys):
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    assert main(["approve", "--model-package-arn", "arn:aws:sagemaker:x"]) == 2
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/1"
+    assert main(["approve", "--model-package-arn", arn]) == 2
     assert "no AWS credentials found" in capsys.readouterr().err
 
 

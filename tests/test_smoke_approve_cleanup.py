@@ -41,6 +41,13 @@ def test_smoke_test_passes(endpoint, payload, outputs, summary):
     assert "✅ passed" in summary() and "(text/csv)" in summary()
 
 
+def test_a_binary_payload_is_sent_as_is(endpoint, tmp_path, outputs):
+    image = tmp_path / "cat.jpg"
+    image.write_bytes(b"\xff\xd8\xff\xe0 not utf-8")
+    assert smoke(endpoint, image, "--content-type", "image/jpeg") == 0
+    assert outputs()["status-code"] == "200"
+
+
 def test_model_error_fails_with_its_status(endpoint, payload, outputs, capsys):
     settings.invoke_failures[endpoint] = (500, "feature count mismatch")
     assert smoke(endpoint, payload) == 1
@@ -63,10 +70,9 @@ def test_slow_median_fails(endpoint, payload, outputs, capsys):
     assert float(outputs()["latency-ms"]) >= 60
 
 
-def test_unknown_endpoint_fails(sagemaker, payload, outputs, capsys):
-    assert smoke("nowhere", payload) == 1
-    assert "Endpoint nowhere of account 123456789012 not found" in capsys.readouterr().err
-    assert outputs()["status-code"] == "400"
+def test_unknown_endpoint_is_bad_input(sagemaker, payload, capsys):
+    assert smoke("nowhere", payload) == 2
+    assert "endpoint nowhere does not exist in us-east-1: deploy it first" in capsys.readouterr().err
 
 
 def test_missing_payload_is_bad_input(sagemaker, tmp_path, capsys):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import unicodedata
 
 import boto3
 import botocore.config
@@ -18,8 +19,13 @@ from smops import __version__, gha
 from smops.errors import BadInput
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-/]+$")
-# SageMaker tag values allow letters, digits, spaces and _.:/=+-@ only, up to 256 characters.
+# SageMaker tag keys and values allow letters, digits, spaces and _.:/=+-@ only.
+TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
+TAG_PUNCTUATION = set("_.:/=+-@")
+RETRIES = 10
+# What a call can raise: AWS's answer was an error, or no answer came.
+ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
 
 
 @functools.lru_cache(maxsize=None)
@@ -40,9 +46,15 @@ def session(region: str | None = None, profile: str | None = None) -> boto3.Sess
 
 @functools.lru_cache(maxsize=None)
 def client(service: str, region: str | None = None, profile: str | None = None):
-    """A client with adaptive retries and a user agent that names smops."""
+    """A client with adaptive retries and a user agent that names smops.
+
+    Ten retries, unless botocore's own AWS_MAX_ATTEMPTS (attempts in all) says otherwise.
+    """
+    retries = {"mode": "adaptive"}
+    if not os.environ.get("AWS_MAX_ATTEMPTS"):
+        retries["max_attempts"] = RETRIES
     config = botocore.config.Config(
-        retries={"mode": "adaptive", "max_attempts": 10},
+        retries=retries,
         user_agent_extra=f"smops/{__version__}",
     )
     return session(region, profile).client(service, config=config)
@@ -60,6 +72,13 @@ def error_message(exc: botocore.exceptions.ClientError) -> str:
     return exc.response.get("Error", {}).get("Message", str(exc))
 
 
+def describe_error(exc: Exception, target: str) -> str:
+    """`AWS refused Operation for TARGET: Code: message`, or why no answer came."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return f"AWS refused {exc.operation_name} for {target}: {error_code(exc)}: {error_message(exc)}"
+    return f"calling AWS for {target} failed: {exc}"
+
+
 def is_not_found(exc: botocore.exceptions.ClientError) -> bool:
     """SageMaker reports a missing resource as a ValidationException naming it."""
     code = error_code(exc)
@@ -73,6 +92,26 @@ def is_not_found(exc: botocore.exceptions.ClientError) -> bool:
 def check_role_arn(value: str, what: str) -> None:
     if not ROLE_ARN.match(value):
         raise BadInput(f"--role-arn {value!r} is not an IAM role ARN", f"pass arn:aws:iam::ACCOUNT:role/NAME, {what}")
+
+
+def check_tags(pairs: list[tuple[str, str]]) -> None:
+    """--tag KEY=VALUE pairs AWS would refuse (after creating what came before them)."""
+    for key, value in pairs:
+        if not 1 <= len(key) <= TAG_KEY_MAX or not _tag_text(key) or key.lower().startswith("aws:"):
+            raise BadInput(
+                f"tag key {key!r} is not allowed",
+                f"use 1-{TAG_KEY_MAX} letters, digits, spaces and _.:/=+-@; the prefix aws: is reserved",
+            )
+        if len(value) > TAG_VALUE_MAX or not _tag_text(value):
+            raise BadInput(
+                f"tag {key}={value!r} has a value AWS refuses",
+                f"use up to {TAG_VALUE_MAX} letters, digits, spaces and _.:/=+-@",
+            )
+
+
+def _tag_text(text: str) -> bool:
+    r"""SageMaker's tag pattern, ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$."""
+    return all(unicodedata.category(c)[0] in "LZN" or c in TAG_PUNCTUATION for c in text)
 
 
 def tags(client, arn: str) -> dict[str, str]:

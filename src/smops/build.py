@@ -13,13 +13,14 @@ import botocore.exceptions
 
 from smops import aws, gha, pipeline, registry
 from smops.errors import BadInput, RemoteFailure, TimedOut
-from smops.waiting import duration
+from smops.waiting import PollingFailed, duration
 
 STATUS_ICONS = {"Succeeded": "✅", "Failed": "❌", "Stopped": "⏹️", "Executing": "⏳"}
 
 
 def run(args) -> dict[str, str]:
     pipeline.check_names(args.pipeline_name, args.role_arn)
+    aws.check_tags(args.tag)
     region = aws.region_of(args.region, args.profile)
     # SageMaker SDK v3 reads the region at import time, checks roles through IAM unless told not
     # to (smops upserts with boto3, so that check buys nothing), and sets the root logger to INFO
@@ -69,6 +70,13 @@ def run(args) -> dict[str, str]:
             if args.stop_on_cancel:
                 pipeline.stop(sm, execution_arn)
                 exc.fix = "the execution was stopped (--stop-on-cancel); raise --timeout to give it longer"
+            exc.outputs = outputs
+            raise
+        except PollingFailed as exc:
+            exc.fix = (
+                "the execution goes on in SageMaker; follow it with `aws sagemaker "
+                f"describe-pipeline-execution --pipeline-execution-arn {execution_arn}`"
+            )
             exc.outputs = outputs
             raise
     status = execution["PipelineExecutionStatus"]

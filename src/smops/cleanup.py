@@ -19,6 +19,7 @@ NAME_PREFIX = 40
 
 
 def run(args) -> dict[str, str]:
+    endpoint.check_name(args.endpoint_name)
     if args.keep < 0:
         raise BadInput(f"--keep {args.keep} is negative", "keep 0 or more old configs")
     sm = aws.client("sagemaker", args.region, args.profile)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from datetime import datetime, timezone
 
@@ -19,7 +18,7 @@ import botocore.exceptions
 from smops import alarms, aws, endpoint, gha, registry
 from smops.errors import BadInput, RemoteFailure, TimedOut
 from smops.strategy import Strategy, check_serverless, fallback_warnings
-from smops.waiting import duration
+from smops.waiting import PollingFailed, duration
 
 CONFIG_TAG = "smops:config-sha256"
 ENDPOINT_TAG = "smops:endpoint"
@@ -94,13 +93,8 @@ def run(args) -> dict[str, str]:
             response = sm.update_endpoint(**request)
             how = strategy.describe() if config else "SageMaker's default blue/green, all at once"
             gha.log(f"updating endpoint {args.endpoint_name}: {current['EndpointConfigName']} -> {name} ({how})")
-    except botocore.exceptions.ClientError as exc:
-        raise RemoteFailure(
-            f"AWS refused {exc.operation_name} for {args.endpoint_name}: {aws.error_message(exc)}",
-            "the endpoint itself was not changed"
-            + (f"; `smops cleanup --endpoint-name {args.endpoint_name}` removes the unused {name}" if "model-name" in outputs else ""),
-            outputs=outputs,
-        ) from exc
+    except aws.ERRORS as exc:
+        response = _went_through(sm, exc, args.endpoint_name, name, outputs)
     outputs.update({"endpoint-arn": response["EndpointArn"], "action": action})
 
     final = _wait(sm, args.endpoint_name, deadline, outputs)
@@ -134,11 +128,35 @@ def _create_model_and_config(sm, name, role_arn, package_arn, variant, data_capt
         raise
 
 
+def _went_through(sm, exc: Exception, endpoint_name: str, name: str, outputs: dict) -> dict:
+    """After a failed call, the endpoint when it is deploying `name` all the same (the answer to
+    CreateEndpoint or UpdateEndpoint was lost and botocore's retry was refused); otherwise the
+    failure, saying what is left behind."""
+    failed = aws.describe_error(exc, endpoint_name)
+    left = f"`smops cleanup --endpoint-name {endpoint_name}` removes what was made of {name}"
+    if "model-name" not in outputs:  # the endpoint call was never made
+        raise RemoteFailure(failed, f"the endpoint itself was not changed; {left}", outputs=outputs) from exc
+    try:
+        found = endpoint.describe(sm, endpoint_name)
+    except aws.ERRORS:
+        raise RemoteFailure(
+            f"{failed}, and the endpoint could not be read back",
+            f"it may be deploying {name}: check `aws sagemaker describe-endpoint --endpoint-name "
+            f"{endpoint_name}` before deploying again",
+            outputs=outputs,
+        ) from exc
+    pending = ((found or {}).get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+    if not found or name not in {found["EndpointConfigName"], pending}:
+        raise RemoteFailure(failed, f"the endpoint itself was not changed; {left}", outputs=outputs) from exc
+    gha.warning(f"{failed}; yet {endpoint_name} is deploying {name}: the request went through, waiting for it")
+    return found
+
+
 def _wait(sm, endpoint_name: str, deadline: float, outputs: dict) -> dict:
     with gha.group(f"Wait for endpoint {endpoint_name}"):
         try:
             return endpoint.wait(sm, endpoint_name, max(deadline - time.monotonic(), 0))
-        except TimedOut as exc:
+        except (TimedOut, PollingFailed) as exc:
             exc.fix = (
                 f"the deployment goes on in SageMaker; watch it with "
                 f"`aws sagemaker describe-endpoint --endpoint-name {endpoint_name}`, "
@@ -168,11 +186,8 @@ def _strategy(args) -> Strategy:
 
 
 def _check_flags(args, strategy: Strategy, serverless: bool) -> None:
-    if not re.match(endpoint.NAME_PATTERN, args.endpoint_name):
-        raise BadInput(
-            f"endpoint name {args.endpoint_name!r} is not valid",
-            "use up to 63 letters, digits and hyphens, starting with a letter or digit",
-        )
+    endpoint.check_name(args.endpoint_name)
+    aws.check_tags(args.tag)
     if args.role_arn:
         aws.check_role_arn(args.role_arn, "the role the model runs as")
     if serverless:
@@ -183,6 +198,11 @@ def _check_flags(args, strategy: Strategy, serverless: bool) -> None:
         raise BadInput(f"--instance-count {args.instance_count} is less than 1", "deploy at least one instance")
     if args.data_capture_uri and not args.data_capture_uri.startswith("s3://"):
         raise BadInput(f"--data-capture-uri {args.data_capture_uri!r} is not an s3:// URI", "pass s3://bucket/prefix")
+    if args.create_alarms and args.latency_threshold_ms < 1:
+        raise BadInput(
+            f"--latency-threshold-ms {args.latency_threshold_ms} is less than 1",
+            "give the p99 model latency that should roll the deployment back, in milliseconds (default 1000)",
+        )
     if not 0 <= args.data_capture_percent <= 100:
         raise BadInput(f"--data-capture-percent {args.data_capture_percent} is not a percentage", "use 0-100")
     strategy.check(serverless)
@@ -380,7 +400,15 @@ def _after_failure(sm, final: dict, new_config: str, current: dict | None) -> st
             f"the previous config {final['EndpointConfigName']} is still serving; {new_config} was not "
             f"kept (`smops cleanup --endpoint-name {final['EndpointName']}` removes it); see {link}"
         )
-    return f"nothing is serving from {new_config}; see {link} and the log group /aws/sagemaker/Endpoints/{final['EndpointName']}"
+    logs = f"the log group /aws/sagemaker/Endpoints/{final['EndpointName']}"
+    if current and final["EndpointStatus"] == "UpdateRollbackFailed":
+        # SageMaker's own words: in service with a mix of the old and new endpoint configurations.
+        return (
+            f"it now serves a mix of {current['EndpointConfigName']} and {new_config}: update it to the "
+            f"config that worked (`aws sagemaker update-endpoint --endpoint-name {final['EndpointName']} "
+            f"--endpoint-config-name {current['EndpointConfigName']}`); see {link} and {logs}"
+        )
+    return f"nothing is serving from {new_config}; see {link} and {logs}"
 
 
 def _summary(args, package, strategy, current, new_config, outcome, started, warnings) -> str:

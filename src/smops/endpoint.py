@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 import botocore.exceptions
 
 from smops import aws, gha
+from smops.errors import BadInput
 from smops.waiting import wait_for
 
 SETTLING = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
 NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+
+
+def check_name(name: str) -> None:
+    if not re.match(NAME_PATTERN, name):
+        raise BadInput(
+            f"endpoint name {name!r} is not valid",
+            "use up to 63 letters, digits and hyphens, starting with a letter or digit",
+        )
 
 
 def describe(sm, name: str) -> dict | None:

@@ -78,6 +78,8 @@ def _read_json(path: Path) -> dict:
         raise BadInput(f"pipeline definition {path} not found", "check the --pipeline path")
     try:
         definition = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path} is not UTF-8 ({exc.reason} at byte {exc.start})", "save it as UTF-8 JSON") from exc
     except json.JSONDecodeError as exc:
         raise BadInput(
             f"{path} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
@@ -125,8 +127,17 @@ def _user_code(thunk, doing: str):
         raise BadInput(
             f"error while {doing}: {type(exc).__name__}: {exc}",
             "fix the pipeline code (traceback below)",
-            details="".join(traceback.format_exception(exc)),
+            details=_user_traceback(exc),
         ) from exc
+
+
+def _user_traceback(exc: Exception) -> str:
+    """The traceback from the first frame of the user's code on: smops' and importlib's frames
+    that lead into it only hide where the problem is."""
+    tb = exc.__traceback__
+    while tb and (tb.tb_frame.f_code.co_filename.startswith((__file__, "<frozen importlib"))):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
 def _call(function, name: str, available: dict[str, Any]) -> Any:

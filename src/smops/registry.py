@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import botocore.exceptions
@@ -10,12 +11,25 @@ import botocore.exceptions
 from smops import aws, gha
 from smops.errors import BadInput
 
+PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:([a-z0-9-]+):(\d{12}):model-package/.+$")
 APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
 # Metrics files are small JSON documents; anything bigger is linked, not read.
 METRICS_MAX_BYTES = 1 << 20
 
 
 def describe(sm, arn: str) -> dict:
+    match = PACKAGE_ARN.match(arn)
+    if arn.startswith("arn:") and not match:
+        raise BadInput(
+            f"{arn!r} is not a model package ARN",
+            "give arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION (smops build prints it)",
+        )
+    region = sm.meta.region_name
+    if match and match[1] != region:
+        raise BadInput(
+            f"model package {arn} is in {match[1]}, not {region}",
+            f"pass --region {match[1]}, or a package registered in {region}",
+        )
     try:
         return sm.describe_model_package(ModelPackageName=arn)
     except botocore.exceptions.ClientError as exc:
@@ -56,6 +70,11 @@ def resolve(sm, arn: str | None, group: str | None, status: str) -> dict:
             "pass --model-package-arn, or --model-package-group for the newest one",
         )
     found = newest(sm, group, status)
+    if found is None and not sm.list_model_packages(ModelPackageGroupName=group, MaxResults=1)["ModelPackageSummaryList"]:
+        raise BadInput(
+            f"model package group {group} does not exist in {sm.meta.region_name}, or holds no packages",
+            "check the name and the region; `smops build` registers packages into it",
+        )
     if found is None:
         raise BadInput(
             f"model package group {group} has no {status} package",

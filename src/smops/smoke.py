@@ -8,20 +8,19 @@ from pathlib import Path
 
 import botocore.exceptions
 
-from smops import aws, gha
+from smops import aws, endpoint, gha
 from smops.errors import BadInput, RemoteFailure
 
 CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json", ".jsonl": "application/jsonlines"}
 
 
 def run(args) -> dict[str, str]:
-    payload_path = Path(args.payload)
-    if not payload_path.is_file():
-        raise BadInput(f"payload file {args.payload} not found", "check the --payload path")
+    endpoint.check_name(args.endpoint_name)
     if args.count < 1:
         raise BadInput(f"--count {args.count} is less than 1", "invoke at least once")
-    body = payload_path.read_bytes()
+    payload_path = Path(args.payload)
     content_type = args.content_type or CONTENT_TYPES.get(payload_path.suffix.lower(), "application/json")
+    body = _payload(payload_path, content_type)
     runtime = aws.client("sagemaker-runtime", args.region, args.profile)
     request = {"EndpointName": args.endpoint_name, "Body": body, "ContentType": content_type}
     if args.accept:
@@ -34,6 +33,11 @@ def run(args) -> dict[str, str]:
         try:
             response = runtime.invoke_endpoint(**request)
         except botocore.exceptions.ClientError as exc:
+            if aws.is_not_found(exc):
+                raise BadInput(
+                    f"endpoint {args.endpoint_name} does not exist in {runtime.meta.region_name}",
+                    "deploy it first, or check --endpoint-name and --region",
+                ) from exc
             status = exc.response.get("OriginalStatusCode") or exc.response["ResponseMetadata"]["HTTPStatusCode"]
             raise _failed(
                 args, content_type, {"status-code": str(status), "latency-ms": ""}, f"invocation {attempt} failed",
@@ -63,6 +67,25 @@ def run(args) -> dict[str, str]:
     gha.log(f"smoke test passed: {args.count} invocations, median {median:.0f} ms; answer {answer[:120]!r}")
     _summarize(args, content_type, outputs, "passed", answer)
     return outputs
+
+
+def _payload(path: Path, content_type: str) -> bytes:
+    """The request body; a text content type needs UTF-8 text, as the model's parser will."""
+    try:
+        body = path.read_bytes()
+    except FileNotFoundError:
+        raise BadInput(f"payload file {path} not found", "check the --payload path") from None
+    except OSError as exc:
+        raise BadInput(f"cannot read payload file {path}: {exc.strerror}", "check the --payload path and its permissions") from None
+    if content_type.startswith("text/") or content_type.split(";")[0].endswith(("json", "jsonlines")):
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadInput(
+                f"payload file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}), yet is sent as {content_type}",
+                "save it as UTF-8, or pass --content-type for binary data",
+            ) from None
+    return body
 
 
 def _failed(args, content_type: str, outputs: dict, verdict: str, problem: str, fix: str) -> RemoteFailure:

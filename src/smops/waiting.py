@@ -3,6 +3,10 @@
 botocore has no waiter for pipeline executions, and its endpoint waiter polls at a fixed 30 s
 with no progress output, so both waits go through this one loop. Callers print state changes
 from their `fetch`; this loop only adds the heartbeat and the timeout.
+
+botocore retries each poll (adaptive mode: throttling, 5xx, dropped connections). A wait of hours
+outlasts its retries, so a poll that still fails with an error botocore counts as transient is
+let go as long as the next polls answer; POLL_FAILURES in a row end the wait.
 """
 
 from __future__ import annotations
@@ -11,16 +15,23 @@ import os
 import random
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import TypeVar
 
 from smops import gha
-from smops.errors import TimedOut
+from smops.errors import RemoteFailure, TimedOut
 
 T = TypeVar("T")
 
 # SMOPS_POLL_SECONDS shortens the first poll for emulators and tests; real AWS wants the default.
 DEFAULT_FIRST_POLL = 5.0
 GROWTH = 1.5
+# Polls in a row that may fail (each after botocore's own retries) before a wait gives up.
+POLL_FAILURES = 3
+
+
+class PollingFailed(RemoteFailure):
+    """AWS kept failing the polls of a wait; the remote operation itself goes on."""
 
 
 def first_poll_seconds() -> float:
@@ -55,18 +66,57 @@ def wait_for(
     start = time.monotonic()
     deadline = start + timeout_seconds
     last_heartbeat = start
+    state, failures = None, 0
     while True:
-        state = fetch()
-        if done(state):
-            return state
+        try:
+            state = fetch()
+        except Exception as exc:
+            failures += 1
+            _tolerate(exc, failures, what)
+        else:
+            failures = 0
+            if done(state):
+                return state
+        shown = status(state) if state is not None else "unknown"
         now = time.monotonic()
         if now >= deadline:
             raise TimedOut(
-                f"{what} is still {status(state)} after {duration(now - start)}",
+                f"{what} is still {shown} after {duration(now - start)}",
                 "raise --timeout, or check on it later; it keeps running unless stopped",
             )
         if now - last_heartbeat >= heartbeat_every:
-            gha.log(f"… {what} still {status(state)} ({duration(now - start)} so far)")
+            gha.log(f"… {what} still {shown} ({duration(now - start)} so far)")
             last_heartbeat = now
         time.sleep(min(delay * random.uniform(0.8, 1.2), max(deadline - now, 0)))
         delay = min(delay * GROWTH, ceiling)
+
+
+def _tolerate(exc: Exception, failures: int, what: str) -> None:
+    """Let a transient poll failure go, up to POLL_FAILURES in a row; raise anything else."""
+    if not transient(exc):
+        raise exc
+    if failures >= POLL_FAILURES:
+        raise PollingFailed(
+            f"could not read the state of {what}: {failures} polls in a row failed, the last with: {exc}",
+            f"{what} goes on in AWS unless stopped: check on it, or re-run to wait for it again",
+        ) from exc
+    gha.warning(f"polling {what} failed ({exc}); trying again at the next poll")
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether botocore's standard retry rules count `exc` as worth another try: throttling, a
+    5xx answer, a dropped or refused connection. Asked of botocore's own checkers."""
+    import botocore.exceptions
+    from botocore.retries import standard
+
+    if isinstance(exc, botocore.exceptions.ClientError):
+        status = (exc.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        context = standard.RetryContext(
+            attempt_number=1, parsed_response=exc.response, http_response=SimpleNamespace(status_code=status)
+        )
+    elif isinstance(exc, botocore.exceptions.BotoCoreError):
+        context = standard.RetryContext(attempt_number=1, caught_exception=exc)
+    else:
+        return False
+    checkers = [standard.TransientRetryableChecker(), standard.ThrottledRetryableChecker(), standard.ThrottlingStatusCodeChecker()]
+    return any(checker.is_retryable(context) for checker in checkers)

@@ -27,6 +27,9 @@ BACKOFF_FACTOR = 0.5
 TIMEOUT_SECONDS = 10
 RATE_LIMIT_WAIT_SECONDS = 20  # stay well inside the Lambda's timeout
 APP_FIELDS = ("app_id", "private_key", "installation_id")
+# GetSecretValue errors that mean the secret is not there to read (deleted, wrong name or region,
+# no value yet); retrying cannot help.
+SECRET_UNUSABLE = {"ResourceNotFoundException", "InvalidRequestException", "InvalidParameterException"}
 # botocore prints response bodies at DEBUG, GetSecretValue's too; held at INFO so that a DEBUG
 # log level (AWS_LAMBDA_LOG_LEVEL, say) cannot put the secret in the logs.
 QUIET_LOGGER = "botocore.parsers"
@@ -79,8 +82,25 @@ def _read_secret(secret_id: str, region: str | None, profile: str | None) -> str
     parts = secret_id.split(":")
     if len(parts) > 3 and parts[0] == "arn":
         region = parts[3]
+    import botocore.exceptions
+
     secrets = aws.client("secretsmanager", region, profile)
-    return secrets.get_secret_value(SecretId=secret_id)["SecretString"]
+    try:
+        secret = secrets.get_secret_value(SecretId=secret_id)
+    except botocore.exceptions.ClientError as exc:
+        if aws.error_code(exc) not in SECRET_UNUSABLE:
+            raise
+        raise BadInput(
+            f"the GitHub secret {secret_id} cannot be read: {aws.error_message(exc)}",
+            "create it (infra/approval-bridge.yaml does) and store the token in it, or point "
+            "SMOPS_GITHUB_SECRET_ARN (--github-secret-arn) at the right secret and region",
+        ) from None
+    if "SecretString" not in secret:
+        raise BadInput(
+            f"the GitHub secret {secret_id} holds binary data, not text",
+            "store the token or the GitHub App's JSON as the secret's string value (SecretString)",
+        )
+    return secret["SecretString"]
 
 
 def client(api_url: str, secret_id: str | None, region: str | None = None, profile: str | None = None):

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from smops import aws, gha
 from smops.bridge import dispatch
 from smops.errors import BadInput, RemoteFailure
+from smops.registry import PACKAGE_ARN
 
 SOURCE = "aws.sagemaker"
 DETAIL_TYPE = "SageMaker Model Package State Change"
@@ -42,7 +43,6 @@ REPOSITORY_TAG = "smops:github-repository"
 DISPATCHED_TAG = "smops:dispatched-approval"
 UNCONFIRMED = "unconfirmed"  # the tag's value when GitHub did not answer the dispatch
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9._-]+$")
-PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:([a-z0-9-]+):(\d{12}):model-package/.+$")
 EVENT_TYPE_MAX = 100
 SAVED_EVENT = "pass a saved EventBridge event (JSON)"
 # The environment the Lambda reads (infra/approval-bridge.yaml sets them).

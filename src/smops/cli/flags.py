@@ -11,6 +11,9 @@ from smops import gha
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off"}
+# How a conversion error from a SMOPS_* variable is worded, by the flag's type.
+EXPECTED = {int: "expected a whole number", float: "expected a number"}
+REQUIRED = "the following arguments are required"  # argparse's words for a missing flag
 
 
 def env_name(flag: str) -> str:
@@ -30,6 +33,10 @@ class Parser(argparse.ArgumentParser):
         self.env_errors: list[str] = []
 
     def error(self, message: str):  # type: ignore[override]
+        missing = message.partition(REQUIRED)[2].strip(": ").split(", ")
+        if message.startswith(REQUIRED) and all(m.startswith("--") for m in missing):
+            # An unset workflow input arrives as an empty SMOPS_* variable: name both ways to give it.
+            message += f": pass {'them' if len(missing) > 1 else 'it'}, or set {', '.join(env_name(m) for m in missing)}"
         gha.error(f"{message}: see `{self.prog} --help`")
         sys.exit(2)
 
@@ -78,7 +85,12 @@ def _from_env(raw: str, kwargs: dict):
     convert = kwargs.get("type", str)
     if action == "append":
         return [convert(line.strip()) for line in raw.splitlines() if line.strip()]
-    value = convert(raw.strip())
+    try:
+        value = convert(raw.strip())
+    except ValueError:
+        if convert not in EXPECTED:
+            raise
+        raise ValueError(EXPECTED[convert]) from None
     if kwargs.get("choices") and value not in kwargs["choices"]:
         raise ValueError(f"choose from {', '.join(map(str, kwargs['choices']))}")
     return value
@@ -93,7 +105,10 @@ def key_value(text: str) -> tuple[str, str]:
 
 
 def positive_minutes(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be more than 0 minutes, got {text}")
     return value

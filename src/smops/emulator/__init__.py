@@ -30,10 +30,11 @@ def install() -> None:
     if _installed:
         return
     from moto.events.responses import EventsHandler
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sagemaker.responses import SageMakerResponse
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    from smops.emulator import endpoints, events, monitoring, registry, sagemaker
+    from smops.emulator import endpoints, events, faults, monitoring, registry, sagemaker
 
     original_call = SageMakerResponse.call_action
 
@@ -51,6 +52,7 @@ def install() -> None:
     registry.patch(SageMakerResponse)
     events.patch(EventsHandler)
     monitoring.patch(SageMakerResponse)
+    faults.patch(DomainDispatcherApplication)
     _installed = True
 
 

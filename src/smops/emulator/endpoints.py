@@ -74,7 +74,11 @@ def advance(backend) -> None:
             elif now >= deployment.bake_until:
                 _finish(backend, endpoint, state)
         elif now >= deployment.rolled_back_until:
-            endpoint.endpoint_status = "InService"
+            # A rollback that fails leaves the endpoint serving a mix of the old and new configs.
+            stuck = settings.fail_rollbacks.get(endpoint.endpoint_name)
+            endpoint.endpoint_status = "UpdateRollbackFailed" if stuck else "InService"
+            if stuck:
+                state.failure_reason = stuck
             state.deployment = None
 
 
@@ -176,6 +180,11 @@ def patch(response_class) -> None:
     original_describe = response_class.describe_endpoint
 
     def create_endpoint(self):
+        name = self._get_param("EndpointName")
+        if name in self.sagemaker_backend.endpoints:  # moto would replace it
+            raise ValidationError(
+                f'Cannot create already existing endpoint "{self.sagemaker_backend.endpoints[name].arn}".'
+            )
         result = original_create(self)
         endpoint = self.sagemaker_backend.endpoints[self._get_param("EndpointName")]
         endpoint.endpoint_status = "Creating"
@@ -290,6 +299,7 @@ def patch_runtime(runtime_class, lock) -> None:
         return 200, headers, body
 
     runtime_class.invoke_endpoint = invoke_endpoint
+    runtime_class.use_raw_body = True  # a request body is any bytes (an image, say), not UTF-8 text
 
 
 def _variant(endpoint) -> str:

@@ -24,6 +24,10 @@ class Settings:
     invoke_responses: dict[str, str] = field(default_factory=dict)
     invoke_failures: dict[str, tuple[int, str]] = field(default_factory=dict)
     invoke_latency_ms: dict[str, float] = field(default_factory=dict)
+    # Endpoint name → reason: when an update of it fails, the rollback fails too (UpdateRollbackFailed).
+    fail_rollbacks: dict[str, str] = field(default_factory=dict)
+    # Throttles, 5xx and dropped connections to answer instead of moto (faults.Fault, in order).
+    faults: list = field(default_factory=list)
 
     def reset(self) -> None:
         self.__init__()  # type: ignore[misc]

@@ -1,0 +1,172 @@
+"""Faults a test injects into the emulator: the ways AWS fails on a bad day.
+
+A fault answers the next `times` requests for one operation (after letting `after` of them
+through) with a throttle, a 5xx or no answer at all, so tests can check that smops survives what
+is transient and reports what is not. Operations are matched by name on the JSON protocols'
+X-Amz-Target header (SageMaker, CloudWatch, Secrets Manager, EventBridge).
+
+- `throttle`: HTTP 400 ThrottlingException, as an API's rate limit answers.
+- `500`, `503`: InternalFailure and ServiceUnavailable.
+- `drop`: the connection closes before the request is handled.
+- `drop-answer`: the request is handled, then the connection closes before the answer: the
+  client cannot tell whether its call took effect.
+
+In the emulator's process call `inject()`; for an emulator running in another process (`smops
+emulator`, the emulator action) pass its URL, and the fault goes to the control path
+`/smops-api/faults` (POST a fault as JSON, GET lists what is left, DELETE clears them all).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import urllib.request
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from smops.emulator.settings import settings
+
+CONTROL_PATH = "/smops-api/faults"
+# kind → (HTTP status, error code, message), as AWS's JSON protocols answer them.
+ERRORS = {
+    "throttle": (400, "ThrottlingException", "Rate exceeded"),
+    "500": (500, "InternalFailure", "We encountered an internal error. Please try again."),
+    "503": (503, "ServiceUnavailable", "Service Unavailable"),
+}
+HANG_UPS = ("drop", "drop-answer")
+KINDS = (*ERRORS, *HANG_UPS)
+
+_lock = threading.Lock()
+
+
+@dataclass
+class Fault:
+    operation: str  # e.g. DescribeEndpoint
+    kind: str  # one of KINDS
+    times: int = 1
+    after: int = 0  # requests let through before the first fault
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"fault kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if not self.operation or self.times < 1 or self.after < 0:
+            raise ValueError("a fault needs an operation, times >= 1 and after >= 0")
+
+
+def inject(operation: str, kind: str, times: int = 1, after: int = 0, *, url: str | None = None) -> None:
+    """Fail the next `times` calls of `operation`, after `after` calls that go through.
+
+    With `url`, in the emulator listening there (another process); otherwise in this one.
+    """
+    fault = Fault(operation, kind, times, after)
+    if url:
+        _control(url, "POST", asdict(fault))
+    else:
+        _add(fault)
+
+
+def _add(fault: Fault) -> None:
+    with _lock:
+        settings.faults.append(fault)
+
+
+def clear(url: str | None = None) -> None:
+    if url:
+        _control(url, "DELETE")
+    else:
+        with _lock:
+            settings.faults.clear()
+
+
+def pending(url: str | None = None) -> list[dict[str, Any]]:
+    """The faults not yet used up, as dicts."""
+    if url:
+        return _control(url, "GET")["faults"]
+    with _lock:
+        return [asdict(f) for f in settings.faults]
+
+
+def _control(url: str, method: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url.rstrip("/") + CONTROL_PATH, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the emulator's own URL
+        return json.loads(response.read())
+
+
+def _take(operation: str) -> Fault | None:
+    """The fault that applies to this call, counting it off."""
+    with _lock:
+        for fault in settings.faults:
+            if fault.operation != operation:
+                continue
+            if fault.after:
+                fault.after -= 1
+                return None
+            fault.times -= 1
+            if fault.times == 0:
+                settings.faults.remove(fault)
+            return fault
+    return None
+
+
+def patch(app_class) -> None:
+    """Put the faults and their control path in front of moto's server application."""
+    original = app_class.__call__
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == CONTROL_PATH:
+            return _serve_control(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        fault = _take(target.rpartition(".")[2]) if target else None
+        if fault is None:
+            return original(self, environ, start_response)
+        if fault.kind in HANG_UPS:
+            if fault.kind == "drop-answer":  # handled, then the answer is lost
+                answer = original(self, environ, lambda *args: None)
+                b"".join(answer)
+                getattr(answer, "close", lambda: None)()
+            return _hang_up(environ, start_response)
+        status, code, message = ERRORS[fault.kind]
+        body = json.dumps({"__type": code, "message": message}).encode()
+        start_response(
+            f"{status} {code}",
+            [
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("Content-Length", str(len(body))),
+                ("x-amzn-RequestId", str(uuid.uuid4())),
+            ],
+        )
+        return [body]
+
+    app_class.__call__ = __call__
+
+
+def _hang_up(environ, start_response):
+    """Close the connection without a word: the server's write then fails, which it ignores."""
+    connection = environ.get("werkzeug.socket")
+    if connection is not None:
+        connection.shutdown(socket.SHUT_RDWR)
+    start_response("500 Connection closed", [])
+    return [b""]
+
+
+def _serve_control(environ, start_response):
+    method = environ.get("REQUEST_METHOD")
+    status = "200 OK"
+    try:
+        if method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            _add(Fault(**body))
+        elif method == "DELETE":
+            clear()
+        answer: dict[str, Any] = {"faults": pending()}
+    except (TypeError, ValueError) as exc:
+        status, answer = "400 Bad Request", {"message": str(exc)}
+    payload = json.dumps(answer).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+    return [payload]
