@@ -33,7 +33,7 @@ def install() -> None:
     from moto.sagemaker.responses import SageMakerResponse
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    from smops.emulator import endpoints, events, registry, sagemaker
+    from smops.emulator import cloudformation, endpoints, events, registry, sagemaker
 
     original_call = SageMakerResponse.call_action
 
@@ -50,6 +50,7 @@ def install() -> None:
     endpoints.patch_runtime(SageMakerRuntimeResponse, _lock)
     registry.patch(SageMakerResponse)
     events.patch(EventsHandler)
+    cloudformation.install()
     _installed = True
 
 
