@@ -33,7 +33,7 @@ def install() -> None:
     from moto.sagemaker.responses import SageMakerResponse
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    from smops.emulator import cloudformation, endpoints, events, registry, sagemaker
+    from smops.emulator import cloudformation, endpoints, events, iam, registry, sagemaker
 
     original_call = SageMakerResponse.call_action
 
@@ -51,6 +51,7 @@ def install() -> None:
     registry.patch(SageMakerResponse)
     events.patch(EventsHandler)
     cloudformation.install()
+    iam.install()
     _installed = True
 
 
