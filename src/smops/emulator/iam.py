@@ -140,7 +140,12 @@ def _get_secret_value(r: Request) -> list[Check]:
 
     secret_id = r.param("SecretId")
     secrets = secretsmanager_backends[r.account][r.region].secrets
-    arn = secrets[secret_id].arn if secret_id in secrets else secret_id
+    if secret_id in secrets:
+        arn = secrets[secret_id].arn
+    elif secret_id.startswith("arn:"):
+        arn = secret_id
+    else:  # no such secret: AWS checks the ARN the name would have, without its random suffix
+        arn = f"arn:aws:secretsmanager:{r.region}:{r.account}:secret:{secret_id}"
     return [Check("secretsmanager:GetSecretValue", arn)]
 
 
