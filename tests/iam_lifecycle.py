@@ -282,11 +282,19 @@ class Lifecycle:
             raise AssertionError(f"the bridge did not clear the tag: {withdrawn}")
         self.made = self.decisions(start)
 
-    def production_update(self, package: str, expect: int = 0) -> dict[str, str]:
+    def production_update(self, package: str, *more: str, expect: int = 0) -> dict[str, str]:
+        """A canary update of production, guarded by the alarms smops creates."""
         return self.smops(PRODUCTION_ROLE, "deploy", "--model-package-arn", package, "--endpoint-name", PRODUCTION,
                           "--role-arn", MODEL_ROLE, "--environment", "production", "--strategy", "canary",
                           "--canary-size", "20", "--wait-interval", "300", "--create-alarms",
-                          "--require-on-endpoint", STAGING, expect=expect)
+                          "--require-on-endpoint", STAGING, *more, expect=expect)
+
+    def update_oidc_stack(self, body: str) -> None:
+        """What an administrator does to change the roles: update the stack, parameters as they are."""
+        self.client("cloudformation").update_stack(
+            StackName=OIDC_STACK, TemplateBody=body, Capabilities=CAPABILITIES,
+            Parameters=[{"ParameterKey": key, "UsePreviousValue": True} for key in oidc_parameters()],
+        )
 
     # -- what each role did ------------------------------------------------------------------------
 

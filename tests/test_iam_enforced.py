@@ -79,7 +79,11 @@ def test_the_roles_reach_their_own_resources_only(lifecycle):
     # smops itself, as the staging job would run it against an endpoint outside the prefix.
     lifecycle.smops(STAGING_ROLE, "deploy", "--model-package-arn", lifecycle.packages[1], "--endpoint-name",
                     "other-staging", "--role-arn", MODEL_ROLE, expect=1)
-    assert "sagemaker:DescribeEndpoint" in lifecycle.last_stderr
+    role = lifecycle.roles[STAGING_ROLE].arn.rsplit("/", 1)[1]
+    assert (
+        f"AWS denied DescribeEndpoint: role {role} may not sagemaker:DescribeEndpoint on {SM}:endpoint/other-staging: "
+        "allow it in that role's policy (infra/README.md shows what each role needs)"
+    ) in lifecycle.last_stderr
 
 
 def arn_pattern(template: str) -> re.Pattern:
@@ -140,3 +144,24 @@ def test_the_table_in_infra_readme_is_current(lifecycle):
     """scripts/iam-table writes it from such a run; a stale table fails here."""
     readme = (ROOT / "infra" / "README.md").read_text()
     assert readme_with_table(readme, lifecycle.table()) == readme, "infra/README.md is stale: run scripts/iam-table"
+
+
+def test_a_policy_without_one_action_fails_the_deploy_naming_the_action_and_the_role(lifecycle):
+    template = (ROOT / "infra" / "github-oidc.yaml").read_text()
+    narrowed = template.replace("[sagemaker:CreateEndpoint, sagemaker:UpdateEndpoint]", "[sagemaker:CreateEndpoint]")
+    assert narrowed != template
+    role = lifecycle.roles[PRODUCTION_ROLE].arn.rsplit("/", 1)[1]
+    lifecycle.update_oidc_stack(narrowed)
+    try:
+        # A new instance type: a new config, so production must be updated.
+        lifecycle.production_update(lifecycle.packages[1], "--instance-type", "ml.m5.xlarge", expect=1)
+    finally:
+        lifecycle.update_oidc_stack(template)
+    [error] = [line for line in lifecycle.last_stderr.splitlines() if line.startswith("::error")]
+    message = error.split("::", 2)[2]
+    endpoint = f"{SM}:endpoint/{PRODUCTION}"
+    assert message.startswith(
+        f"AWS refused UpdateEndpoint for {PRODUCTION}: role {role} may not sagemaker:UpdateEndpoint on {endpoint}: "
+        "allow it in that role's policy (infra/README.md shows what each role needs); "
+        "the endpoint itself was not changed; "
+    ), message
