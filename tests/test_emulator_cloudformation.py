@@ -221,3 +221,16 @@ def test_a_for_each_that_cannot_expand_is_refused(cloudformation):
     with pytest.raises(ClientError, match="Transform AWS::LanguageExtensions failed"):
         cloudformation.create_stack(StackName="oidc", TemplateBody=template, Capabilities=CAPABILITIES,
                                     Parameters=parameters(OIDC))
+
+
+def test_updating_the_function_role_keeps_the_group_policies(cloudformation, bridge_code):
+    """Its Policies property changes; the AWS::IAM::RolePolicy resources on it are not its own."""
+    cloudformation.create_stack(StackName="bridge", TemplateBody=body("approval-bridge.yaml"),
+                                Capabilities=CAPABILITIES, Parameters=parameters(BRIDGE))
+    changed = body("approval-bridge.yaml").replace("PolicyName: approval-bridge", "PolicyName: bridge")
+    cloudformation.update_stack(StackName="bridge", TemplateBody=changed, Capabilities=CAPABILITIES,
+                                Parameters=parameters(BRIDGE))
+    role = resources(cloudformation, "bridge")["FunctionRole"][1]
+    assert sorted(boto3.client("iam").list_role_policies(RoleName=role)["PolicyNames"]) == [
+        "bridge", "model-package-group-churn-model", "model-package-group-fraud-model",
+    ]
