@@ -153,8 +153,8 @@ def test_a_policy_without_one_action_fails_the_deploy_naming_the_action_and_the_
     role = lifecycle.roles[PRODUCTION_ROLE].arn.rsplit("/", 1)[1]
     lifecycle.update_oidc_stack(narrowed)
     try:
-        # A new instance type: a new config, so production must be updated.
-        lifecycle.production_update(lifecycle.packages[1], "--instance-type", "ml.m5.xlarge", expect=1)
+        # A second instance: a new config, so production must be updated.
+        lifecycle.production_update(lifecycle.packages[1], "--instance-count", "2", expect=1)
     finally:
         lifecycle.update_oidc_stack(template)
     [error] = [line for line in lifecycle.last_stderr.splitlines() if line.startswith("::error")]
