@@ -133,9 +133,11 @@ def _went_through(sm, exc: Exception, endpoint_name: str, name: str, outputs: di
     CreateEndpoint or UpdateEndpoint was lost and botocore's retry was refused); otherwise the
     failure, saying what is left behind."""
     failed = aws.describe_error(exc, endpoint_name)
+    denied = aws.access_denied(exc) if isinstance(exc, botocore.exceptions.ClientError) else None
+    unchanged = (f"{denied[1]}; " if denied else "") + "the endpoint itself was not changed"
     left = f"`smops cleanup --endpoint-name {endpoint_name}` removes what was made of {name}"
     if "model-name" not in outputs:  # the endpoint call was never made
-        raise RemoteFailure(failed, f"the endpoint itself was not changed; {left}", outputs=outputs) from exc
+        raise RemoteFailure(failed, f"{unchanged}; {left}", outputs=outputs) from exc
     try:
         found = endpoint.describe(sm, endpoint_name)
     except aws.ERRORS:
@@ -147,7 +149,7 @@ def _went_through(sm, exc: Exception, endpoint_name: str, name: str, outputs: di
         ) from exc
     pending = ((found or {}).get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
     if not found or name not in {found["EndpointConfigName"], pending}:
-        raise RemoteFailure(failed, f"the endpoint itself was not changed; {left}", outputs=outputs) from exc
+        raise RemoteFailure(failed, f"{unchanged}; {left}", outputs=outputs) from exc
     gha.warning(f"{failed}; yet {endpoint_name} is deploying {name}: the request went through, waiting for it")
     return found
 

@@ -34,7 +34,7 @@ def install() -> None:
     from moto.sagemaker.responses import SageMakerResponse
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    from smops.emulator import endpoints, events, faults, monitoring, registry, sagemaker
+    from smops.emulator import cloudformation, endpoints, events, faults, iam, monitoring, registry, sagemaker
 
     original_call = SageMakerResponse.call_action
 
@@ -53,6 +53,8 @@ def install() -> None:
     events.patch(EventsHandler)
     monitoring.patch(SageMakerResponse)
     faults.patch(DomainDispatcherApplication)
+    cloudformation.install()
+    iam.install()
     _installed = True
 
 
