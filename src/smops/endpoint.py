@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import botocore.exceptions
 
 from smops import aws, gha
+from smops.errors import TimedOut
 from smops.waiting import wait_for
 
 SETTLING = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
@@ -66,3 +69,18 @@ def wait(sm, name: str, timeout_seconds: float) -> dict:
         what=f"endpoint {name}",
         status=lambda found: found["EndpointStatus"],
     )
+
+
+def wait_settled(sm, name: str, deadline: float, outputs: dict) -> dict:
+    """`wait` in a log group, until the monotonic deadline; a timeout says how to follow on."""
+    with gha.group(f"Wait for endpoint {name}"):
+        try:
+            return wait(sm, name, max(deadline - time.monotonic(), 0))
+        except TimedOut as exc:
+            exc.fix = (
+                f"the deployment goes on in SageMaker; watch it with "
+                f"`aws sagemaker describe-endpoint --endpoint-name {name}`, "
+                "or re-run this command to wait for it again"
+            )
+            exc.outputs = outputs
+            raise

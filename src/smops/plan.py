@@ -1,0 +1,829 @@
+"""What a deploy or a rollback will do, decided before anything changes.
+
+`smops deploy` and `smops rollback` act on a Plan made here, and `--dry-run` prints the same Plan
+instead of acting on it, so the plan shown and the deployment done cannot disagree. Making a Plan
+only reads from AWS; every refusal (exit 2) is raised here, before the first change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import botocore.exceptions
+
+from smops import alarms, aws, endpoint, gha, history, registry, scaling
+from smops.errors import BadInput, RemoteFailure
+from smops.strategy import Strategy, check_serverless, fallback_warnings
+from smops.waiting import duration
+
+CONFIG_TAG = "smops:config-sha256"
+ENDPOINT_TAG = "smops:endpoint"
+NAME_MAX = 63
+FAILED = {"Failed", "UpdateRollbackFailed", "OutOfService"}
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """One side of the change, as the diff shows it."""
+
+    config: str | None
+    package_arn: str | None
+    model: str | None
+    role: str | None
+    variant: str
+    instance_type: str | None = None
+    instance_count: int | None = None
+    serverless: dict | None = None
+    data_capture: dict | None = None
+
+    def settings(self) -> dict[str, str]:
+        """Each setting as one short line, for the diff."""
+        capture = self.data_capture or {}
+        enabled = capture.get("EnableCapture", bool(capture))
+        percent = capture.get("InitialSamplingPercentage", capture.get("CurrentSamplingPercentage"))
+        return {
+            "endpoint config": self.config or "—",
+            "model": (package_label(self.package_arn) if self.package_arn else "no model package")
+            + (f" ({self.model})" if self.model else ""),
+            "role": self.role or "—",
+            "variant": self.variant,
+            "instance type": self.instance_type or "—",
+            "instance count": "—" if self.instance_count is None else str(self.instance_count),
+            "serverless": (
+                f"{self.serverless['MemorySizeInMB']} MB, {self.serverless['MaxConcurrency']} concurrent"
+                if self.serverless
+                else "—"
+            ),
+            "data capture": f"{percent}% to {capture.get('DestinationS3Uri')}" if enabled else "off",
+        }
+
+
+@dataclass
+class Plan:
+    """Everything a deploy or rollback decided: what serves now, what will, and how it gets there."""
+
+    command: str  # deploy | rollback
+    endpoint_name: str
+    action: str  # created | updated | unchanged
+    new: Fleet
+    old: Fleet | None
+    current: dict | None  # DescribeEndpoint, None for a new endpoint
+    package: dict | None
+    strategy: Strategy
+    shifting: bool  # an update that takes a DeploymentConfig (instances on both sides)
+    creates_config: bool
+    alarms_created: tuple[str, ...] = ()
+    alarm_states: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    scaling_before: scaling.Registration | None = None
+    scaling_after: scaling.Registration | None = None
+    retain_instances: bool = False  # RetainAllVariantProperties: the new fleet keeps the live count
+    suspend_scaling: bool = False  # deregister around the update (instance-type change)
+    waits_for: str | None = None  # an update in progress the command waits for first
+    environment: str | None = None
+    # deploy only: what CreateModel and CreateEndpointConfig get
+    role_arn: str | None = None
+    variant_spec: dict | None = None
+    data_capture: dict | None = None
+    fingerprint: str | None = None
+
+    @property
+    def config_name(self) -> str:
+        return self.new.config or ""
+
+    def deployment_config(self) -> dict | None:
+        return self.strategy.deployment_config() if self.shifting else None
+
+    def scaling_changes(self) -> bool:
+        return self.scaling_after is not None and self.scaling_after != self.scaling_before
+
+    def update_request(self) -> dict:
+        """UpdateEndpoint's arguments."""
+        request: dict = {"EndpointName": self.endpoint_name, "EndpointConfigName": self.config_name}
+        config = self.deployment_config()
+        if config:
+            request["DeploymentConfig"] = config
+        if self.retain_instances:
+            request["RetainAllVariantProperties"] = True
+        return request
+
+
+# -- deploy ----------------------------------------------------------------------------------------
+
+
+def for_deploy(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
+    """The plan of `smops deploy`; waits for a busy endpoint only when `wait` (a real deploy)."""
+    serverless = args.serverless_memory_mb is not None
+    strategy = deploy_strategy(args)
+    check_flags(args, strategy, serverless)
+    wanted = scaling.from_args(args)
+    if wanted:
+        scaling.check(wanted, args.instance_type, serverless)
+    package = registry.resolve(sm, args.model_package_arn, args.model_package_group, "Approved")
+    check_package(package)
+    arn = package["ModelPackageArn"]
+    if args.require_on_endpoint:
+        require_on(sm, args.require_on_endpoint, arn)
+    variant = variant_spec(args, serverless)
+    capture = data_capture_config(args)
+    print_ = fingerprint(arn, variant, capture)
+    current, waits_for, pending = settled_endpoint(sm, args.endpoint_name, args.wait_if_busy, print_, deadline, wait)
+    old = fleet_of_endpoint(sm, current) if current else None
+    before = scaling.current(aas, args.endpoint_name, args.variant_name) if current else None
+    common = {
+        "command": "deploy",
+        "endpoint_name": args.endpoint_name,
+        "current": current,
+        "old": old,
+        "package": package,
+        "strategy": strategy,
+        "environment": args.environment,
+        "waits_for": waits_for,
+        "scaling_before": before,
+        "scaling_after": _scaling_after(before, wanted),
+        "fingerprint": print_,
+    }
+    timeout_warning = strategy_timeout_warning(strategy, args.timeout)
+    warnings = [timeout_warning] if timeout_warning else []
+
+    serving = pending or (serving_this(sm, current, arn, print_, args.role_arn) if current else None)
+    if serving:
+        return Plan(
+            action="unchanged",
+            new=old if not pending else fleet_of_config(sm, pending, args.variant_name),
+            shifting=False,
+            creates_config=False,
+            warnings=warnings,
+            alarm_states=alarms.states(cw, list(args.alarm)),
+            **common,
+        )
+    if not args.role_arn:
+        raise BadInput("no --role-arn given", "pass the IAM role the model runs as (role-arn input)")
+    if current:
+        check_update(args.endpoint_name, args.variant_name, strategy, current, serverless)
+    shifting = bool(current) and not serverless and not is_serverless(current)
+    alarms.check_exist(cw, list(args.alarm))
+    if shifting:
+        warnings += fallback_warnings(strategy, args.instance_type)
+    warnings += unsupported_instance_warnings(package, args, serverless)
+    new_type = None if serverless else args.instance_type
+    plan = Plan(
+        action="updated" if current else "created",
+        new=Fleet(
+            config=resource_name(args.endpoint_name, package),
+            package_arn=arn,
+            model=None,
+            role=args.role_arn,
+            variant=args.variant_name,
+            instance_type=new_type,
+            instance_count=None if serverless else args.instance_count,
+            serverless=variant.get("ServerlessConfig"),
+            data_capture=capture,
+        ),
+        shifting=shifting,
+        creates_config=True,
+        alarms_created=alarms.names(args.endpoint_name, args.variant_name) if args.create_alarms else (),
+        alarm_states=alarms.states(cw, list(strategy.alarms)),
+        warnings=warnings,
+        role_arn=args.role_arn,
+        variant_spec=variant,
+        data_capture=capture,
+        **common,
+    )
+    _plan_scaling(plan, serverless)
+    if wanted and plan.new.instance_count is not None and not wanted.min_capacity <= plan.new.instance_count <= wanted.max_capacity:
+        plan.warnings.append(
+            f"the new fleet starts with {plan.new.instance_count} instance(s), outside --autoscaling-min/max "
+            f"{wanted.min_capacity}-{wanted.max_capacity}: Application Auto Scaling moves it into that range"
+        )
+    return plan
+
+
+def deploy_strategy(args) -> Strategy:
+    planned = list(args.alarm)
+    if args.create_alarms:
+        planned += [a for a in alarms.names(args.endpoint_name, args.variant_name) if a not in planned]
+    return strategy_from(args, planned)
+
+
+def strategy_from(args, alarm_names: list[str]) -> Strategy:
+    return Strategy(
+        name=args.strategy,
+        canary_size=args.canary_size,
+        linear_step=args.linear_step,
+        batch_size=args.batch_size,
+        wait_interval=args.wait_interval,
+        termination_wait=args.termination_wait,
+        max_execution_timeout=args.max_execution_timeout,
+        alarms=tuple(alarm_names),
+    )
+
+
+def check_endpoint_name(name: str) -> None:
+    if not re.match(endpoint.NAME_PATTERN, name):
+        raise BadInput(
+            f"endpoint name {name!r} is not valid",
+            "use up to 63 letters, digits and hyphens, starting with a letter or digit",
+        )
+
+
+def check_flags(args, strategy: Strategy, serverless: bool) -> None:
+    check_endpoint_name(args.endpoint_name)
+    if args.role_arn:
+        aws.check_role_arn(args.role_arn, "the role the model runs as")
+    if serverless:
+        check_serverless(args.serverless_memory_mb, args.serverless_max_concurrency or 5)
+    elif args.serverless_max_concurrency is not None:
+        raise BadInput("--serverless-max-concurrency without --serverless-memory-mb", "pass both, or neither")
+    elif args.instance_count < 1:
+        raise BadInput(f"--instance-count {args.instance_count} is less than 1", "deploy at least one instance")
+    if args.data_capture_uri and not args.data_capture_uri.startswith("s3://"):
+        raise BadInput(f"--data-capture-uri {args.data_capture_uri!r} is not an s3:// URI", "pass s3://bucket/prefix")
+    if not 0 <= args.data_capture_percent <= 100:
+        raise BadInput(f"--data-capture-percent {args.data_capture_percent} is not a percentage", "use 0-100")
+    strategy.check(serverless)
+
+
+def strategy_timeout_warning(strategy: Strategy, timeout_minutes: float) -> str | None:
+    if strategy.deployment_config() and strategy.total_wait() > timeout_minutes * 60:
+        return (
+            f"the {strategy.name} deployment bakes {strategy.total_wait()}s, longer than --timeout "
+            f"{timeout_minutes:g} min: raise --timeout or the job will stop waiting first"
+        )
+    return None
+
+
+def check_package(package: dict) -> None:
+    arn = package["ModelPackageArn"]
+    status = package.get("ModelApprovalStatus")
+    if status != "Approved":
+        raise BadInput(
+            f"model package {registry.label(package)} is {status}, not Approved",
+            f"approve it first: smops approve --model-package-arn {arn}",
+        )
+    if not (package.get("InferenceSpecification") or {}).get("Containers"):
+        raise BadInput(
+            f"model package {registry.label(package)} has no inference specification",
+            "register it with an InferenceSpecification (container image and model data)",
+        )
+
+
+def unsupported_instance_warnings(package: dict, args, serverless: bool) -> list[str]:
+    supported = (package.get("InferenceSpecification") or {}).get("SupportedRealtimeInferenceInstanceTypes")
+    if supported and not serverless and args.instance_type not in supported:
+        return [
+            f"{args.instance_type} is not among the package's supported instance types "
+            f"({', '.join(supported)}); SageMaker may refuse to host it"
+        ]
+    return []
+
+
+def require_on(sm, staging: str, arn: str) -> None:
+    """Promotion guard: the package must already be InService on the staging endpoint."""
+    found = endpoint.describe(sm, staging)
+    if found is None:
+        raise BadInput(f"promotion guard: endpoint {staging} does not exist", f"deploy to {staging} first")
+    if found["EndpointStatus"] != "InService":
+        raise BadInput(
+            f"promotion guard: endpoint {staging} is {found['EndpointStatus']}, not InService",
+            f"wait for {staging} to settle and smoke-test it first",
+        )
+    serving = endpoint.config_package(sm, found["EndpointConfigName"])
+    if serving != arn:
+        raise BadInput(
+            f"promotion guard: {staging} serves {serving or 'no model package'}, not {arn}",
+            f"deploy and smoke-test this package on {staging} first",
+        )
+
+
+def settled_endpoint(
+    sm, name: str, wait_if_busy: bool, fingerprint: str | None, deadline: float, wait: bool
+) -> tuple[dict | None, str | None, str | None]:
+    """The endpoint to update once it can start an update, what it waits for first (a dry run
+    does not wait), and the config of a deployment of these very settings already in progress."""
+    current = endpoint.describe(sm, name)
+    status = current["EndpointStatus"] if current else None
+    if status == "Deleting":
+        raise BadInput(f"endpoint {name} is being deleted", "wait for the deletion, then deploy again")
+    note = ours = None
+    if status in endpoint.SETTLING:
+        pending = (current.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+        ours = pending if pending and fingerprint and config_tags(sm, pending).get(CONFIG_TAG) == fingerprint else None
+        if ours:
+            note = f"endpoint {name} is already deploying this package ({pending}): waiting for it"
+        elif not wait_if_busy:
+            raise BadInput(
+                f"endpoint {name} is {status}: another deployment is in progress",
+                "wait for it to finish, or pass --wait-if-busy",
+            )
+        else:
+            note = f"endpoint {name} is {status}: waiting for it (--wait-if-busy)"
+        if not wait:
+            return current, note, ours
+        gha.log(note)
+        current = endpoint.wait_settled(sm, name, deadline, {})
+        if ours and current["EndpointConfigName"] != pending:
+            raise RemoteFailure(
+                f"the earlier deployment of this package to {name} did not complete: "
+                f"{current.get('FailureReason') or current['EndpointStatus']}",
+                f"{current['EndpointConfigName']} is serving; deploy again to retry",
+            )
+        note, ours = None, None
+    if current and current["EndpointStatus"] in FAILED:
+        raise BadInput(
+            f"endpoint {name} is {current['EndpointStatus']}: {current.get('FailureReason') or 'no reason given'}",
+            f"repair or delete it (aws sagemaker delete-endpoint --endpoint-name {name}), then deploy again",
+        )
+    return current, note, ours
+
+
+def check_update(endpoint_name: str, variant_name: str, strategy: Strategy, current: dict, serverless: bool) -> None:
+    """What UpdateEndpoint would refuse given what the endpoint runs now."""
+    names = sorted(v["VariantName"] for v in current["ProductionVariants"])
+    if names != [variant_name]:
+        raise BadInput(
+            f"endpoint {endpoint_name} serves variant(s) {', '.join(names)}, not {variant_name}",
+            f"pass --variant-name {names[0]} (an update keeps the variant name) or deploy to a new endpoint",
+        )
+    if is_serverless(current) and not serverless:
+        strategy.check(serverless=True)
+
+
+def is_serverless(found: dict) -> bool:
+    return any("CurrentServerlessConfig" in v or "DesiredServerlessConfig" in v for v in found["ProductionVariants"])
+
+
+def config_tags(sm, config_name: str) -> dict[str, str]:
+    try:
+        config_arn = sm.describe_endpoint_config(EndpointConfigName=config_name)["EndpointConfigArn"]
+    except botocore.exceptions.ClientError as exc:
+        if aws.is_not_found(exc):
+            return {}
+        raise
+    return aws.tags(sm, config_arn)
+
+
+def serving_this(sm, current: dict, arn: str, fingerprint: str, role_arn: str | None) -> str | None:
+    """The config the endpoint runs, when it already runs this package with these settings (and
+    this role, if given); None when a deploy would change something."""
+    config_name = current["EndpointConfigName"]
+    if config_tags(sm, config_name).get(CONFIG_TAG) != fingerprint:
+        return None
+    model = endpoint.serving_model(sm, config_name)
+    if endpoint.model_package(model) != arn or (role_arn and model.get("ExecutionRoleArn") != role_arn):
+        return None
+    return config_name
+
+
+def variant_spec(args, serverless: bool) -> dict:
+    if serverless:
+        return {
+            "VariantName": args.variant_name,
+            "ServerlessConfig": {
+                "MemorySizeInMB": args.serverless_memory_mb,
+                "MaxConcurrency": args.serverless_max_concurrency or 5,
+            },
+        }
+    return {
+        "VariantName": args.variant_name,
+        "InstanceType": args.instance_type,
+        "InitialInstanceCount": args.instance_count,
+        "InitialVariantWeight": 1.0,
+    }
+
+
+def data_capture_config(args) -> dict | None:
+    if not args.data_capture_uri:
+        return None
+    return {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": args.data_capture_percent,
+        "DestinationS3Uri": args.data_capture_uri,
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+    }
+
+
+def fingerprint(arn: str, variant: dict, data_capture: dict | None) -> str:
+    """What makes two deploys the same: the package and the hosting settings."""
+    body = json.dumps({"package": arn, "variant": variant, "capture": data_capture}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def resource_name(endpoint_name: str, package: dict) -> str:
+    """<endpoint>-v<version>-<UTC time to the millisecond>, cut to SageMaker's 63 characters."""
+    now = datetime.now(timezone.utc)
+    version = package.get("ModelPackageVersion")
+    suffix = (f"-v{version}" if version else "") + f"-{now:%y%m%d%H%M%S}{now.microsecond // 1000:03d}"
+    return endpoint_name[: NAME_MAX - len(suffix)].rstrip("-") + suffix
+
+
+# -- rollback --------------------------------------------------------------------------------------
+
+
+def for_rollback(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
+    """The plan of `smops rollback`: back to an earlier config of the endpoint's history."""
+    check_endpoint_name(args.endpoint_name)
+    if args.to_version is not None and args.to_config:
+        raise BadInput("both --to-version and --to-config given", "pass one of them, or neither for the previous config")
+    current, waits_for, _ = settled_endpoint(sm, args.endpoint_name, args.wait_if_busy, None, deadline, wait)
+    if current is None:
+        raise BadInput(f"endpoint {args.endpoint_name} does not exist", "there is nothing to roll back")
+    served = history.read(sm, current["EndpointArn"])
+    target = rollback_target(args, served, current["EndpointConfigName"])
+    variant_name = current["ProductionVariants"][0]["VariantName"]
+    new = fleet_of_config(sm, target, variant_name, served)
+    target_serverless = new.serverless is not None
+    planned = list(args.alarm)
+    if args.create_alarms:
+        planned += [a for a in alarms.names(args.endpoint_name, variant_name) if a not in planned]
+    strategy = strategy_from(args, planned)
+    strategy.check(target_serverless or is_serverless(current))
+    check_update(args.endpoint_name, new.variant, strategy, current, target_serverless)
+    alarms.check_exist(cw, list(args.alarm))
+    old = fleet_of_endpoint(sm, current)
+    unchanged = target == current["EndpointConfigName"]
+    shifting = not unchanged and not target_serverless and not is_serverless(current)
+    before = scaling.current(aas, args.endpoint_name, variant_name)
+    warning = strategy_timeout_warning(strategy, args.timeout)
+    plan = Plan(
+        command="rollback",
+        endpoint_name=args.endpoint_name,
+        action="unchanged" if unchanged else "updated",
+        new=new,
+        old=old,
+        current=current,
+        package=_package(sm, new.package_arn),
+        strategy=strategy,
+        shifting=shifting,
+        creates_config=False,
+        alarms_created=alarms.names(args.endpoint_name, variant_name) if args.create_alarms else (),
+        alarm_states=alarms.states(cw, list(strategy.alarms)),
+        warnings=([warning] if warning else []) + (fallback_warnings(strategy, new.instance_type or "") if shifting else []),
+        scaling_before=before,
+        scaling_after=before,
+        waits_for=waits_for,
+    )
+    if not unchanged:
+        _plan_scaling(plan, target_serverless)
+    return plan
+
+
+def rollback_target(args, served: list[history.Entry], serving: str) -> str:
+    """The config to return to: --to-config, the newest of --to-version, or the previous one."""
+    if args.to_config:
+        return args.to_config
+    known = ", ".join(e.label() for e in served) or "none"
+    if args.to_version is not None:
+        entry = next((e for e in reversed(served) if e.version == args.to_version), None)
+        if entry is None:
+            raise BadInput(
+                f"model package version {args.to_version} is not in the history of {args.endpoint_name} ({known})",
+                "pick a version the history holds, or name a config with --to-config",
+            )
+        return entry.config
+    entry = history.previous(served, serving)
+    if entry is None:
+        raise BadInput(
+            f"{args.endpoint_name} has no earlier config in the history smops keeps in its tags ({known})",
+            "name the config to return to with --to-config",
+        )
+    return entry.config
+
+
+def _package(sm, arn: str | None) -> dict | None:
+    if not arn:
+        return None
+    try:
+        return sm.describe_model_package(ModelPackageName=arn)
+    except botocore.exceptions.ClientError as exc:
+        if aws.is_not_found(exc) or aws.error_code(exc) == "ValidationException":
+            return None
+        raise
+
+
+# -- fleets ----------------------------------------------------------------------------------------
+
+
+def package_label(arn: str) -> str:
+    """group v3, from a package ARN (…:model-package/group/3)."""
+    path = arn.split(":model-package/", 1)[-1]
+    group, _, version = path.rpartition("/")
+    return f"{group} v{version}" if group and version.isdigit() else arn
+
+
+def fleet_of_endpoint(sm, current: dict) -> Fleet:
+    """What serves now: the config's settings, the live instance count."""
+    name = current["EndpointConfigName"]
+    live = current["ProductionVariants"][0]
+    config = _describe_config(sm, name)
+    fleet = _fleet(sm, name, config, live["VariantName"]) if config else Fleet(name, None, None, None, live["VariantName"])
+    count = live.get("DesiredInstanceCount", live.get("CurrentInstanceCount"))
+    serverless = live.get("CurrentServerlessConfig") or live.get("DesiredServerlessConfig") or fleet.serverless
+    capture = fleet.data_capture if config else current.get("DataCaptureConfig")
+    return Fleet(
+        fleet.config, fleet.package_arn, fleet.model, fleet.role, fleet.variant, fleet.instance_type,
+        None if serverless else count, serverless, capture,
+    )
+
+
+def fleet_of_config(sm, name: str, variant_name: str, served: list[history.Entry] = ()) -> Fleet:
+    """An existing config to serve again; refused when it, or its model, no longer exists."""
+    config = _describe_config(sm, name)
+    entry = next((e for e in reversed(served) if e.config == name), None)
+    what = f"endpoint config {name}" + (f" ({entry.label()} of the history)" if entry else "")
+    if config is None:
+        raise BadInput(
+            f"{what} no longer exists (smops cleanup, or someone, deleted it)",
+            "roll back to another config of the history (--to-version/--to-config); `smops cleanup "
+            "--keep N` keeps the N newest",
+        )
+    for variant in config["ProductionVariants"]:
+        if _describe_model(sm, variant["ModelName"]) is None:
+            raise BadInput(
+                f"model {variant['ModelName']} of {what} no longer exists (smops cleanup, or someone, deleted it)",
+                "roll back to another config of the history, or deploy the package again with smops deploy",
+            )
+    return _fleet(sm, name, config, variant_name)
+
+
+def _fleet(sm, name: str, config: dict, variant_name: str) -> Fleet:
+    variants = config.get("ProductionVariants") or []
+    variant = next((v for v in variants if v["VariantName"] == variant_name), variants[0] if variants else {})
+    model = _describe_model(sm, variant["ModelName"]) if variant.get("ModelName") else None
+    return Fleet(
+        config=name,
+        package_arn=endpoint.model_package(model),
+        model=variant.get("ModelName"),
+        role=model.get("ExecutionRoleArn") if model else None,
+        variant=variant.get("VariantName", variant_name),
+        instance_type=variant.get("InstanceType"),
+        instance_count=variant.get("InitialInstanceCount"),
+        serverless=variant.get("ServerlessConfig"),
+        data_capture=config.get("DataCaptureConfig"),
+    )
+
+
+def _describe_config(sm, name: str) -> dict | None:
+    try:
+        return sm.describe_endpoint_config(EndpointConfigName=name)
+    except botocore.exceptions.ClientError as exc:
+        if aws.is_not_found(exc):
+            return None
+        raise
+
+
+def _describe_model(sm, name: str) -> dict | None:
+    try:
+        return sm.describe_model(ModelName=name)
+    except botocore.exceptions.ClientError as exc:
+        if aws.is_not_found(exc):
+            return None
+        raise
+
+
+# -- autoscaling -----------------------------------------------------------------------------------
+
+
+def _scaling_after(before: scaling.Registration | None, wanted: scaling.Scaling | None) -> scaling.Registration | None:
+    """The registration after the command: the flags' (other policies kept), or the one there was."""
+    if wanted is None:
+        return before
+    ours = wanted.policy()
+    others = tuple(p for p in (before.policies if before else ()) if p["PolicyName"] != ours["PolicyName"])
+    return scaling.Registration(wanted.min_capacity, wanted.max_capacity, others + (ours,), before.suspended if before else None)
+
+
+def _plan_scaling(plan: Plan, serverless: bool) -> None:
+    """An update of a registered variant keeps its live capacity and, for a new instance type,
+    is deregistered around the update (what AWS requires)."""
+    before = plan.scaling_before
+    if plan.action != "updated" or before is None:
+        return
+    if serverless:
+        raise BadInput(
+            f"variant {plan.new.variant} of {plan.endpoint_name} is registered for automatic scaling, "
+            "which a serverless variant cannot take",
+            f"deregister it first (aws application-autoscaling deregister-scalable-target --service-namespace "
+            f"sagemaker --scalable-dimension {scaling.DIMENSION} --resource-id "
+            f"{scaling.resource_id(plan.endpoint_name, plan.new.variant)}), or deploy on instances",
+        )
+    plan.retain_instances = True
+    live = plan.old.instance_count if plan.old else None
+    if live is not None:
+        plan.new = dataclasses.replace(plan.new, instance_count=live)
+    old_type = plan.old.instance_type if plan.old else None
+    plan.suspend_scaling = old_type is None or old_type != plan.new.instance_type
+
+
+# -- the strategy as a timeline -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    at: int  # seconds after the new fleet is provisioned
+    what: str
+
+
+def timeline(plan: Plan) -> list[Step]:
+    """Each traffic step with its share and bake, ending when the old fleet goes away."""
+    new, old = plan.new, plan.old
+    if plan.action == "unchanged":
+        return []
+    if plan.action == "created":
+        return [Step(0, f"create {plan.endpoint_name} serving {_capacity(new)}; no old fleet")]
+    if not plan.shifting:
+        return [Step(0, "SageMaker moves the serverless variant to the new config; no traffic shifting, no bake")]
+    blue = f"old fleet ({_capacity(old)})"
+    config = plan.deployment_config()
+    if config is None:
+        return [Step(0, f"all traffic to the new fleet ({_capacity(new)}), no bake"), Step(0, f"{blue} terminated")]
+    s = plan.strategy
+    watch = f"watching {len(s.alarms)} alarm(s)" if s.alarms else "no alarms to watch"
+    bake = f"bake {duration(s.bake)} ({watch})"
+    steps: list[Step] = []
+    if s.name == "rolling":
+        batches = math.ceil(100 / s.batch_size)
+        for i in range(batches):
+            share = min(100, (i + 1) * s.batch_size)
+            steps.append(Step(i * s.bake, f"batch {i + 1}/{batches}: {s.batch_size}% of capacity on the new config, "
+                                          f"{share}% of traffic; {bake}; then as much of the old fleet terminated"))
+        return steps + [Step(batches * s.bake, f"the last of the {blue} is gone")]
+    if s.name == "all-at-once":
+        steps.append(Step(0, f"100% of traffic to the new fleet ({_capacity(new)}); {bake}"))
+        at = s.bake
+    elif s.name == "canary":
+        steps.append(Step(0, f"canary: {s.canary_size}% of the new fleet's capacity takes traffic; {bake}"))
+        steps.append(Step(s.bake, "the rest of the traffic to the new fleet (100%)"))
+        at = s.bake
+    else:  # linear
+        shifts = math.ceil(100 / s.linear_step)
+        for i in range(shifts):
+            steps.append(Step(i * s.bake, f"{min(100, (i + 1) * s.linear_step)}% of traffic to the new fleet; {bake}"))
+        at = shifts * s.bake
+    if s.termination_wait:
+        steps.append(Step(at, f"final bake: the old fleet kept {duration(s.termination_wait)} more for a fast rollback"))
+        at += s.termination_wait
+    return steps + [Step(at, f"{blue} terminated")]
+
+
+def _capacity(fleet: Fleet | None) -> str:
+    if fleet is None:
+        return "—"
+    if fleet.serverless:
+        return f"serverless {fleet.serverless['MemorySizeInMB']} MB"
+    count = "?" if fleet.instance_count is None else fleet.instance_count
+    return f"{count} × {fleet.instance_type or '?'}"
+
+
+def instance_hours(plan: Plan) -> dict | None:
+    """The old and new fleets' instances while both run, not counting the new fleet's provisioning."""
+    steps = timeline(plan)
+    if not plan.shifting or not steps or plan.old is None:
+        return None
+    old_count, new_count = plan.old.instance_count or 0, plan.new.instance_count or 0
+    seconds = steps[-1].at
+    if plan.deployment_config() and plan.strategy.name == "rolling":
+        extra = math.ceil(new_count * plan.strategy.batch_size / 100)
+        return {"overlap-seconds": seconds, "old": old_count, "new": new_count,
+                "side-by-side": round((old_count + extra) * seconds / 3600, 2),
+                "extra": round(extra * seconds / 3600, 2)}
+    return {"overlap-seconds": seconds, "old": old_count, "new": new_count,
+            "side-by-side": round((old_count + new_count) * seconds / 3600, 2),
+            "extra": round(old_count * seconds / 3600, 2)}
+
+
+# -- showing a plan -------------------------------------------------------------------------------
+
+
+def as_dict(plan: Plan) -> dict:
+    """The plan as data: --json, the `plan` output, and what the text and Markdown show."""
+    old = plan.old.settings() if plan.old else {}
+    new = plan.new.settings()
+    steps = timeline(plan)
+    return {
+        "command": plan.command,
+        "endpoint-name": plan.endpoint_name,
+        "action": plan.action,
+        "waits-for": plan.waits_for,
+        "model-package-arn": plan.new.package_arn,
+        "endpoint-config-name": plan.config_name,
+        "creates-config": plan.creates_config,
+        "changes": [
+            {"setting": k, "now": old.get(k, "—"), "after": v, "changed": old.get(k, "—") != v}
+            for k, v in new.items()
+        ],
+        "strategy": plan.strategy.describe() if plan.shifting else ("create" if plan.action == "created" else "—"),
+        "deployment-config": plan.deployment_config(),
+        "retain-all-variant-properties": plan.retain_instances,
+        "timeline": [{"at-seconds": s.at, "step": s.what} for s in steps],
+        "old-fleet-gone-at-seconds": steps[-1].at if plan.shifting and steps else None,
+        "alarms": [
+            {"name": a, "state": plan.alarm_states.get(a, "created by this command" if a in plan.alarms_created else "missing")}
+            for a in (plan.strategy.alarms if plan.shifting else ())
+        ],
+        "autoscaling": {
+            "before": plan.scaling_before.as_dict() if plan.scaling_before else None,
+            "after": plan.scaling_after.as_dict() if plan.scaling_after else None,
+            "deregistered-during-update": plan.suspend_scaling,
+        },
+        "instance-hours": instance_hours(plan),
+        "warnings": plan.warnings,
+    }
+
+
+def _scaling_line(plan: Plan) -> str:
+    before, after = plan.scaling_before, plan.scaling_after
+    if before is None and after is None:
+        return "not registered"
+    if before == after:
+        line = f"kept: {after.describe()}"
+    elif before is None:
+        line = f"registered after the endpoint is InService: {after.describe()}"
+    else:
+        line = f"{before.describe()} → {after.describe()}"
+    if plan.retain_instances:
+        line += f"; the new fleet starts with the live {plan.new.instance_count} instance(s) (RetainAllVariantProperties)"
+    if plan.suspend_scaling:
+        line += "; deregistered during the update (a new instance type) and registered again after, whatever the outcome"
+    return line
+
+
+def _hours_line(hours: dict | None) -> str:
+    if hours is None:
+        return "no old and new fleets side by side"
+    return (
+        f"old {hours['old']} and new {hours['new']} instance(s) side by side for {duration(hours['overlap-seconds'])}: "
+        f"{hours['side-by-side']} instance-hours, {hours['extra']} more than steady state "
+        "(plus the minutes SageMaker takes to provision the new fleet)"
+    )
+
+
+def _headline(plan: Plan) -> str:
+    verb = {"created": "would create", "updated": "would update", "unchanged": "would leave unchanged"}[plan.action]
+    where = f" ({plan.environment})" if plan.environment else ""
+    return f"smops {plan.command} --dry-run: {verb} {plan.endpoint_name}{where}"
+
+
+def text(plan: Plan) -> str:
+    """The plan for the log (stderr)."""
+    data = as_dict(plan)
+    lines = [_headline(plan)]
+    if plan.waits_for:
+        lines.append(f"  first: {plan.waits_for}")
+    width = max(len(c["now"]) for c in data["changes"]) + 2
+    lines.append(f"  {'setting':<16}{'now':<{width}}after")
+    for c in data["changes"]:
+        lines.append(f"{'*' if c['changed'] else ' '} {c['setting']:<16}{c['now']:<{width}}{c['after']}")
+    lines.append(f"  strategy      {data['strategy']}")
+    for s in data["timeline"]:
+        lines.append(f"  {duration(s['at-seconds']):>8}  {s['step']}")
+    if data["old-fleet-gone-at-seconds"] is not None:
+        lines.append(f"  the old fleet goes away {duration(data['old-fleet-gone-at-seconds'])} after the new one is provisioned")
+    for a in data["alarms"]:
+        lines.append(f"  alarm         {a['name']} ({a['state']})")
+    lines.append(f"  autoscaling   {_scaling_line(plan)}")
+    lines.append(f"  instance-hours {_hours_line(data['instance-hours'])}")
+    lines += [f"  warning: {w}" for w in plan.warnings]
+    return "\n".join(lines)
+
+
+def markdown(plan: Plan) -> str:
+    """The plan for the job summary."""
+    data = as_dict(plan)
+    lines = [f"### {_headline(plan)}", ""]
+    if plan.waits_for:
+        lines += [f"First: {plan.waits_for}.", ""]
+    rows = [[c["setting"], f"`{c['now']}`", f"**`{c['after']}`**" if c["changed"] else f"`{c['after']}`"] for c in data["changes"]]
+    lines += [gha.table(["setting", "now", "after"], rows), "", f"**Strategy**: {data['strategy']}"]
+    if data["timeline"]:
+        lines += ["", gha.table(["at", "step"], [[duration(s["at-seconds"]), s["step"]] for s in data["timeline"]])]
+    if data["old-fleet-gone-at-seconds"] is not None:
+        lines += ["", f"The old fleet goes away {duration(data['old-fleet-gone-at-seconds'])} after the new one is provisioned."]
+    if data["alarms"]:
+        lines += ["", "**Rollback alarms**: " + ", ".join(f"`{a['name']}` ({a['state']})" for a in data["alarms"])]
+    lines += ["", f"**Autoscaling**: {_scaling_line(plan)}", "", f"**Instance-hours**: {_hours_line(data['instance-hours'])}"]
+    lines += [f"\n> ⚠️ {w}" for w in plan.warnings]
+    return "\n".join(lines)
+
+
+def show(plan: Plan) -> dict:
+    """A dry run's report: the plan on stderr and in the summary; the outputs, with the plan."""
+    for warning in plan.warnings:
+        gha.warning(warning, title=f"smops {plan.command} plan")
+    gha.log(text(plan))
+    gha.add_summary(markdown(plan))
+    outputs = {"endpoint-name": plan.endpoint_name, "action": plan.action, "plan": as_dict(plan)}
+    if plan.new.package_arn:
+        outputs["model-package-arn"] = plan.new.package_arn
+    return outputs
+
+
+def refused(command: str, endpoint_name: str, error: BadInput) -> None:
+    """A dry run's summary when the real command would be refused."""
+    gha.add_summary(f"### smops {command} --dry-run: `{endpoint_name}` ⛔ would be refused\n\n{error}")

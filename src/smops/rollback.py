@@ -1,0 +1,45 @@
+"""`smops rollback`: an endpoint back to a config it served before, through deploy's guarded update.
+
+The target comes from the history smops keeps in the endpoint's tags (`smops.history`): the config
+served before the current one, the newest that served a model package version, or one named.
+The plan (`smops.plan.for_rollback`) refuses, before any change, a target whose config or model
+no longer exists; the update itself is `smops.deploy.update`, the path every deploy takes.
+"""
+
+from __future__ import annotations
+
+import time
+
+from smops import deploy, gha
+from smops import plan as planning
+from smops.errors import BadInput
+
+
+def run(args) -> dict[str, str]:
+    started = time.monotonic()
+    deadline = started + args.timeout * 60
+    sm, cw, aas = deploy.clients(args)
+    try:
+        plan = planning.for_rollback(args, sm, cw, aas, deadline, wait=not args.dry_run)
+    except BadInput as exc:
+        if args.dry_run:
+            planning.refused("rollback", args.endpoint_name, exc)
+        raise
+    if args.dry_run:
+        return planning.show(plan)
+    for warning in plan.warnings:
+        gha.warning(warning, title="deployment guardrails")
+    outputs = {
+        "endpoint-name": args.endpoint_name,
+        "endpoint-config-name": plan.config_name,
+        "model-name": plan.new.model,
+        "model-package-arn": plan.new.package_arn or "",
+        "rolled-back-from": plan.current["EndpointConfigName"],
+    }
+    if plan.action == "unchanged":
+        gha.log(f"{args.endpoint_name} already serves {plan.config_name}: nothing to roll back")
+        outputs.update({"endpoint-arn": plan.current["EndpointArn"], "action": "unchanged"})
+        return outputs
+    gha.log(f"rolling {args.endpoint_name} back from {plan.current['EndpointConfigName']} to {plan.config_name}")
+    tags = deploy.provenance(args, plan.new.package_arn)
+    return deploy.update(args, plan, sm, cw, aas, outputs, started, deadline, tags)
