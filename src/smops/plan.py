@@ -41,6 +41,7 @@ class Fleet:
     instance_count: int | None = None
     serverless: dict | None = None
     data_capture: dict | None = None
+    configured_count: int | None = None  # the config's InitialInstanceCount, when the live count differs
 
     def settings(self) -> dict[str, str]:
         """Each setting as one short line, for the diff."""
@@ -54,7 +55,8 @@ class Fleet:
             "role": self.role or "—",
             "variant": self.variant,
             "instance type": self.instance_type or "—",
-            "instance count": "—" if self.instance_count is None else str(self.instance_count),
+            "instance count": "—" if self.instance_count is None else str(self.instance_count)
+            + (f" (the config says {self.configured_count})" if self.configured_count not in (None, self.instance_count) else ""),
             "serverless": (
                 f"{self.serverless['MemorySizeInMB']} MB, {self.serverless['MaxConcurrency']} concurrent"
                 if self.serverless
@@ -176,9 +178,9 @@ def for_deploy(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
     plan = Plan(
         action="updated" if current else "created",
         new=Fleet(
-            config=resource_name(args.endpoint_name, package),
+            config=(name := resource_name(args.endpoint_name, package)),
             package_arn=arn,
-            model=None,
+            model=name,
             role=args.role_arn,
             variant=args.variant_name,
             instance_type=new_type,
@@ -526,9 +528,12 @@ def fleet_of_endpoint(sm, current: dict) -> Fleet:
     count = live.get("DesiredInstanceCount", live.get("CurrentInstanceCount"))
     serverless = live.get("CurrentServerlessConfig") or live.get("DesiredServerlessConfig") or fleet.serverless
     capture = fleet.data_capture if config else current.get("DataCaptureConfig")
-    return Fleet(
-        fleet.config, fleet.package_arn, fleet.model, fleet.role, fleet.variant, fleet.instance_type,
-        None if serverless else count, serverless, capture,
+    return dataclasses.replace(
+        fleet,
+        instance_count=None if serverless else count,
+        serverless=serverless,
+        data_capture=capture,
+        configured_count=fleet.instance_count,
     )
 
 
@@ -616,7 +621,7 @@ def _plan_scaling(plan: Plan, serverless: bool) -> None:
     plan.retain_instances = True
     live = plan.old.instance_count if plan.old else None
     if live is not None:
-        plan.new = dataclasses.replace(plan.new, instance_count=live)
+        plan.new = dataclasses.replace(plan.new, instance_count=live, configured_count=plan.new.instance_count)
     old_type = plan.old.instance_type if plan.old else None
     plan.suspend_scaling = old_type is None or old_type != plan.new.instance_type
 
@@ -776,7 +781,7 @@ def text(plan: Plan) -> str:
     lines = [_headline(plan)]
     if plan.waits_for:
         lines.append(f"  first: {plan.waits_for}")
-    width = max(len(c["now"]) for c in data["changes"]) + 2
+    width = max(len(c["now"]) for c in [*data["changes"], {"now": "now"}]) + 2
     lines.append(f"  {'setting':<16}{'now':<{width}}after")
     for c in data["changes"]:
         lines.append(f"{'*' if c['changed'] else ' '} {c['setting']:<16}{c['now']:<{width}}{c['after']}")
