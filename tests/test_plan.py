@@ -50,7 +50,7 @@ def test_plan_of_a_new_endpoint_creates_nothing(sagemaker, calls, capsys, output
     assert plan["endpoint-config-name"].startswith("fraud-prod-v1-")
     assert plan["timeline"] == [{"at-seconds": 0, "step": "create fraud-prod serving 2 × ml.m5.large; no old fleet"}]
     changes = {c["setting"]: c for c in plan["changes"]}
-    assert changes["model"]["now"] == "—" and changes["model"]["after"] == f"{GROUP} v1"
+    assert changes["model"]["now"] == "—" and changes["model"]["after"] == f"{GROUP} v1 ({plan['endpoint-config-name']})"
     assert "smops deploy --dry-run: would create fraud-prod" in captured.err
     assert outputs()["action"] == "created" and json.loads(outputs()["plan"])["action"] == "created"
     assert "### smops deploy --dry-run: would create fraud-prod" in summary()
