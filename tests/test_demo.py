@@ -18,7 +18,8 @@ def test_demo_runs_the_whole_lifecycle(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     narrative = result.stdout
     for phase in ("1 build", "2 approve → dispatch", "3 staging + smoke test", "4 production (canary)",
-                  "5 v2: build → staging", "5 v2: production rollback", "6 cleanup"):
+                  "5 v2: build → staging", "5 v2: production plan", "5 v2: production rollback", "6 cleanup",
+                  "7 one-command rollback"):
         assert f"✓ {phase}" in narrative
     assert "production still serves AbaloneModelPackageGroup v1" in narrative
     text = report.read_text()
@@ -26,6 +27,8 @@ def test_demo_runs_the_whole_lifecycle(tmp_path):
     assert "## approval bridge — `smops dispatch`" in text and "Sent `model_approved` to **octo-org/abalone**" in text
     assert "was rolled back" in text and "abalone-production-AllTraffic-5xx-errors" in text
     assert text.count("## build — `smops build`") == 2
+    assert "## plan production — `smops deploy`" in text and "### smops deploy --dry-run: would update" in text
+    assert "## rollback production — `smops rollback`" in text and "autoscaling 1-4 and its 3 live instances kept" in narrative
 
 
 def test_demo_names_the_failed_step(tmp_path):

@@ -42,6 +42,7 @@ class Fleet:
     serverless: dict | None = None
     data_capture: dict | None = None
     configured_count: int | None = None  # the config's InitialInstanceCount, when the live count differs
+    package_name: str | None = None  # "group v3" as the registry spells it
 
     def settings(self) -> dict[str, str]:
         """Each setting as one short line, for the diff."""
@@ -50,7 +51,7 @@ class Fleet:
         percent = capture.get("InitialSamplingPercentage", capture.get("CurrentSamplingPercentage"))
         return {
             "endpoint config": self.config or "—",
-            "model": (package_label(self.package_arn) if self.package_arn else "no model package")
+            "model": (self.package_name or package_label(self.package_arn) if self.package_arn else "no model package")
             + (f" ({self.model})" if self.model else ""),
             "role": self.role or "—",
             "variant": self.variant,
@@ -180,6 +181,7 @@ def for_deploy(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
         new=Fleet(
             config=(name := resource_name(args.endpoint_name, package)),
             package_arn=arn,
+            package_name=registry.label(package),
             model=name,
             role=args.role_arn,
             variant=args.variant_name,
@@ -561,9 +563,11 @@ def _fleet(sm, name: str, config: dict, variant_name: str) -> Fleet:
     variants = config.get("ProductionVariants") or []
     variant = next((v for v in variants if v["VariantName"] == variant_name), variants[0] if variants else {})
     model = _describe_model(sm, variant["ModelName"]) if variant.get("ModelName") else None
+    package = _package(sm, endpoint.model_package(model))
     return Fleet(
         config=name,
         package_arn=endpoint.model_package(model),
+        package_name=registry.label(package) if package else None,
         model=variant.get("ModelName"),
         role=model.get("ExecutionRoleArn") if model else None,
         variant=variant.get("VariantName", variant_name),
