@@ -1,16 +1,15 @@
-"""The day-two workflow paths, job by job with real smops processes: deploy.yml's dry run, and
-rollback.yml against an endpoint with a history; and the rollback workflows' contract."""
+"""rollback.yml run job by job with a real smops process against an endpoint with a history, and
+the rollback workflows' contract."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 import yaml
 from conftest import ROLE_ARN, ROOT
 from test_deploy import register
-from test_workflow_rehearsal import FAST, stop_emulators, workspace  # noqa: F401 (fixtures)
+from test_workflow_rehearsal import FAST, workspace  # noqa: F401 (fixture)
 from workflow_harness import call_inputs, run_job
 
 from smops.cli import main
@@ -24,47 +23,6 @@ def load(path: str) -> dict:
 
 def triggers(workflow: dict) -> dict:
     return workflow.get(True) or workflow.get("on") or {}
-
-
-def test_deploy_dry_run_plans_both_jobs_and_changes_nothing(workspace, tmp_path, stop_emulators):  # noqa: F811
-    arn = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn-models/4"
-    inputs = call_inputs(
-        ".github/workflows/deploy.yml",
-        {
-            "model-package-arn": arn,
-            "staging-endpoint-name": "churn-staging",
-            "production-endpoint-name": "churn-production",
-            "region": "eu-west-1",
-            "model-role-arn": ROLE_ARN,
-            "strategy": "canary",
-            "create-alarms": True,
-            "autoscaling-min": "1",
-            "autoscaling-max": "4",
-            "autoscaling-target": "70",
-            "cleanup-keep": "1",
-            "smoke-payload": "ml/smoke.csv",
-            "rehearsal": True,
-            "dry-run": True,
-        },
-    )
-    staging = run_job(".github/workflows/deploy.yml", "staging", inputs, workspace=workspace,
-                      tmp_path=tmp_path / "staging", env=FAST)
-    stop_emulators(staging)
-    assert staging.returncode == 0, staging.steps[-1][1].stderr
-    assert [name for name, _ in staging.steps] == ["emulator", "deploy"]  # no smoke test, no cleanup
-    plan = json.loads(staging.outputs["plan"])
-    assert plan["action"] == "created" and plan["model-package-arn"] == arn
-    assert plan["autoscaling"]["after"]["min"] == 1 and plan["autoscaling"]["after"]["max"] == 4
-    assert "would create churn-staging" in dict(staging.steps)["deploy"].stderr
-
-    production = run_job(".github/workflows/deploy.yml", "production", inputs, workspace=workspace,
-                         tmp_path=tmp_path / "production", needs={"staging": {"outputs": staging.outputs}}, env=FAST)
-    stop_emulators(production)
-    assert production.returncode == 0, production.steps[-1][1].stderr
-    deploy = dict(production.steps)["deploy"]
-    assert deploy.env["smops"]["SMOPS_REQUIRE_ON_ENDPOINT"] == ""  # staging was not deployed
-    assert deploy.env["smops"]["SMOPS_DRY_RUN"] == "true"
-    assert json.loads(production.outputs["plan"])["endpoint-name"] == "churn-production"
 
 
 def test_rollback_workflow_rolls_the_endpoint_back(aws_env, sagemaker, workspace, tmp_path, outputs):  # noqa: F811

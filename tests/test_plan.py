@@ -5,18 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_deploy import GROUP, deploy, first_error_line, nothing_created, register
+from test_deploy import fast_endpoints, GROUP, deploy, first_error_line, nothing_created, register  # noqa: F401 (fast_endpoints is autouse)
 
 from smops import aws
 from smops.emulator import settings
 
 READ_ONLY = ("Describe", "List", "Get")
-
-
-@pytest.fixture(autouse=True)
-def fast_endpoints(aws_env):
-    settings.endpoint_seconds = 0.05
-    settings.time_scale = 0.001
 
 
 @pytest.fixture

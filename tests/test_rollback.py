@@ -6,17 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_deploy import deploy, first_error_line, register, trip_alarm_when_updating
+from test_deploy import fast_endpoints, deploy, first_error_line, register, trip_alarm_when_updating  # noqa: F401 (fast_endpoints is autouse)
 
 from smops.cli import main
 from smops.emulator import settings
 from smops.history import KEEP, PREFIX
-
-
-@pytest.fixture(autouse=True)
-def fast_endpoints(aws_env):
-    settings.endpoint_seconds = 0.05
-    settings.time_scale = 0.001
 
 
 def rollback(*extra: str) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import boto3
 import botocore.exceptions
 import pytest
-from test_deploy import deploy, first_error_line, register, trip_alarm_when_updating
+from test_deploy import fast_endpoints, deploy, first_error_line, register, trip_alarm_when_updating  # noqa: F401 (fast_endpoints is autouse)
 
 from smops.cli import main
 from smops.emulator import settings
@@ -15,12 +15,6 @@ from smops.scaling import DIMENSION, POLICY_NAME
 
 SCALING = ["--autoscaling-min", "2", "--autoscaling-max", "6", "--autoscaling-target", "70"]
 RESOURCE = "endpoint/fraud-prod/variant/AllTraffic"
-
-
-@pytest.fixture(autouse=True)
-def fast_endpoints(aws_env):
-    settings.endpoint_seconds = 0.05
-    settings.time_scale = 0.001
 
 
 @pytest.fixture

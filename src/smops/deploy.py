@@ -1,7 +1,7 @@
 """`smops deploy`: an Approved model package to an endpoint, blue/green with automatic rollback.
 
 Every decision, and every check that can refuse, is made first by `smops.plan` (which `--dry-run`
-prints instead of acting on), so a refusal (exit 2) never leaves anything behind. Then the new
+shows, with `smops.plan_report`, instead of acting on it), so a refusal (exit 2) never leaves anything behind. Then the new
 Model and EndpointConfig are created, and the endpoint is created, or updated through the guarded
 path `smops rollback` shares (`update`): rollback alarms, the DeploymentConfig, autoscaling kept,
 the wait, and the outcome read back from SageMaker: an update it rolled back fails the job,
@@ -14,7 +14,7 @@ import time
 
 import botocore.exceptions
 
-from smops import alarms, aws, endpoint, gha, history, registry, scaling
+from smops import alarms, aws, endpoint, gha, history, plan_report, registry, scaling
 from smops import plan as planning
 from smops.errors import BadInput, RemoteFailure, TimedOut
 from smops.plan import CONFIG_TAG, ENDPOINT_TAG, Plan
@@ -25,19 +25,28 @@ __all__ = ["CONFIG_TAG", "ENDPOINT_TAG", "run", "update"]
 
 
 def run(args) -> dict[str, str]:
+    return execute(args, planning.for_deploy, _deploy)
+
+
+def execute(args, make_plan, act) -> dict[str, str]:
+    """Plan, then show the plan (--dry-run) or act on it: what deploy and rollback share."""
     started = time.monotonic()
     deadline = started + args.timeout * 60
-    sm, cw, aas = clients(args)
+    sm, cw, aas = (aws.client(s, args.region, args.profile) for s in ("sagemaker", "cloudwatch", "application-autoscaling"))
     try:
-        plan = planning.for_deploy(args, sm, cw, aas, deadline, wait=not args.dry_run)
+        plan = make_plan(args, sm, cw, aas, deadline, wait=not args.dry_run)
     except BadInput as exc:
         if args.dry_run:
-            planning.refused("deploy", args.endpoint_name, exc)
+            plan_report.refused(args.command, args.endpoint_name, exc)
         raise
     if args.dry_run:
-        return planning.show(plan)
+        return plan_report.show(plan)
     for warning in plan.warnings:
         gha.warning(warning, title="deployment guardrails")
+    return act(args, plan, sm, cw, aas, started, deadline)
+
+
+def _deploy(args, plan: Plan, sm, cw, aas, started: float, deadline: float) -> dict[str, str]:
     arn = plan.new.package_arn
     outputs = {"endpoint-name": args.endpoint_name, "model-package-arn": arn}
     if plan.action == "unchanged":
@@ -141,10 +150,6 @@ def _finish(sm, aas, plan: Plan, succeeded: bool, endpoint_arn: str | None = Non
         gha.log(f"autoscaling of {plan.endpoint_name}/{variant} restored: {plan.scaling_before.describe()}")
     if succeeded:
         history.record(sm, endpoint_arn or plan.current["EndpointArn"], plan.config_name, plan.new.package_arn)
-
-
-def clients(args):
-    return tuple(aws.client(s, args.region, args.profile) for s in ("sagemaker", "cloudwatch", "application-autoscaling"))
 
 
 def provenance(args, package_arn: str | None) -> list[dict]:

@@ -15,12 +15,7 @@ NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 
 
 def describe(sm, name: str) -> dict | None:
-    try:
-        return sm.describe_endpoint(EndpointName=name)
-    except botocore.exceptions.ClientError as exc:
-        if aws.is_not_found(exc):
-            return None
-        raise
+    return aws.found(sm.describe_endpoint, EndpointName=name)
 
 
 def serving_model(sm, config_name: str) -> dict | None:

@@ -8,27 +8,15 @@ no longer exists; the update itself is `smops.deploy.update`, the path every dep
 
 from __future__ import annotations
 
-import time
-
 from smops import deploy, gha
 from smops import plan as planning
-from smops.errors import BadInput
 
 
 def run(args) -> dict[str, str]:
-    started = time.monotonic()
-    deadline = started + args.timeout * 60
-    sm, cw, aas = deploy.clients(args)
-    try:
-        plan = planning.for_rollback(args, sm, cw, aas, deadline, wait=not args.dry_run)
-    except BadInput as exc:
-        if args.dry_run:
-            planning.refused("rollback", args.endpoint_name, exc)
-        raise
-    if args.dry_run:
-        return planning.show(plan)
-    for warning in plan.warnings:
-        gha.warning(warning, title="deployment guardrails")
+    return deploy.execute(args, planning.for_rollback, _roll_back)
+
+
+def _roll_back(args, plan, sm, cw, aas, started: float, deadline: float) -> dict[str, str]:
     outputs = {
         "endpoint-name": args.endpoint_name,
         "endpoint-config-name": plan.config_name,

@@ -13,6 +13,7 @@ registration around the update and restores it after, whatever the outcome.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from smops.errors import BadInput
@@ -77,6 +78,22 @@ class Registration:
             else:
                 parts.append(f"{policy['PolicyName']} ({policy['PolicyType']})")
         return "; ".join(parts)
+
+    def same_as(self, other: Registration | None) -> bool:
+        """The same limits and policies, whatever defaults AWS spells out when describing them."""
+        return other is not None and self._key() == other._key()
+
+    def _key(self) -> tuple:
+        def canonical(policy: dict) -> str:
+            config = dict(policy.get("TargetTrackingScalingPolicyConfiguration") or {})
+            if config:
+                config["TargetValue"] = float(config["TargetValue"])
+                if not config.get("DisableScaleIn"):
+                    config.pop("DisableScaleIn", None)
+                policy = {**policy, "TargetTrackingScalingPolicyConfiguration": config}
+            return json.dumps(policy, sort_keys=True, default=str)
+
+        return self.min_capacity, self.max_capacity, sorted(canonical(p) for p in self.policies), self.suspended
 
     def as_dict(self) -> dict:
         return {"min": self.min_capacity, "max": self.max_capacity, "policies": [dict(p) for p in self.policies]}
