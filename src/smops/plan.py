@@ -2,8 +2,8 @@
 
 `smops deploy` and `smops rollback` act on a Plan made here, and `--dry-run` shows the same Plan
 (`smops.plan_report`) instead of acting on it, so the plan shown and the deployment done cannot
-disagree. Making a Plan
-only reads from AWS; every refusal (exit 2) is raised here, before the first change.
+disagree. Making a Plan only reads from AWS; every refusal (exit 2) is raised here, before the
+first change.
 """
 
 from __future__ import annotations
