@@ -67,7 +67,7 @@ def _deploy(args, plan: Plan, sm, cw, aas, started: float, deadline: float) -> d
     tags = provenance(args, arn) + [{"Key": k, "Value": v} for k, v in args.tag]
     name = plan.config_name
     try:
-        _create_model_and_config(sm, name, args.role_arn, arn, plan.variant_spec, plan.data_capture, tags, plan.fingerprint)
+        _create_model_and_config(sm, name, plan.new.role, arn, plan.variant_spec, plan.data_capture, tags, plan.fingerprint)
         outputs.update({"model-name": name, "endpoint-config-name": name})
         gha.log(f"created model and endpoint config {name} for {registry.label(plan.package)}")
         if plan.current is None:

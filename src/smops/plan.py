@@ -89,8 +89,7 @@ class Plan:
     suspend_scaling: bool = False  # deregister around the update (instance-type change)
     waits_for: str | None = None  # an update in progress the command waits for first
     environment: str | None = None
-    # deploy only: what CreateModel and CreateEndpointConfig get
-    role_arn: str | None = None
+    # deploy only: what CreateEndpointConfig gets (CreateModel: new.role and new.package_arn)
     variant_spec: dict | None = None
     data_capture: dict | None = None
     fingerprint: str | None = None
@@ -134,8 +133,8 @@ def for_deploy(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
         require_on(sm, args.require_on_endpoint, arn)
     variant = variant_spec(args, serverless)
     capture = data_capture_config(args)
-    print_ = fingerprint(arn, variant, capture)
-    current, waits_for, pending = settled_endpoint(sm, args.endpoint_name, args.wait_if_busy, print_, deadline, wait)
+    digest = fingerprint(arn, variant, capture)
+    current, waits_for, pending = settled_endpoint(sm, args.endpoint_name, args.wait_if_busy, digest, deadline, wait)
     old = fleet_of_endpoint(sm, current) if current else None
     before = scaling.current(aas, args.endpoint_name, args.variant_name) if current else None
     common = {
@@ -149,12 +148,12 @@ def for_deploy(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
         "waits_for": waits_for,
         "scaling_before": before,
         "scaling_after": _scaling_after(before, wanted),
-        "fingerprint": print_,
+        "fingerprint": digest,
     }
     timeout_warning = strategy_timeout_warning(strategy, args.timeout)
     warnings = [timeout_warning] if timeout_warning else []
 
-    serving = pending or (serving_this(sm, current, arn, print_, args.role_arn) if current else None)
+    serving = pending or (serving_this(sm, current, arn, digest, args.role_arn) if current else None)
     if serving:
         return Plan(
             action="unchanged",
@@ -194,7 +193,6 @@ def for_deploy(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
         alarms_created=alarms.names(args.endpoint_name, args.variant_name) if args.create_alarms else (),
         alarm_states=alarms.states(cw, list(strategy.alarms)),
         warnings=warnings,
-        role_arn=args.role_arn,
         variant_spec=variant,
         data_capture=capture,
         **common,
