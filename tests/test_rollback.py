@@ -95,7 +95,7 @@ def test_rollback_is_refused_when_the_target_was_cleaned_up(sagemaker, outputs, 
 
     assert rollback("--to-version", "1") == 2
     line = first_error_line(capsys.readouterr().err)
-    assert f"endpoint config {first} (#1 {first} (v1) of the history) no longer exists" in line
+    assert f"endpoint config {first} (history entry #1, v1) no longer exists" in line
     assert serving(sagemaker) == third
 
     sagemaker.delete_model(ModelName=second)

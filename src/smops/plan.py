@@ -535,7 +535,9 @@ def fleet_of_config(sm, name: str, variant_name: str, served: list[history.Entry
     """An existing config to serve again; refused when it, or its model, no longer exists."""
     config = _describe_config(sm, name)
     entry = next((e for e in reversed(served) if e.config == name), None)
-    what = f"endpoint config {name}" + (f" ({entry.label()} of the history)" if entry else "")
+    what = f"endpoint config {name}" + (
+        f" (history entry #{entry.number}" + (f", v{entry.version})" if entry.version else ")") if entry else ""
+    )
     if config is None:
         raise BadInput(
             f"{what} no longer exists (smops cleanup, or someone, deleted it)",
