@@ -27,12 +27,16 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 # The commands the root action runs, and the focused action for each one that has it.
-COMMANDS = ["build", "deploy", "smoke-test", "approve", "cleanup"]
+COMMANDS = ["build", "deploy", "rollback", "smoke-test", "approve", "cleanup"]
 FOCUSED = {"build": "actions/build", "deploy": "actions/deploy", "smoke-test": "actions/smoke-test"}
 # Outputs of each command, as DESIGN.md's contract lists them (kebab-case, in GITHUB_OUTPUT).
 OUTPUTS = {
     "build": ["pipeline-arn", "execution-arn", "execution-status", "model-package-arn"],
-    "deploy": ["endpoint-name", "endpoint-arn", "endpoint-config-name", "model-name", "model-package-arn", "action"],
+    "deploy": ["endpoint-name", "endpoint-arn", "endpoint-config-name", "model-name", "model-package-arn", "action", "plan"],
+    "rollback": [
+        "endpoint-name", "endpoint-arn", "endpoint-config-name", "model-name", "model-package-arn", "action",
+        "rolled-back-from", "plan",
+    ],
     "smoke-test": ["status-code", "latency-ms"],
     "approve": ["model-package-arn", "approval-status"],
     "cleanup": ["deleted-endpoint-configs", "deleted-models"],
@@ -43,6 +47,8 @@ OUTPUT_HELP = {
     "model-package-arn": "ARN of the model package version built, deployed or approved.",
     "deleted-endpoint-configs": "Endpoint configs deleted (with `dry-run`, to be deleted), one per line.",
     "deleted-models": "Models deleted (with `dry-run`, to be deleted), one per line.",
+    "rolled-back-from": "Endpoint config the endpoint served before the rollback.",
+    "plan": "With `dry-run`: the plan of the deploy or rollback, as JSON; unset otherwise.",
 }
 # Flags no action input maps to: --json only repeats on stdout what the step outputs carry.
 NOT_INPUTS = {"json"}
@@ -166,7 +172,7 @@ def root_action() -> str:
         "name: sagemaker-mlops\n",
         _folded(
             "description",
-            "Run a smops command (build, deploy, smoke-test, approve, cleanup): from a push to a "
+            "Run a smops command (build, deploy, rollback, smoke-test, approve, cleanup): from a push to a "
             "production Amazon SageMaker endpoint. Inputs a command does not take are ignored; "
             "unset inputs take the command's defaults.",
             0,

@@ -54,6 +54,20 @@ UNUSED = {
     ("build", "sagemaker:StopPipelineExecution"): "stops the execution when the job is cancelled or times out",
     ("build", "s3:PutObject"): "a pipeline written with the SageMaker SDK uploads its local code while it renders",
     ("build", "s3:ListBucket"): "the SDK checks the bucket (HeadBucket) before it uploads",
+    ("deploy", "sagemaker:DeleteTags"): "a deploy trims the rollback history (smops:served:N tags) past its 10 newest entries",
+    ("deploy", "application-autoscaling:DeregisterScalableTarget"): (
+        "an instance-type change of an autoscaled variant deregisters it around the update (UpdateEndpoint refuses otherwise)"
+    ),
+    ("deploy", "application-autoscaling:DeleteScalingPolicy"): "the same instance-type change removes the variant's policies first",
+    ("deploy", "cloudwatch:DeleteAlarms"): (
+        "AWS's autoscaling prerequisites: the caller manages the TargetTracking-* alarms of its policies"
+    ),
+    ("deploy", "iam:CreateServiceLinkedRole"): (
+        "the first RegisterScalableTarget in an account creates Application Auto Scaling's service-linked role"
+    ),
+    ("deploy", "sagemaker:UpdateEndpointWeightsAndCapacities"): (
+        "AWS's autoscaling prerequisites: scaling a variant changes its capacity through this action"
+    ),
     ("approval bridge", "logs:CreateLogStream"): "Lambda writes the function's log with the function's role",
     ("approval bridge", "logs:PutLogEvents"): "Lambda writes the function's log with the function's role",
     ("approval bridge", "sqs:SendMessage"): (
@@ -256,7 +270,8 @@ class Lifecycle:
         return sent[0].body["client_payload"]["model-package-arn"]
 
     def run(self) -> None:
-        """Two releases through staging and production, then cleanup and a withdrawn approval;
+        """Two releases through staging and production (autoscaled), a rollback, then cleanup and a
+        withdrawn approval;
         `made` is then every IAM decision of each role."""
         start = len(iam.decisions)
         payload = ROOT / "tests" / "data" / "smoke-payload.csv"
@@ -266,13 +281,21 @@ class Lifecycle:
         self.smops(STAGING_ROLE, "smoke-test", "--endpoint-name", STAGING, "--payload", str(payload))
         self.smops(PRODUCTION_ROLE, "deploy", "--model-package-arn", first, "--endpoint-name", PRODUCTION,
                    "--role-arn", MODEL_ROLE, "--environment", "production", "--create-alarms",
-                   "--require-on-endpoint", STAGING)
+                   "--require-on-endpoint", STAGING,
+                   "--autoscaling-min", "1", "--autoscaling-max", "2", "--autoscaling-target", "70")
         self.build_and_approve("churn model, release 2")
         # A workflow_dispatch that names the group: the newest Approved package.
         staged = self.smops(STAGING_ROLE, "deploy", "--model-package-group", GROUP, "--endpoint-name", STAGING,
                             "--role-arn", MODEL_ROLE, "--environment", "staging")
         self.smops(STAGING_ROLE, "smoke-test", "--endpoint-name", STAGING, "--payload", str(payload))
         self.production_update(staged["model-package-arn"])
+        # Something slipped past the alarms: production goes back to release 1 (autoscaling kept).
+        self.smops(PRODUCTION_ROLE, "rollback", "--endpoint-name", PRODUCTION, "--environment", "production",
+                   "--strategy", "canary", "--canary-size", "20", "--wait-interval", "300", "--create-alarms")
+        # Staging tries release 2 on two instances: a third config, so cleanup has one to delete
+        # besides the one serving and the one a rollback would return to.
+        self.smops(STAGING_ROLE, "deploy", "--model-package-arn", staged["model-package-arn"], "--endpoint-name",
+                   STAGING, "--role-arn", MODEL_ROLE, "--environment", "staging", "--instance-count", "2")
         for role, endpoint in ((STAGING_ROLE, STAGING), (PRODUCTION_ROLE, PRODUCTION)):
             self.smops(role, "cleanup", "--endpoint-name", endpoint, "--keep", "0")
         # The reviewer withdraws the first release: the bridge forgets its dispatched approval.

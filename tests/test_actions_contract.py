@@ -384,7 +384,7 @@ def test_deploy_workflow_promotes_from_staging_to_production():
     for job, endpoint in ((staging, "staging-endpoint-name"), (production, "production-endpoint-name")):
         cleanup = job["steps"][-1]
         assert cleanup["id"] == "cleanup" and cleanup["uses"] == "./.smops-toolkit"
-        assert cleanup["if"] == "${{ inputs.cleanup-keep != '' }}"
+        assert cleanup["if"] == "${{ !inputs.dry-run && inputs.cleanup-keep != '' }}"
         assert cleanup["with"]["command"] == "cleanup"
         assert cleanup["with"]["endpoint-name"] == f"${{{{ inputs.{endpoint} }}}}"
         assert cleanup["with"]["keep"] == "${{ inputs.cleanup-keep }}"

@@ -188,6 +188,7 @@ def test_deploy_action_creates_then_leaves_the_endpoint_unchanged(aws_env, works
     }
     first = run_action("actions/deploy", inputs, workspace=workspace, tmp_path=tmp_path / "first")
     assert first.returncode == 0, first.stderr
+    assert first.outputs.pop("plan") == ""  # set by a dry run only
     assert set(first.outputs) == DEPLOY_OUTPUTS and all(first.outputs.values())
     assert first.outputs["action"] == "created"
     assert first.outputs["endpoint-name"] == "churn-staging"
@@ -372,6 +373,16 @@ def test_root_action_cleanup_dry_run_maps_its_outputs(aws_env, workspace, tmp_pa
     new = run_action("actions/deploy", {**deploy, "model-package-arn": second}, workspace=workspace, tmp_path=tmp_path / "v2")
     assert new.returncode == 0, new.stderr
     assert new.outputs["action"] == "updated"
+    # v1 is what `smops rollback` returns to, so cleanup keeps it; a config smops made that never
+    # served (as a deploy SageMaker rolled back leaves) goes.
+    ours = [{"Key": "smops:endpoint", "Value": "churn-staging"}]
+    sagemaker.create_model(ModelName="churn-staging-v0-unused", ExecutionRoleArn=ROLE_ARN,
+                           PrimaryContainer={"ModelPackageName": first}, Tags=ours)
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="churn-staging-v0-unused", Tags=ours,
+        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": "churn-staging-v0-unused",
+                             "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+    )
     result = run_action(
         ".",
         {"command": "cleanup", "endpoint-name": "churn-staging", "keep": "0", "dry-run": "true"},
@@ -379,10 +390,10 @@ def test_root_action_cleanup_dry_run_maps_its_outputs(aws_env, workspace, tmp_pa
         tmp_path=tmp_path / "cleanup",
     )
     assert result.returncode == 0, result.stderr
-    assert result.outputs["deleted-endpoint-configs"] == old.outputs["endpoint-config-name"]
-    assert result.outputs["deleted-models"] == old.outputs["model-name"]
+    assert result.outputs["deleted-endpoint-configs"] == "churn-staging-v0-unused"
+    assert result.outputs["deleted-models"] == "churn-staging-v0-unused"
     # A dry run: still there.
-    sagemaker.describe_endpoint_config(EndpointConfigName=old.outputs["endpoint-config-name"])
+    sagemaker.describe_endpoint_config(EndpointConfigName="churn-staging-v0-unused")
 
 
 def test_emulator_start_waits_for_every_export_in_full():

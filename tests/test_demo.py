@@ -18,7 +18,8 @@ def test_demo_runs_the_whole_lifecycle(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     narrative = result.stdout
     for phase in ("1 build", "2 approve → dispatch", "3 staging + smoke test", "4 production (canary)",
-                  "5 v2: build → staging", "5 v2: production rollback", "6 cleanup", "7 drift → retrain"):
+                  "5 v2: build → staging", "5 v2: production plan", "5 v2: production rollback", "6 cleanup",
+                  "7 one-command rollback", "8 drift → retrain"):
         assert f"✓ {phase}" in narrative
     assert "production still serves AbaloneModelPackageGroup v1" in narrative
     text = report.read_text()
@@ -28,6 +29,8 @@ def test_demo_runs_the_whole_lifecycle(tmp_path):
     assert text.count("## build — `smops build`") == 3  # v1, v2 and the retraining
     assert "drifted in length,diameter; retraining (drift:length,diameter) registered AbaloneModelPackageGroup v3" in narrative
     assert "### smops drift: `abalone-production` ⚠️ drift in 2 features" in text and "| `length` |" in text
+    assert "## plan production — `smops deploy`" in text and "### smops deploy --dry-run: would update" in text
+    assert "## rollback production — `smops rollback`" in text and "autoscaling 1-4 and its 3 live instances kept" in narrative
 
 
 def test_demo_names_the_failed_step(tmp_path):

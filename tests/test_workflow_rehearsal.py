@@ -286,3 +286,34 @@ def test_deploy_rehearsal_refuses_a_max_execution_timeout_within_the_bakes(works
     assert staging.returncode == 2
     assert [name for name, _ in staging.steps] == ["emulator", "deploy"]
     assert "--max-execution-timeout 600" in staging.steps[-1][1].stderr
+
+
+def test_deploy_dry_run_plans_both_jobs_and_changes_nothing(workspace, tmp_path, stop_emulators):
+    arn = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn-models/4"
+    inputs = call_inputs(
+        ".github/workflows/deploy.yml",
+        {
+            "model-package-arn": arn,
+            "staging-endpoint-name": "churn-staging",
+            "production-endpoint-name": "churn-production",
+            "region": "eu-west-1",
+            "model-role-arn": ROLE_ARN,
+            "autoscaling-min": "1",
+            "autoscaling-max": "4",
+            "autoscaling-target": "70",
+            "cleanup-keep": "1",
+            "smoke-payload": "ml/smoke.csv",
+            "rehearsal": True,
+            "dry-run": True,
+        },
+    )
+    staging, production = staging_then_production(inputs, workspace, tmp_path, stop_emulators)
+    assert [name for name, _ in staging.steps] == ["emulator", "deploy"]  # no smoke test, no cleanup
+    plan = json.loads(staging.outputs["plan"])
+    assert plan["action"] == "created" and plan["model-package-arn"] == arn
+    assert plan["autoscaling"]["after"]["min"] == 1 and plan["autoscaling"]["after"]["max"] == 4
+    assert "would create churn-staging" in dict(staging.steps)["deploy"].stderr
+    deploy = dict(production.steps)["deploy"]
+    assert deploy.env["smops"]["SMOPS_REQUIRE_ON_ENDPOINT"] == ""  # staging was not deployed
+    assert deploy.env["smops"]["SMOPS_DRY_RUN"] == "true"
+    assert json.loads(production.outputs["plan"])["endpoint-name"] == "churn-production"

@@ -62,6 +62,13 @@ def check_exist(cw, alarm_names: list[str]) -> None:
         )
 
 
+def states(cw, alarm_names: list[str]) -> dict[str, str]:
+    """The state (OK, ALARM, INSUFFICIENT_DATA) of each alarm that exists."""
+    if not alarm_names:
+        return {}
+    return {a["AlarmName"]: a["StateValue"] for a in cw.describe_alarms(AlarmNames=alarm_names)["MetricAlarms"]}
+
+
 def in_alarm(cw, alarm_names: list[str]) -> list[str]:
     """'name: reason' for each alarm now in ALARM."""
     if not alarm_names:

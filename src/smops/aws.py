@@ -110,6 +110,16 @@ def is_not_found(exc: botocore.exceptions.ClientError) -> bool:
     )
 
 
+def found(call, **request):
+    """A Describe call's answer; None when the resource does not exist."""
+    try:
+        return call(**request)
+    except botocore.exceptions.ClientError as exc:
+        if is_not_found(exc):
+            return None
+        raise
+
+
 def check_role_arn(value: str, what: str) -> None:
     if not ROLE_ARN.match(value):
         raise BadInput(f"--role-arn {value!r} is not an IAM role ARN", f"pass arn:aws:iam::ACCOUNT:role/NAME, {what}")

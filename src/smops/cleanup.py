@@ -2,17 +2,19 @@
 
 Only resources tagged smops:endpoint=<endpoint> are candidates, so configs made by hand or by
 other tools are never touched; the config the endpoint serves (and one being deployed) is kept
-with the --keep newest, and so are their models. A model smops created whose config never came
-to be (a failed deploy) is deleted too.
+with the --keep newest, and so are their models. The config `smops rollback` would return to
+(the previous one of the endpoint's history) is kept too; deleting an older config of that
+history is said in the log and the summary, since `smops rollback` can no longer return to it.
+A model smops created whose config never came to be (a failed deploy) is deleted too.
 """
 
 from __future__ import annotations
 
 import botocore.exceptions
 
-from smops import aws, endpoint, gha
-from smops.deploy import ENDPOINT_TAG
+from smops import aws, endpoint, gha, history
 from smops.errors import BadInput
+from smops.plan import ENDPOINT_TAG
 
 # Names start with the endpoint's, cut to fit 63 characters with the -v<version>-<time> suffix.
 NAME_PREFIX = 40
@@ -25,14 +27,19 @@ def run(args) -> dict[str, str]:
     sm = aws.client("sagemaker", args.region, args.profile)
     current = endpoint.describe(sm, args.endpoint_name)
     in_use = set()
+    served: list[history.Entry] = []
     if current:
         in_use.add(current["EndpointConfigName"])
         pending = (current.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
         if pending:
             in_use.add(pending)
+        served = history.read(sm, current["EndpointArn"])
+    target = history.previous(served, current["EndpointConfigName"]) if current else None
 
     configs = _ours(sm, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigArn", args.endpoint_name)
-    older = [c for c in configs if c not in in_use][args.keep :]
+    beyond_keep = [c for c in configs if c not in in_use][args.keep :]
+    older = [c for c in beyond_keep if not (target and c == target.config)]
+    lost = {e.config: e for e in served if e.config in older}
     kept = [c for c in configs if c not in older]
     kept_models = {model for config in kept for model in _variant_models(sm, config)}
     models = _ours(sm, "list_models", "Models", "ModelArn", args.endpoint_name)
@@ -40,7 +47,7 @@ def run(args) -> dict[str, str]:
 
     verb = "would delete" if args.dry_run else "deleting"
     for config in older:
-        gha.log(f"{verb} endpoint config {config}")
+        gha.log(f"{verb} endpoint config {config}" + (f": {_lost(lost[config])}" if config in lost else ""))
         if not args.dry_run:
             sm.delete_endpoint_config(EndpointConfigName=config)
     for model in unused_models:
@@ -53,12 +60,22 @@ def run(args) -> dict[str, str]:
         f"### smops cleanup{' (dry run)' if args.dry_run else ''}: `{args.endpoint_name}`\n\n"
         + gha.table(
             ["resource", "fate"],
-            [[f"config `{k}`", "kept (in use)" if k in in_use else "kept"] for k in kept]
-            + [[f"config `{c}`", fate] for c in older]
+            [[f"config `{k}`", _why_kept(k, in_use, target)] for k in kept]
+            + [[f"config `{c}`", fate + (f": {_lost(lost[c])}" if c in lost else "")] for c in older]
             + [[f"model `{m}`", fate] for m in unused_models],
         )
     )
     return {"deleted-endpoint-configs": "\n".join(older), "deleted-models": "\n".join(unused_models)}
+
+
+def _why_kept(config: str, in_use: set[str], target: history.Entry | None) -> str:
+    if config in in_use:
+        return "kept (in use)"
+    return "kept (what `smops rollback` returns to)" if target and config == target.config else "kept"
+
+
+def _lost(entry: history.Entry) -> str:
+    return f"history entry {entry.label()}, which `smops rollback` can no longer return to"
 
 
 def _ours(sm, operation: str, key: str, arn_key: str, endpoint_name: str) -> list[str]:

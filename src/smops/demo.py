@@ -75,6 +75,7 @@ class Demo:
         self.sqs = boto3.client("sqs", **kwargs)
         self.events = boto3.client("events", **kwargs)
         self.secrets = boto3.client("secretsmanager", **kwargs)
+        self.autoscaling = boto3.client("application-autoscaling", **kwargs)
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SMOPS_", "GITHUB_"))},
             **emulator.env(),
@@ -208,13 +209,21 @@ class Demo:
                            str(payload), "--count", "3", "--max-latency-ms", "2000")
         self.check(smoke["status-code"] == "200", f"smoke test answered {smoke['status-code']}")
 
-    def production(self, arn: str, expect: int = 0) -> dict[str, str]:
-        return self.smops(
-            "deploy production", "deploy", "--model-package-arn", arn, "--endpoint-name", PRODUCTION,
+    def production_args(self, arn: str) -> list[str]:
+        return [
+            "deploy", "--model-package-arn", arn, "--endpoint-name", PRODUCTION,
             "--role-arn", ROLE, "--environment", "production", "--strategy", "canary", "--canary-size", "10",
             "--wait-interval", "300", "--create-alarms", "--require-on-endpoint", STAGING,
-            "--data-capture-uri", f"s3://{BUCKET}/capture", expect=expect,
-        )
+            "--autoscaling-min", "1", "--autoscaling-max", "4", "--autoscaling-target", "70",
+            "--data-capture-uri", f"s3://{BUCKET}/capture",
+        ]
+
+    def production(self, arn: str, expect: int = 0) -> dict[str, str]:
+        return self.smops("deploy production", *self.production_args(arn), expect=expect)
+
+    def production_plan(self, arn: str) -> dict[str, str]:
+        """The same deploy with --dry-run: the plan, and nothing changed."""
+        return self.smops("plan production", *self.production_args(arn), "--dry-run")
 
     def drift(self) -> str:
         """Production traffic whose inputs shifted: `smops drift` finds it against the training
@@ -270,9 +279,11 @@ def run(args) -> dict[str, str]:
             demo.phase("4 production (canary)", lambda: _story_production(demo, first["payload-arn"]))
             second = {}
             demo.phase("5 v2: build → staging", lambda: _story_second(demo, second, payload))
+            demo.phase("5 v2: production plan", lambda: _story_plan(demo, second))
             demo.phase("5 v2: production rollback", lambda: _story_rollback(demo, first, second))
             demo.phase("6 cleanup", lambda: _story_cleanup(demo))
-            demo.phase("7 drift → retrain", demo.drift)
+            demo.phase("7 one-command rollback", lambda: _story_rollback_command(demo, first, second))
+            demo.phase("8 drift → retrain", demo.drift)
         except Expectation as exc:
             failure = str(exc)
             print(f"✗ {failure}", flush=True)
@@ -321,6 +332,44 @@ def _story_rollback(demo: Demo, first: dict, second: dict) -> str:
     serving = demo.serving(PRODUCTION)
     demo.check(serving == first["payload-arn"], f"after the rollback production serves {serving}, not v1")
     return f"canary tripped the 5XX alarm; SageMaker rolled back; production still serves {_label(serving)}"
+
+
+def _story_plan(demo: Demo, second: dict) -> str:
+    before = demo.sagemaker.describe_endpoint(EndpointName=PRODUCTION)["EndpointConfigName"]
+    out = demo.production_plan(second["arn"])
+    plan = json.loads(out["plan"])
+    demo.check(out["action"] == "updated", f"plan: expected an update, got {out['action']}")
+    after = demo.sagemaker.describe_endpoint(EndpointName=PRODUCTION)["EndpointConfigName"]
+    demo.check(after == before, "plan: the dry run changed what production serves")
+    return (
+        f"smops deploy --dry-run: {_label(second['arn'])} would update {PRODUCTION}, canary 10% then the rest, "
+        f"old fleet gone after {duration(plan['old-fleet-gone-at-seconds'])}, {len(plan['alarms'])} alarms; nothing changed"
+    )
+
+
+def _story_rollback_command(demo: Demo, first: dict, second: dict) -> str:
+    """v2 promoted once the alarm cleared, autoscaling scales out, then `smops rollback` puts v1 back."""
+    demo.cloudwatch.set_alarm_state(
+        AlarmName=f"{PRODUCTION}-AllTraffic-5xx-errors", StateValue="OK", StateReason="errors stopped (smops demo)"
+    )
+    demo.production(second["arn"])
+    demo.check(demo.serving(PRODUCTION) == second["arn"], "v2 did not reach production once the alarm cleared")
+    demo.sagemaker.update_endpoint_weights_and_capacities(  # what Application Auto Scaling does under load
+        EndpointName=PRODUCTION,
+        DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 3, "DesiredWeight": 1.0}],
+    )
+    scaling = demo.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    out = demo.smops("rollback production", "rollback", "--endpoint-name", PRODUCTION, "--environment", "production")
+    serving = demo.serving(PRODUCTION)
+    demo.check(serving == first["payload-arn"], f"after smops rollback production serves {serving}, not v1")
+    found = demo.sagemaker.describe_endpoint(EndpointName=PRODUCTION)["ProductionVariants"][0]
+    demo.check(found["DesiredInstanceCount"] == 3, f"the rollback left {found['DesiredInstanceCount']} instances, not 3")
+    kept = demo.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    demo.check(kept == scaling, "the rollback changed production's autoscaling")
+    return (
+        f"v2 promoted once the alarm cleared; `smops rollback` put {_label(serving)} back "
+        f"({out['rolled-back-from']} → {out['endpoint-config-name']}), autoscaling 1-4 and its 3 live instances kept"
+    )
 
 
 def _story_cleanup(demo: Demo) -> str:

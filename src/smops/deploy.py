@@ -1,109 +1,181 @@
 """`smops deploy`: an Approved model package to an endpoint, blue/green with automatic rollback.
 
-Every check that can refuse happens before the first resource is created, so a refusal (exit 2)
-never leaves anything behind. After that, the new Model and EndpointConfig are created, the
-endpoint is created or updated, and the outcome is read back from SageMaker: an update it rolled
-back fails the job, saying which config still serves.
+Every decision, and every check that can refuse, is made first by `smops.plan` (which `--dry-run`
+shows, with `smops.plan_report`, instead of acting on it), so a refusal (exit 2) never leaves anything behind. Then the new
+Model and EndpointConfig are created, and the endpoint is created, or updated through the guarded
+path `smops rollback` shares (`update`): rollback alarms, the DeploymentConfig, autoscaling kept,
+the wait, and the outcome read back from SageMaker: an update it rolled back fails the job,
+saying which config still serves.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from datetime import datetime, timezone
 
 import botocore.exceptions
 
-from smops import alarms, aws, endpoint, gha, registry
+from smops import alarms, aws, endpoint, gha, history, plan_report, registry, scaling
+from smops import plan as planning
 from smops.errors import BadInput, RemoteFailure, TimedOut
-from smops.strategy import Strategy, check_serverless, fallback_warnings
-from smops.waiting import PollingFailed, duration
+from smops.plan import CONFIG_TAG, ENDPOINT_TAG, Plan
+from smops.strategy import Strategy
+from smops.waiting import duration
 
-CONFIG_TAG = "smops:config-sha256"
-ENDPOINT_TAG = "smops:endpoint"
-NAME_MAX = 63
+__all__ = ["CONFIG_TAG", "ENDPOINT_TAG", "run", "update"]
 
 
 def run(args) -> dict[str, str]:
+    return execute(args, planning.for_deploy, _deploy)
+
+
+def execute(args, make_plan, act) -> dict[str, str]:
+    """Plan, then show the plan (--dry-run) or act on it: what deploy and rollback share."""
     started = time.monotonic()
     deadline = started + args.timeout * 60
-    serverless = args.serverless_memory_mb is not None
-    strategy = _strategy(args)
-    _check_flags(args, strategy, serverless)
-    sm = aws.client("sagemaker", args.region, args.profile)
-    cw = aws.client("cloudwatch", args.region, args.profile)
+    sm, cw, aas = (aws.client(s, args.region, args.profile) for s in ("sagemaker", "cloudwatch", "application-autoscaling"))
+    try:
+        plan = make_plan(args, sm, cw, aas, deadline, wait=not args.dry_run)
+    except BadInput as exc:
+        if args.dry_run:
+            plan_report.refused(args.command, args.endpoint_name, exc)
+        raise
+    if args.dry_run:
+        return plan_report.show(plan)
+    for warning in plan.warnings:
+        gha.warning(warning, title="deployment guardrails")
+    return act(args, plan, sm, cw, aas, started, deadline)
 
-    package = registry.resolve(sm, args.model_package_arn, args.model_package_group, "Approved")
-    _check_package(package)
-    arn = package["ModelPackageArn"]
-    if args.require_on_endpoint:
-        _require_on(sm, args.require_on_endpoint, arn)
-    variant = _variant(args, serverless)
-    data_capture = _data_capture(args)
-    fingerprint = _fingerprint(arn, variant, data_capture)
-    current = _settled_endpoint(sm, args, fingerprint, deadline)
+
+def _deploy(args, plan: Plan, sm, cw, aas, started: float, deadline: float) -> dict[str, str]:
+    arn = plan.new.package_arn
     outputs = {"endpoint-name": args.endpoint_name, "model-package-arn": arn}
-
-    serving = _serving_this(sm, current, arn, fingerprint, args.role_arn) if current else None
-    if serving:
+    if plan.action == "unchanged":
         outputs.update(
             {
-                "endpoint-arn": current["EndpointArn"],
-                "endpoint-config-name": current["EndpointConfigName"],
-                "model-name": serving["ModelName"],
+                "endpoint-arn": plan.current["EndpointArn"],
+                "endpoint-config-name": plan.config_name,
+                "model-name": plan.new.model,
                 "action": "unchanged",
             }
         )
-        gha.log(f"{args.endpoint_name} already serves {registry.label(package)}: nothing to do")
-        gha.add_summary(_summary(args, package, strategy, current, None, "unchanged", started, []))
+        gha.log(f"{args.endpoint_name} already serves {registry.label(plan.package)}: nothing to do")
+        _finish(sm, aas, plan, succeeded=True)
+        gha.add_summary(_summary(args, plan.package, plan.strategy, plan.current, None, "unchanged", started, []))
         return outputs
-    if not args.role_arn:
-        raise BadInput("no --role-arn given", "pass the IAM role the model runs as (role-arn input)")
-    shifting = bool(current) and not serverless and not _is_serverless(current)
-    if current:
-        _check_update(args, strategy, current, serverless)
-    alarms.check_exist(cw, list(args.alarm))
-    warnings = fallback_warnings(strategy, args.instance_type) if shifting else []
-    for warning in warnings:
-        gha.warning(warning, title="deployment guardrails")
-    _warn_unsupported_instance(package, args, serverless)
 
     # -- from here on, resources are created -------------------------------------------------
-    tags = aws.provenance_tags(model_package_arn=arn, environment=args.environment)
-    tags += [{"Key": ENDPOINT_TAG, "Value": args.endpoint_name}]
-    tags += [{"Key": k, "Value": v} for k, v in args.tag]
-    name = resource_name(args.endpoint_name, package)
+    tags = provenance(args, arn) + [{"Key": k, "Value": v} for k, v in args.tag]
+    name = plan.config_name
     try:
-        if args.create_alarms:
-            alarms.create(cw, args.endpoint_name, args.variant_name, args.latency_threshold_ms, tags)
-        _create_model_and_config(sm, name, args.role_arn, arn, variant, data_capture, tags, fingerprint)
+        _create_model_and_config(sm, name, plan.new.role, arn, plan.variant_spec, plan.data_capture, tags, plan.fingerprint)
         outputs.update({"model-name": name, "endpoint-config-name": name})
-        gha.log(f"created model and endpoint config {name} for {registry.label(package)}")
-        if current is None:
-            action = "created"
+        gha.log(f"created model and endpoint config {name} for {registry.label(plan.package)}")
+        if plan.current is None:
+            if args.create_alarms:
+                alarms.create(cw, args.endpoint_name, args.variant_name, args.latency_threshold_ms, tags)
             response = sm.create_endpoint(EndpointName=args.endpoint_name, EndpointConfigName=name, Tags=tags)
             gha.log(f"creating endpoint {args.endpoint_name}")
-        else:
-            action = "updated"
-            request = {"EndpointName": args.endpoint_name, "EndpointConfigName": name}
-            config = strategy.deployment_config() if shifting else None
-            if config:
-                request["DeploymentConfig"] = config
-            response = sm.update_endpoint(**request)
-            how = strategy.describe() if config else "SageMaker's default blue/green, all at once"
-            gha.log(f"updating endpoint {args.endpoint_name}: {current['EndpointConfigName']} -> {name} ({how})")
     except aws.ERRORS as exc:
-        response = _went_through(sm, exc, args.endpoint_name, name, outputs)
-    outputs.update({"endpoint-arn": response["EndpointArn"], "action": action})
+        response = _went_through(sm, exc, args.endpoint_name, name, outputs, called="model-name" in outputs)
+    if plan.current is not None:
+        return update(args, plan, sm, cw, aas, outputs, started, deadline, tags)
 
-    final = _wait(sm, args.endpoint_name, deadline, outputs)
-    outcome = _outcome(final, name, cw, strategy)
-    gha.add_summary(_summary(args, package, strategy, current, name, outcome or action, started, warnings))
+    outputs.update({"endpoint-arn": response["EndpointArn"], "action": "created"})
+    final = endpoint.wait_settled(sm, args.endpoint_name, deadline, outputs)
+    outcome = _outcome(final, name, cw, plan.strategy)
+    gha.add_summary(_summary(args, plan.package, plan.strategy, None, name, outcome or "created", started, plan.warnings))
     if outcome:
-        raise RemoteFailure(outcome, _after_failure(sm, final, name, current), outputs=outputs)
-    gha.log(f"endpoint {args.endpoint_name} InService with {name} ({action}) in {duration(time.monotonic() - started)}")
+        raise RemoteFailure(outcome, _after_failure(sm, final, name, None, created=True), outputs=outputs)
+    _finish(sm, aas, plan, succeeded=True, endpoint_arn=response["EndpointArn"])
+    gha.log(f"endpoint {args.endpoint_name} InService with {name} (created) in {duration(time.monotonic() - started)}")
     return outputs
+
+
+def update(args, plan: Plan, sm, cw, aas, outputs: dict, started: float, deadline: float, tags: list[dict]) -> dict:
+    """The guarded update path deploy and rollback share: rollback alarms, UpdateEndpoint with the
+    plan's DeploymentConfig (and RetainAllVariantProperties for a scaled variant), autoscaling
+    deregistered around an instance-type change, the wait, and the outcome read back."""
+    name, current = plan.config_name, plan.current
+    history.record(sm, current["EndpointArn"], current["EndpointConfigName"], plan.old.package_arn if plan.old else None)
+    suspended = False
+    try:
+        if args.create_alarms:
+            alarms.create(cw, args.endpoint_name, plan.new.variant, args.latency_threshold_ms, tags)
+        if plan.suspend_scaling:
+            scaling.suspend(aas, args.endpoint_name, plan.new.variant, plan.scaling_before)
+            suspended = True
+            gha.log(f"deregistered {plan.new.variant} from autoscaling for the instance-type change; it comes back after")
+        response = sm.update_endpoint(**plan.update_request())
+    except aws.ERRORS as exc:
+        try:
+            response = _went_through(sm, exc, args.endpoint_name, name, outputs, called=True, made=plan.creates_config)
+        except RemoteFailure:
+            if suspended:
+                scaling.apply(aas, args.endpoint_name, plan.new.variant, plan.scaling_before)
+            raise
+    how = plan.strategy.describe() if plan.deployment_config() else "SageMaker's default blue/green, all at once"
+    gha.log(f"updating endpoint {args.endpoint_name}: {current['EndpointConfigName']} -> {name} ({how})")
+    outputs.update({"endpoint-arn": response["EndpointArn"], "action": "updated"})
+    try:
+        final = endpoint.wait_settled(sm, args.endpoint_name, deadline, outputs)
+    except TimedOut as exc:
+        if suspended:
+            exc.fix += "; " + scaling.restore_hint(args.endpoint_name, plan.new.variant, plan.scaling_before)
+        raise
+    outcome = _outcome(final, name, cw, plan.strategy)
+    _finish(sm, aas, plan, succeeded=not outcome, endpoint_arn=response["EndpointArn"])
+    gha.add_summary(_summary(args, plan.package, plan.strategy, current, name, outcome or "updated", started, plan.warnings))
+    if outcome:
+        raise RemoteFailure(outcome, _after_failure(sm, final, name, current, created=plan.creates_config), outputs=outputs)
+    gha.log(f"endpoint {args.endpoint_name} InService with {name} (updated) in {duration(time.monotonic() - started)}")
+    return outputs
+
+
+def _finish(sm, aas, plan: Plan, succeeded: bool, endpoint_arn: str | None = None) -> None:
+    """After the endpoint settled: the scaling it should have (the plan's when the new config
+    serves, the one before when a suspended registration must come back), and the history."""
+    variant = plan.new.variant
+    if succeeded and plan.scaling_after and (plan.suspend_scaling or plan.scaling_changes()):
+        scaling.apply(aas, plan.endpoint_name, variant, plan.scaling_after)
+        gha.log(f"autoscaling of {plan.endpoint_name}/{variant}: {plan.scaling_after.describe()}")
+    elif not succeeded and plan.suspend_scaling:
+        scaling.apply(aas, plan.endpoint_name, variant, plan.scaling_before)
+        gha.log(f"autoscaling of {plan.endpoint_name}/{variant} restored: {plan.scaling_before.describe()}")
+    if succeeded:
+        history.record(sm, endpoint_arn or plan.current["EndpointArn"], plan.config_name, plan.new.package_arn)
+
+
+def _went_through(sm, exc: Exception, endpoint_name: str, name: str, outputs: dict, called: bool, made: bool = True) -> dict:
+    """After a failed call, the endpoint when it is deploying `name` all the same (the answer to
+    CreateEndpoint or UpdateEndpoint was lost and botocore's retry was refused); otherwise the
+    failure, saying what is left behind. `called`: the endpoint call was made; `made`: this run
+    created the model and config `name`."""
+    failed = aws.describe_error(exc, endpoint_name)
+    denied = aws.access_denied(exc) if isinstance(exc, botocore.exceptions.ClientError) else None
+    unchanged = (f"{denied[1]}; " if denied else "") + "the endpoint itself was not changed"
+    if made:
+        unchanged += f"; `smops cleanup --endpoint-name {endpoint_name}` removes what was made of {name}"
+    if not called:
+        raise RemoteFailure(failed, unchanged, outputs=outputs) from exc
+    try:
+        found = endpoint.describe(sm, endpoint_name)
+    except aws.ERRORS:
+        raise RemoteFailure(
+            f"{failed}, and the endpoint could not be read back",
+            f"it may be deploying {name}: check `aws sagemaker describe-endpoint --endpoint-name "
+            f"{endpoint_name}` before deploying again",
+            outputs=outputs,
+        ) from exc
+    pending = ((found or {}).get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+    if not found or name not in {found["EndpointConfigName"], pending}:
+        raise RemoteFailure(failed, unchanged, outputs=outputs) from exc
+    gha.warning(f"{failed}; yet {endpoint_name} is deploying {name}: the request went through, waiting for it")
+    return found
+
+
+def provenance(args, package_arn: str | None) -> list[dict]:
+    tags = aws.provenance_tags(model_package_arn=package_arn, environment=args.environment)
+    return tags + [{"Key": ENDPOINT_TAG, "Value": args.endpoint_name}]
 
 
 def _create_model_and_config(sm, name, role_arn, package_arn, variant, data_capture, tags, fingerprint) -> None:
@@ -128,252 +200,6 @@ def _create_model_and_config(sm, name, role_arn, package_arn, variant, data_capt
         raise
 
 
-def _went_through(sm, exc: Exception, endpoint_name: str, name: str, outputs: dict) -> dict:
-    """After a failed call, the endpoint when it is deploying `name` all the same (the answer to
-    CreateEndpoint or UpdateEndpoint was lost and botocore's retry was refused); otherwise the
-    failure, saying what is left behind."""
-    failed = aws.describe_error(exc, endpoint_name)
-    denied = aws.access_denied(exc) if isinstance(exc, botocore.exceptions.ClientError) else None
-    unchanged = (f"{denied[1]}; " if denied else "") + "the endpoint itself was not changed"
-    left = f"`smops cleanup --endpoint-name {endpoint_name}` removes what was made of {name}"
-    if "model-name" not in outputs:  # the endpoint call was never made
-        raise RemoteFailure(failed, f"{unchanged}; {left}", outputs=outputs) from exc
-    try:
-        found = endpoint.describe(sm, endpoint_name)
-    except aws.ERRORS:
-        raise RemoteFailure(
-            f"{failed}, and the endpoint could not be read back",
-            f"it may be deploying {name}: check `aws sagemaker describe-endpoint --endpoint-name "
-            f"{endpoint_name}` before deploying again",
-            outputs=outputs,
-        ) from exc
-    pending = ((found or {}).get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
-    if not found or name not in {found["EndpointConfigName"], pending}:
-        raise RemoteFailure(failed, f"{unchanged}; {left}", outputs=outputs) from exc
-    gha.warning(f"{failed}; yet {endpoint_name} is deploying {name}: the request went through, waiting for it")
-    return found
-
-
-def _wait(sm, endpoint_name: str, deadline: float, outputs: dict) -> dict:
-    with gha.group(f"Wait for endpoint {endpoint_name}"):
-        try:
-            return endpoint.wait(sm, endpoint_name, max(deadline - time.monotonic(), 0))
-        except (TimedOut, PollingFailed) as exc:
-            exc.fix = (
-                f"the deployment goes on in SageMaker; watch it with "
-                f"`aws sagemaker describe-endpoint --endpoint-name {endpoint_name}`, "
-                "or re-run this deploy to wait for it again"
-            )
-            exc.outputs = outputs
-            raise
-
-
-# -- checks before any change ---------------------------------------------------------------------
-
-
-def _strategy(args) -> Strategy:
-    planned = list(args.alarm)
-    if args.create_alarms:
-        planned += [a for a in alarms.names(args.endpoint_name, args.variant_name) if a not in planned]
-    return Strategy(
-        name=args.strategy,
-        canary_size=args.canary_size,
-        linear_step=args.linear_step,
-        batch_size=args.batch_size,
-        wait_interval=args.wait_interval,
-        termination_wait=args.termination_wait,
-        max_execution_timeout=args.max_execution_timeout,
-        alarms=tuple(planned),
-    )
-
-
-def _check_flags(args, strategy: Strategy, serverless: bool) -> None:
-    endpoint.check_name(args.endpoint_name)
-    aws.check_tags(args.tag)
-    if args.role_arn:
-        aws.check_role_arn(args.role_arn, "the role the model runs as")
-    if serverless:
-        check_serverless(args.serverless_memory_mb, args.serverless_max_concurrency or 5)
-    elif args.serverless_max_concurrency is not None:
-        raise BadInput("--serverless-max-concurrency without --serverless-memory-mb", "pass both, or neither")
-    elif args.instance_count < 1:
-        raise BadInput(f"--instance-count {args.instance_count} is less than 1", "deploy at least one instance")
-    if args.data_capture_uri and not args.data_capture_uri.startswith("s3://"):
-        raise BadInput(f"--data-capture-uri {args.data_capture_uri!r} is not an s3:// URI", "pass s3://bucket/prefix")
-    if args.create_alarms and args.latency_threshold_ms < 1:
-        raise BadInput(
-            f"--latency-threshold-ms {args.latency_threshold_ms} is less than 1",
-            "give the p99 model latency that should roll the deployment back, in milliseconds (default 1000)",
-        )
-    if not 0 <= args.data_capture_percent <= 100:
-        raise BadInput(f"--data-capture-percent {args.data_capture_percent} is not a percentage", "use 0-100")
-    strategy.check(serverless)
-    if strategy.deployment_config() and strategy.total_wait() > args.timeout * 60:
-        gha.warning(
-            f"the {strategy.name} deployment bakes {strategy.total_wait()}s, longer than --timeout "
-            f"{args.timeout:g} min: raise --timeout or the job will stop waiting first"
-        )
-
-
-def _check_package(package: dict) -> None:
-    arn = package["ModelPackageArn"]
-    status = package.get("ModelApprovalStatus")
-    if status != "Approved":
-        raise BadInput(
-            f"model package {registry.label(package)} is {status}, not Approved",
-            f"approve it first: smops approve --model-package-arn {arn}",
-        )
-    if not (package.get("InferenceSpecification") or {}).get("Containers"):
-        raise BadInput(
-            f"model package {registry.label(package)} has no inference specification",
-            "register it with an InferenceSpecification (container image and model data)",
-        )
-
-
-def _warn_unsupported_instance(package: dict, args, serverless: bool) -> None:
-    supported = (package.get("InferenceSpecification") or {}).get("SupportedRealtimeInferenceInstanceTypes")
-    if supported and not serverless and args.instance_type not in supported:
-        gha.warning(
-            f"{args.instance_type} is not among the package's supported instance types "
-            f"({', '.join(supported)}); SageMaker may refuse to host it"
-        )
-
-
-def _require_on(sm, staging: str, arn: str) -> None:
-    """Promotion guard: the package must already be InService on the staging endpoint."""
-    found = endpoint.describe(sm, staging)
-    if found is None:
-        raise BadInput(f"promotion guard: endpoint {staging} does not exist", f"deploy to {staging} first")
-    if found["EndpointStatus"] != "InService":
-        raise BadInput(
-            f"promotion guard: endpoint {staging} is {found['EndpointStatus']}, not InService",
-            f"wait for {staging} to settle and smoke-test it first",
-        )
-    serving = endpoint.config_package(sm, found["EndpointConfigName"])
-    if serving != arn:
-        raise BadInput(
-            f"promotion guard: {staging} serves {serving or 'no model package'}, not {arn}",
-            f"deploy and smoke-test this package on {staging} first",
-        )
-
-
-def _settled_endpoint(sm, args, fingerprint: str, deadline: float) -> dict | None:
-    """The endpoint to update, once it is in a state an update can start from."""
-    current = endpoint.describe(sm, args.endpoint_name)
-    status = current["EndpointStatus"] if current else None
-    if status == "Deleting":
-        raise BadInput(f"endpoint {args.endpoint_name} is being deleted", "wait for the deletion, then deploy again")
-    if status in endpoint.SETTLING:
-        pending = (current.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
-        ours = pending and _config_tags(sm, pending).get(CONFIG_TAG) == fingerprint
-        if ours:
-            gha.log(f"endpoint {args.endpoint_name} is already deploying this package ({pending}): waiting for it")
-        elif not args.wait_if_busy:
-            raise BadInput(
-                f"endpoint {args.endpoint_name} is {status}: another deployment is in progress",
-                "wait for it to finish, or pass --wait-if-busy",
-            )
-        else:
-            gha.log(f"endpoint {args.endpoint_name} is {status}: waiting for it (--wait-if-busy)")
-        current = _wait(sm, args.endpoint_name, deadline, {})
-        if ours and current["EndpointConfigName"] != pending:
-            raise RemoteFailure(
-                f"the earlier deployment of this package to {args.endpoint_name} did not complete: "
-                f"{current.get('FailureReason') or current['EndpointStatus']}",
-                f"{current['EndpointConfigName']} is serving; deploy again to retry",
-            )
-    if current and current["EndpointStatus"] in {"Failed", "UpdateRollbackFailed", "OutOfService"}:
-        raise BadInput(
-            f"endpoint {args.endpoint_name} is {current['EndpointStatus']}: "
-            f"{current.get('FailureReason') or 'no reason given'}",
-            f"repair or delete it (aws sagemaker delete-endpoint --endpoint-name {args.endpoint_name}), then deploy again",
-        )
-    return current
-
-
-def _check_update(args, strategy: Strategy, current: dict, serverless: bool) -> None:
-    """What UpdateEndpoint would refuse given what the endpoint runs now."""
-    names = sorted(v["VariantName"] for v in current["ProductionVariants"])
-    if names != [args.variant_name]:
-        raise BadInput(
-            f"endpoint {args.endpoint_name} serves variant(s) {', '.join(names)}, not {args.variant_name}",
-            f"pass --variant-name {names[0]} (an update keeps the variant name) or deploy to a new endpoint",
-        )
-    if _is_serverless(current) and not serverless:
-        strategy.check(serverless=True)
-
-
-def _is_serverless(found: dict) -> bool:
-    return any("CurrentServerlessConfig" in v or "DesiredServerlessConfig" in v for v in found["ProductionVariants"])
-
-
-def _config_tags(sm, config_name: str) -> dict[str, str]:
-    try:
-        config_arn = sm.describe_endpoint_config(EndpointConfigName=config_name)["EndpointConfigArn"]
-    except botocore.exceptions.ClientError as exc:
-        if aws.is_not_found(exc):
-            return {}
-        raise
-    return aws.tags(sm, config_arn)
-
-
-def _serving_this(sm, current: dict, arn: str, fingerprint: str, role_arn: str | None) -> dict | None:
-    """The Model the endpoint runs, when it already runs this package with these settings (and
-    this role, if given); None when a deploy would change something."""
-    config_name = current["EndpointConfigName"]
-    if _config_tags(sm, config_name).get(CONFIG_TAG) != fingerprint:
-        return None
-    model = endpoint.serving_model(sm, config_name)
-    if endpoint.model_package(model) != arn or (role_arn and model.get("ExecutionRoleArn") != role_arn):
-        return None
-    return model
-
-
-# -- what gets created ----------------------------------------------------------------------------
-
-
-def _variant(args, serverless: bool) -> dict:
-    if serverless:
-        return {
-            "VariantName": args.variant_name,
-            "ServerlessConfig": {
-                "MemorySizeInMB": args.serverless_memory_mb,
-                "MaxConcurrency": args.serverless_max_concurrency or 5,
-            },
-        }
-    return {
-        "VariantName": args.variant_name,
-        "InstanceType": args.instance_type,
-        "InitialInstanceCount": args.instance_count,
-        "InitialVariantWeight": 1.0,
-    }
-
-
-def _data_capture(args) -> dict | None:
-    if not args.data_capture_uri:
-        return None
-    return {
-        "EnableCapture": True,
-        "InitialSamplingPercentage": args.data_capture_percent,
-        "DestinationS3Uri": args.data_capture_uri,
-        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-    }
-
-
-def _fingerprint(arn: str, variant: dict, data_capture: dict | None) -> str:
-    """What makes two deploys the same: the package and the hosting settings."""
-    body = json.dumps({"package": arn, "variant": variant, "capture": data_capture}, sort_keys=True)
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
-def resource_name(endpoint_name: str, package: dict) -> str:
-    """<endpoint>-v<version>-<UTC time to the millisecond>, cut to SageMaker's 63 characters."""
-    now = datetime.now(timezone.utc)
-    version = package.get("ModelPackageVersion")
-    suffix = (f"-v{version}" if version else "") + f"-{now:%y%m%d%H%M%S}{now.microsecond // 1000:03d}"
-    return endpoint_name[: NAME_MAX - len(suffix)].rstrip("-") + suffix
-
-
 # -- reading the outcome --------------------------------------------------------------------------
 
 
@@ -393,15 +219,13 @@ def _outcome(final: dict, new_config: str, cw, strategy: Strategy) -> str | None
     return f"endpoint {name} is {status}: {reason or 'no reason given'}"
 
 
-def _after_failure(sm, final: dict, new_config: str, current: dict | None) -> str:
+def _after_failure(sm, final: dict, new_config: str, current: dict | None, created: bool) -> str:
     """Where things stand now: what serves, what was left unused, where to look."""
     region = sm.meta.region_name
     link = aws.console_url(region, f"endpoints/{final['EndpointName']}")
     if current and final["EndpointStatus"] == "InService":
-        return (
-            f"the previous config {final['EndpointConfigName']} is still serving; {new_config} was not "
-            f"kept (`smops cleanup --endpoint-name {final['EndpointName']}` removes it); see {link}"
-        )
+        unused = f" (`smops cleanup --endpoint-name {final['EndpointName']}` removes it)" if created else ""
+        return f"the previous config {final['EndpointConfigName']} is still serving; {new_config} was not kept{unused}; see {link}"
     logs = f"the log group /aws/sagemaker/Endpoints/{final['EndpointName']}"
     if current and final["EndpointStatus"] == "UpdateRollbackFailed":
         # SageMaker's own words: in service with a mix of the old and new endpoint configurations.
@@ -425,7 +249,8 @@ def _summary(args, package, strategy, current, new_config, outcome, started, war
         ["Outcome", outcome],
     ]
     icon = "✅" if outcome in {"created", "updated", "unchanged"} else "❌"
-    lines = [f"### smops deploy: `{args.endpoint_name}` {icon} {outcome}", "", gha.table(["", ""], rows)]
-    lines += ["", registry.summary_lines(package, s3)]
+    lines = [f"### smops {args.command}: `{args.endpoint_name}` {icon} {outcome}", "", gha.table(["", ""], rows)]
+    if package:
+        lines += ["", registry.summary_lines(package, s3)]
     lines += [f"\n> ⚠️ {w}" for w in warnings]
     return "\n".join(lines)

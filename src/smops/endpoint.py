@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 
 import botocore.exceptions
 
 from smops import aws, gha
-from smops.errors import BadInput
-from smops.waiting import wait_for
+from smops.errors import BadInput, TimedOut
+from smops.waiting import PollingFailed, wait_for
 
 SETTLING = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
 NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
@@ -23,12 +24,7 @@ def check_name(name: str) -> None:
 
 
 def describe(sm, name: str) -> dict | None:
-    try:
-        return sm.describe_endpoint(EndpointName=name)
-    except botocore.exceptions.ClientError as exc:
-        if aws.is_not_found(exc):
-            return None
-        raise
+    return aws.found(sm.describe_endpoint, EndpointName=name)
 
 
 def serving_model(sm, config_name: str) -> dict | None:
@@ -77,3 +73,18 @@ def wait(sm, name: str, timeout_seconds: float) -> dict:
         what=f"endpoint {name}",
         status=lambda found: found["EndpointStatus"],
     )
+
+
+def wait_settled(sm, name: str, deadline: float, outputs: dict) -> dict:
+    """`wait` in a log group, until the monotonic deadline; a timeout says how to follow on."""
+    with gha.group(f"Wait for endpoint {name}"):
+        try:
+            return wait(sm, name, max(deadline - time.monotonic(), 0))
+        except (TimedOut, PollingFailed) as exc:
+            exc.fix = (
+                f"the deployment goes on in SageMaker; watch it with "
+                f"`aws sagemaker describe-endpoint --endpoint-name {name}`, "
+                "or re-run this command to wait for it again"
+            )
+            exc.outputs = outputs
+            raise

@@ -12,9 +12,11 @@ def add(subparsers) -> None:
         "smops.cleanup:run",
         "delete old endpoint configs and models smops created for an endpoint",
         "Delete the endpoint configs (and their models) that smops created for the endpoint,\n"
-        "except the one it serves and the --keep newest. Never touches untagged resources.",
+        "except the one it serves, the one `smops rollback` would return to, and the --keep\n"
+        "newest. Says which deleted configs were in the rollback history. Never touches\n"
+        "untagged resources.",
     )
     p.flag("--endpoint-name", required=True, help="endpoint whose old configs to delete")
-    p.flag("--keep", type=int, default=2, help="newest configs to keep besides the current one (default 2)")
+    p.flag("--keep", type=int, default=2, help="newest configs to keep besides the current one and the rollback target (default 2)")
     p.flag("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
     flags.aws_flags(p)

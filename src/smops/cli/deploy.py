@@ -14,7 +14,9 @@ def add(subparsers) -> None:
         "Create a Model and an EndpointConfig for an Approved model package, then create the\n"
         "endpoint or update it with a blue/green or rolling deployment and wait until it is\n"
         "InService. Fails (exit 1) when SageMaker rolled the update back. Re-running the same\n"
-        "deploy changes nothing (action=unchanged).\n\n"
+        "deploy changes nothing (action=unchanged). An endpoint registered for automatic scaling\n"
+        "keeps its registration and its live instance count through every update. --dry-run\n"
+        "prints the plan and changes nothing.\n\n"
         "exit codes: 0 deployed or unchanged, 1 the deployment failed or rolled back, 2 bad\n"
         "input (nothing was created), 3 timed out waiting",
     )
@@ -42,66 +44,41 @@ def add(subparsers) -> None:
         default=100,
         help="percent of requests to capture when --data-capture-uri is set (default 100)",
     )
-    p.flag(
-        "--strategy",
-        choices=["all-at-once", "canary", "linear", "rolling"],
-        default="all-at-once",
-        help="how an existing endpoint moves to the new config: blue/green all-at-once (default), "
-        "canary or linear traffic shifting, or a rolling update",
-    )
-    p.flag("--canary-size", type=int, default=10, help="canary: percent of capacity first (default 10)")
-    p.flag("--linear-step", type=int, default=20, help="linear: percent shifted per step (default 20)")
-    p.flag("--batch-size", type=int, default=25, help="rolling: percent per batch (default 25)")
-    p.flag(
-        "--wait-interval",
-        type=int,
-        help="seconds to bake after each traffic shift (0-3600, default 300); an all-at-once update "
-        "without alarms, wait or timeout uses SageMaker's default (no bake)",
-    )
-    p.flag(
-        "--termination-wait",
-        type=int,
-        default=0,
-        help="seconds to keep the old fleet after all traffic moved (0-3600, default 0)",
-    )
-    p.flag(
-        "--max-execution-timeout",
-        type=int,
-        help="seconds before SageMaker abandons the deployment (600-28800; SageMaker's default if unset)",
-    )
-    p.flag(
-        "--alarm",
-        action="append",
-        metavar="NAME",
-        help="CloudWatch alarm that rolls the deployment back, repeatable (1-10)",
-    )
-    p.flag(
-        "--create-alarms",
-        action="store_true",
-        help="create or update a 5XX-errors and a p99-latency alarm on the variant and roll back on them",
-    )
-    p.flag(
-        "--latency-threshold-ms",
-        type=int,
-        default=1000,
-        help="p99 model latency that trips the --create-alarms latency alarm (default 1000)",
-    )
+    flags.rollout_flags(p)
     p.flag(
         "--require-on-endpoint",
         metavar="ENDPOINT",
         help="promotion guard: refuse unless this endpoint is InService serving the same package",
     )
     p.flag(
-        "--wait-if-busy",
-        action="store_true",
-        help="wait for an update already in progress instead of refusing",
+        "--autoscaling-min",
+        type=int,
+        help="register the variant for automatic scaling with at least this many instances "
+        "(with --autoscaling-max and --autoscaling-target); unset, an existing registration is kept as it is",
+    )
+    p.flag("--autoscaling-max", type=int, help="automatic scaling: at most this many instances")
+    p.flag(
+        "--autoscaling-target",
+        type=float,
+        help="automatic scaling: invocations per instance per minute to track (SageMakerVariantInvocationsPerInstance)",
     )
     p.flag(
-        "--timeout",
-        type=flags.positive_minutes,
-        default=60.0,
-        metavar="MINUTES",
-        help="how long to wait for the endpoint (default 60)",
+        "--autoscaling-scale-in-cooldown",
+        type=int,
+        default=300,
+        help="automatic scaling: seconds after a scale-in before the next one (default 300)",
+    )
+    p.flag(
+        "--autoscaling-scale-out-cooldown",
+        type=int,
+        default=300,
+        help="automatic scaling: seconds after a scale-out before the next one (default 300)",
+    )
+    flags.wait_flags(p, "the endpoint")
+    flags.dry_run_flag(
+        p,
+        "show the plan (what would serve, the config diff, the strategy's timeline, alarms, autoscaling, "
+        "instance-hours) and change nothing; exit 2 when a real deploy would be refused",
     )
     p.flag("--tag", action="append", type=flags.key_value, metavar="KEY=VALUE", help="extra tag, repeatable")
     flags.aws_flags(p)

@@ -142,6 +142,72 @@ def model_package_flags(p: Parser, group_help: str) -> None:
     p.flag("--model-package-group", help=group_help)
 
 
+def rollout_flags(p: Parser) -> None:
+    """How an update moves traffic and what rolls it back: deploy's and rollback's."""
+    p.flag(
+        "--strategy",
+        choices=["all-at-once", "canary", "linear", "rolling"],
+        default="all-at-once",
+        help="how an existing endpoint moves to the new config: blue/green all-at-once (default), "
+        "canary or linear traffic shifting, or a rolling update",
+    )
+    p.flag("--canary-size", type=int, default=10, help="canary: percent of capacity first (default 10)")
+    p.flag("--linear-step", type=int, default=20, help="linear: percent shifted per step (default 20)")
+    p.flag("--batch-size", type=int, default=25, help="rolling: percent per batch (default 25)")
+    p.flag(
+        "--wait-interval",
+        type=int,
+        help="seconds to bake after each traffic shift (0-3600, default 300); an all-at-once update "
+        "without alarms, wait or timeout uses SageMaker's default (no bake)",
+    )
+    p.flag(
+        "--termination-wait",
+        type=int,
+        default=0,
+        help="seconds to keep the old fleet after all traffic moved (0-3600, default 0)",
+    )
+    p.flag(
+        "--max-execution-timeout",
+        type=int,
+        help="seconds before SageMaker abandons the deployment (600-28800; SageMaker's default if unset)",
+    )
+    p.flag(
+        "--alarm",
+        action="append",
+        metavar="NAME",
+        help="CloudWatch alarm that rolls the deployment back, repeatable (1-10)",
+    )
+    p.flag(
+        "--create-alarms",
+        action="store_true",
+        help="create or update a 5XX-errors and a p99-latency alarm on the variant and roll back on them",
+    )
+    p.flag(
+        "--latency-threshold-ms",
+        type=int,
+        default=1000,
+        help="p99 model latency that trips the --create-alarms latency alarm (default 1000)",
+    )
+
+
+def wait_flags(p: Parser, what: str) -> None:
+    p.flag(
+        "--wait-if-busy",
+        action="store_true",
+        help="wait for an update already in progress instead of refusing",
+    )
+    p.flag(
+        "--timeout",
+        type=positive_minutes,
+        default=60.0,
+        metavar="MINUTES",
+        help=f"how long to wait for {what} (default 60)",
+    )
+
+
+def dry_run_flag(p: Parser, help_text: str) -> None:
+    p.flag("--dry-run", action="store_true", help=help_text)
+
 
 def fail_step_flag(parser: Parser) -> None:
     parser.flag(

@@ -4,6 +4,13 @@ moto creates endpoints InService at once and has no UpdateEndpoint. Here an endp
 `Creating` for `settings.endpoint_seconds`; an update is `Updating` while the new fleet comes up
 and bakes for the DeploymentConfig's waits (scaled by `settings.time_scale`), and rolls back to
 the old config when an alarm named in AutoRollbackConfiguration is in ALARM during the bake.
+
+Automatic scaling, as AWS documents it ("Update endpoints that use auto scaling"): UpdateEndpoint
+is refused when it would change the instance type of, or remove, a variant registered with
+Application Auto Scaling; the new fleet starts with the new config's InitialInstanceCount unless
+RetainAllVariantProperties keeps the variant's current DesiredInstanceCount (and weight); and
+capacity cannot be changed (UpdateEndpointWeightsAndCapacities, what scaling calls) while the
+endpoint is not InService.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import time
 import weakref
 from dataclasses import dataclass, field
 
+from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
@@ -31,6 +39,7 @@ class Deployment:
     bake_from: float
     bake_until: float
     alarms: list[str]
+    retained: frozenset[str] = frozenset()  # DesiredInstanceCount / DesiredWeight kept from the old fleet
     rolled_back_until: float | None = None
 
 
@@ -40,6 +49,7 @@ class EndpointState:
     deployment: Deployment | None = None
     failure_reason: str | None = None
     last_deployment_config: dict | None = field(default=None)
+    instance_types: dict[str, str | None] = field(default_factory=dict)  # variant → what it runs on
 
 
 # Keyed by moto's FakeEndpoint, so a moto reset forgets the emulator's state with it.
@@ -101,12 +111,51 @@ def _finish(backend, endpoint, state: EndpointState) -> None:
     deployment = state.deployment
     config = backend.endpoint_configs[deployment.new_config]
     endpoint.endpoint_config_name = deployment.new_config
-    endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
+    endpoint.production_variants = _new_variants(endpoint, config, deployment)
+    state.instance_types = _instance_types(config)
     endpoint.data_capture_config = config.data_capture_config
     endpoint.endpoint_status = "InService"
     state.last_deployment_config = deployment.config
     state.failure_reason = None
     state.deployment = None
+
+
+def _instance_types(config) -> dict[str, str | None]:
+    return {v["VariantName"]: v.get("InstanceType") for v in config.production_variants}
+
+
+def _new_variants(endpoint, config, deployment: Deployment) -> list[dict]:
+    """The new fleet's variants: the config's, with what RetainAllVariantProperties kept."""
+    variants = endpoint._process_production_variants(config.production_variants)
+    old = {v["VariantName"]: v for v in endpoint.production_variants}
+    for variant in variants:
+        kept = old.get(variant["VariantName"])
+        if kept is None:
+            continue
+        if "DesiredInstanceCount" in deployment.retained and kept.get("DesiredInstanceCount"):
+            variant["DesiredInstanceCount"] = variant["CurrentInstanceCount"] = kept["DesiredInstanceCount"]
+        if "DesiredWeight" in deployment.retained and kept.get("DesiredWeight") is not None:
+            variant["DesiredWeight"] = variant["CurrentWeight"] = kept["DesiredWeight"]
+    return variants
+
+
+def _check_scaling(backend, endpoint, state: EndpointState, new_variants: list[dict]) -> None:
+    """Refuse an instance-type change, or the removal, of a variant registered for auto scaling."""
+    registered = applicationautoscaling_backends[backend.account_id][backend.region_name].targets.get(
+        "sagemaker:variant:DesiredInstanceCount", {}
+    )
+    new_types = {v["VariantName"]: v.get("InstanceType") for v in new_variants}
+    for variant in endpoint.production_variants:
+        name = variant["VariantName"]
+        if f"endpoint/{endpoint.endpoint_name}/variant/{name}" not in registered:
+            continue
+        if name not in new_types or new_types[name] != state.instance_types.get(name):
+            change = "removes" if name not in new_types else "changes the instance type of"
+            raise ValidationError(
+                f"The update {change} production variant {name}, which is registered with Application Auto "
+                "Scaling. Delete its scaling policies and deregister it (DeregisterScalableTarget) before "
+                "updating the endpoint, then register it again."
+            )
 
 
 def _check_capacity(name: str, size: dict | None, low: int, high: int) -> None:
@@ -188,7 +237,9 @@ def patch(response_class) -> None:
         result = original_create(self)
         endpoint = self.sagemaker_backend.endpoints[self._get_param("EndpointName")]
         endpoint.endpoint_status = "Creating"
-        _state(endpoint).ready_at = time.time() + settings.endpoint_seconds
+        state = _state(endpoint)
+        state.ready_at = time.time() + settings.endpoint_seconds
+        state.instance_types = _instance_types(self.sagemaker_backend.endpoint_configs[endpoint.endpoint_config_name])
         return result
 
     def update_endpoint(self):
@@ -219,9 +270,14 @@ def patch(response_class) -> None:
                 "or rolling deployment."
             )
         alarms = _validate(backend, config)
+        state = _state(endpoint)
+        _check_scaling(backend, endpoint, state, new_variants)
+        retained = frozenset()
+        if self._get_param("RetainAllVariantProperties"):
+            excluded = {p["VariantPropertyType"] for p in self._get_param("ExcludeRetainedVariantProperties") or []}
+            retained = frozenset({"DesiredInstanceCount", "DesiredWeight"} - excluded)
         now = time.time()
         bake_from = now + settings.endpoint_seconds
-        state = _state(endpoint)
         state.deployment = Deployment(
             new_config=config_name,
             config=config,
@@ -229,6 +285,7 @@ def patch(response_class) -> None:
             bake_from=bake_from,
             bake_until=bake_from + _bake_seconds(config),
             alarms=alarms,
+            retained=retained,
         )
         state.failure_reason = None
         endpoint.endpoint_status = "Updating"
@@ -246,12 +303,23 @@ def patch(response_class) -> None:
             config = self.sagemaker_backend.endpoint_configs[state.deployment.new_config]
             result.result["PendingDeploymentSummary"] = {
                 "EndpointConfigName": state.deployment.new_config,
-                "ProductionVariants": endpoint._process_production_variants(config.production_variants),
+                "ProductionVariants": _new_variants(endpoint, config, state.deployment),
                 "StartTime": state.deployment.started,
             }
         return result
 
-    for function in (create_endpoint, update_endpoint, describe_endpoint):
+    original_capacities = response_class.update_endpoint_weights_and_capacities
+
+    def update_endpoint_weights_and_capacities(self):
+        """Blocked, like automatic scaling, while the endpoint is not InService."""
+        endpoint = self.sagemaker_backend.endpoints.get(self._get_param("EndpointName"))
+        if endpoint is not None and endpoint.endpoint_status != "InService":
+            raise ValidationError(
+                f"Cannot update in-progress endpoint \"{endpoint.arn}\" (status {endpoint.endpoint_status})."
+            )
+        return original_capacities(self)
+
+    for function in (create_endpoint, update_endpoint, describe_endpoint, update_endpoint_weights_and_capacities):
         setattr(response_class, function.__name__, function)
 
 

@@ -149,6 +149,20 @@ def _get_secret_value(r: Request) -> list[Check]:
     return [Check("secretsmanager:GetSecretValue", arn)]
 
 
+def _scalable_target(action: str):
+    """Checked on the target's own ARN (`scalable-target/<id>`, which Application Auto Scaling
+    mints), so a policy names targets only by `*`; a target not registered yet has no ARN: `*`."""
+
+    def checks(r: Request) -> list[Check]:
+        from moto.applicationautoscaling.models import applicationautoscaling_backends
+
+        targets = applicationautoscaling_backends[r.account][r.region].targets
+        target = targets.get(r.param("ScalableDimension"), {}).get(r.param("ResourceId"))
+        return [Check(action, target.arn if target else "*")]
+
+    return checks
+
+
 # (IAM service prefix, operation) -> the checks AWS makes for a request of it.
 REQUIREMENTS = {
     ("sagemaker", "CreatePipeline"): _create("sagemaker:CreatePipeline", "pipeline", "PipelineName", "RoleArn"),
@@ -182,6 +196,12 @@ REQUIREMENTS = {
     ("cloudwatch", "PutMetricAlarm"): _put_metric_alarm,
     ("cloudwatch", "DescribeAlarms"): _describe_alarms,
     ("secretsmanager", "GetSecretValue"): _get_secret_value,
+    **{
+        ("application-autoscaling", name): _scalable_target(f"application-autoscaling:{name}")
+        for name in ("RegisterScalableTarget", "DeregisterScalableTarget", "PutScalingPolicy", "DeleteScalingPolicy")
+    },
+    ("application-autoscaling", "DescribeScalableTargets"): _listing("application-autoscaling:DescribeScalableTargets"),
+    ("application-autoscaling", "DescribeScalingPolicies"): _listing("application-autoscaling:DescribeScalingPolicies"),
 }
 
 
