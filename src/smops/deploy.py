@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 import botocore.exceptions
 
-from smops import alarms, aws, endpoint, gha, registry
+from smops import alarms, aws, endpoint, gha, pictures, registry
 from smops.errors import BadInput, RemoteFailure, TimedOut
 from smops.strategy import Strategy, check_serverless, fallback_warnings
 from smops.waiting import duration
@@ -396,6 +396,9 @@ def _summary(args, package, strategy, current, new_config, outcome, started, war
     ]
     icon = "✅" if outcome in {"created", "updated", "unchanged"} else "❌"
     lines = [f"### smops deploy: `{args.endpoint_name}` {icon} {outcome}", "", gha.table(["", ""], rows)]
+    if new_config:
+        old_config = current["EndpointConfigName"] if current else None
+        lines += ["", pictures.traffic_shift(strategy, old_config, new_config, outcome, time.monotonic() - started)]
     lines += ["", registry.summary_lines(package, s3)]
     lines += [f"\n> ⚠️ {w}" for w in warnings]
     return "\n".join(lines)
