@@ -18,14 +18,20 @@ def test_demo_runs_the_whole_lifecycle(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     narrative = result.stdout
     for phase in ("1 build", "2 approve → dispatch", "3 staging + smoke test", "4 production (canary)",
-                  "5 v2: build → staging", "5 v2: production rollback", "6 cleanup"):
+                  "5 v2: build → staging", "5 v2: production rollback", "6 v3: quality gate", "7 cleanup", "8 status"):
         assert f"✓ {phase}" in narrative
     assert "production still serves AbaloneModelPackageGroup v1" in narrative
+    assert "the gate set AbaloneModelPackageGroup v3 Rejected" in narrative
+    # smops status ends the demo: what each endpoint serves, and nothing left waiting.
+    assert "abalone-production: InService, serves AbaloneModelPackageGroup v1 (Approved)" in narrative
+    assert narrative.rstrip().splitlines()[-2] == "waiting for approval: nothing"
     text = report.read_text()
     assert "✅ every phase held" in text
     assert "## approval bridge — `smops dispatch`" in text and "Sent `model_approved` to **octo-org/abalone**" in text
     assert "was rolled back" in text and "abalone-production-AllTraffic-5xx-errors" in text
-    assert text.count("## build — `smops build`") == 2
+    assert text.count("## build — `smops build`") == 3
+    assert "| `regression_metrics.r2>=0.5` | ✅ pass |" in text and "| `regression_metrics.r2>=0.5` | ❌ fail |" in text
+    assert "## status — `smops status`" in text
 
 
 def test_demo_names_the_failed_step(tmp_path):
