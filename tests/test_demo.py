@@ -24,7 +24,7 @@ def test_demo_runs_the_whole_lifecycle(tmp_path):
     assert "the gate set AbaloneModelPackageGroup v3 Rejected" in narrative
     # smops status ends the demo: what each endpoint serves, and nothing left waiting.
     assert "abalone-production: InService, serves AbaloneModelPackageGroup v1 (Approved)" in narrative
-    assert narrative.rstrip().splitlines()[-2] == "waiting for approval: nothing"
+    assert "\nwaiting for approval: nothing\n\ndone in " in narrative
     text = report.read_text()
     assert "✅ every phase held" in text
     assert "## approval bridge — `smops dispatch`" in text and "Sent `model_approved` to **octo-org/abalone**" in text

@@ -269,3 +269,12 @@ def test_outside_a_pull_request_there_is_no_comment(approved_v1, build, pull_req
     assert build("--pr-comment") == 0
     assert "notice: not a pull request build: no pull request comment" in capsys.readouterr().err
     assert [r for r in pull_request.requests if "/issues/" in r.path] == []
+
+
+def test_a_report_over_githubs_comment_limit_is_cut_to_fit(pull_request):
+    from smops import pr_comment
+
+    assert pr_comment.post("build:big", "x" * 70000) == "created"
+    (comment,) = pull_request.comments.on("octo/churn", 7)
+    assert len(comment["body"]) == 65536
+    assert comment["body"].endswith("… cut to GitHub's comment limit: the job summary has the rest.")

@@ -84,7 +84,7 @@ def run(args) -> dict[str, str]:
     s3 = aws.client("s3", args.region, args.profile)
     if package:
         _tag_package(sm, package)
-    assessment = _quality(sm, s3, args, package) if package and status == "Succeeded" else None
+    assessment = _quality(sm, s3, args, package, outputs) if package and status == "Succeeded" else None
     if args.gate and not package:
         gha.warning("no model package was registered: the gates were not checked")
     report = _summary(
@@ -130,14 +130,18 @@ def _tag_package(sm, package: dict) -> None:
         gha.warning(f"could not tag {registry.label(package)} with the commit and run: {aws.error_message(exc)}")
 
 
-def _quality(sm, s3, args, package: dict) -> metrics.Assessment | None:
+def _quality(sm, s3, args, package: dict, outputs: dict) -> metrics.Assessment | None:
     """Compare the package with its baseline, check the gates, and record their verdict."""
     with gha.group(f"Quality of {registry.label(package)}"):
         try:
             assessment = metrics.assess(sm, s3, package, args.gate, args.baseline_endpoint)
-        except (BadInput, botocore.exceptions.ClientError) as exc:
+        except botocore.exceptions.ClientError as exc:
             if args.gate:
-                raise
+                raise RemoteFailure(
+                    f"could not check the gates on {registry.label(package)}: {exc}",
+                    "it keeps its approval status; grant the role what AWS refused (infra/github-oidc.yaml)",
+                    outputs=outputs,
+                ) from exc
             gha.warning(f"could not compare the metrics with a baseline: {exc}")
             return None
         gha.log(f"baseline: {assessment.baseline_note}")

@@ -310,13 +310,14 @@ def find_baseline(sm, package: dict, endpoint_name: str | None) -> tuple[dict | 
         try:
             found = endpoint.describe(sm, endpoint_name)
             arn = endpoint.config_package(sm, found["EndpointConfigName"]) if found else None
-        except botocore.exceptions.ClientError as exc:
-            return None, f"endpoint {endpoint_name} could not be read ({aws.error_code(exc)}): no baseline"
+            baseline = registry.describe(sm, arn) if arn else None
+        except (BadInput, botocore.exceptions.ClientError) as exc:
+            why = exc.problem if isinstance(exc, BadInput) else aws.error_code(exc)
+            return None, f"what endpoint {endpoint_name} serves could not be read ({why}): no baseline"
         if not found:
             return None, f"endpoint {endpoint_name} does not exist yet: no baseline"
-        if not arn:
+        if not baseline:
             return None, f"endpoint {endpoint_name} serves no model package: no baseline"
-        baseline = registry.describe(sm, arn)
         return baseline, f"what {endpoint_name} serves: {registry.label(baseline)}"
     group = package.get("ModelPackageGroupName")
     if not group:

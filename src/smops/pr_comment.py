@@ -16,6 +16,8 @@ from smops import gha
 from smops.bridge import dispatch
 
 PULL_REF = re.compile(r"^refs/pull/(\d+)/")
+BODY_MAX = 65536  # characters GitHub takes in a comment
+CUT = "\n\n… cut to GitHub's comment limit: the job summary has the rest."
 
 
 def pull_request_number() -> int | None:
@@ -54,6 +56,8 @@ def post(key: str, body: str) -> str | None:
     api_url = os.environ.get("GITHUB_API_URL") or dispatch.DEFAULT_API_URL
     github = dispatch.client(api_url, None).withLazy(True)  # no GETs for the repository or the issue
     text = f"{marker(key)}\n{body}"
+    if len(text) > BODY_MAX:
+        text = text[: BODY_MAX - len(CUT)] + CUT
     try:
         issue = github.get_repo(repository).get_issue(number)
         mine = next((c for c in issue.get_comments() if c.body.startswith(marker(key))), None)

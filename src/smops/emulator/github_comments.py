@@ -5,7 +5,8 @@
 - `POST /repos/{owner}/{repo}/issues/{number}/comments` — 201 and the new comment;
 - `PATCH /repos/{owner}/{repo}/issues/comments/{id}` — 200 and the edited comment.
 
-As GitHub: 401 without a token, 404 for a comment that does not exist, 422 without a body, and 403
+As GitHub: 401 without a token, 404 for a comment that does not exist, 422 without a body or with
+one over 65536 characters, and 403
 "Resource not accessible by integration" for a write with a read-only token (`read_only()`), which
 is what a workflow's GITHUB_TOKEN is on a pull request from a fork.
 """
@@ -22,6 +23,7 @@ ISSUE_COMMENTS = re.compile(r"^/repos/([^/]+/[^/]+)/issues/(\d+)/comments$")
 COMMENT = re.compile(r"^/repos/([^/]+/[^/]+)/issues/comments/(\d+)$")
 DOCS = "https://docs.github.com/rest/issues/comments"
 BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+BODY_MAX = 65536
 
 
 class IssueComments:
@@ -62,6 +64,10 @@ class IssueComments:
             return 403, {"message": "Resource not accessible by integration", "documentation_url": DOCS, "status": "403"}
         if not isinstance(body, dict) or not isinstance(body.get("body"), str):
             return 422, {"message": 'Invalid request.\n\n"body" wasn\'t supplied.', "documentation_url": DOCS}
+        if len(body["body"]) > BODY_MAX:
+            return 422, {"message": "Validation Failed", "documentation_url": DOCS, "errors": [{
+                "resource": "IssueComment", "code": "unprocessable", "field": "data",
+                "message": f"Body is too long (maximum is {BODY_MAX} characters)"}]}
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         with self._lock:
             if listing:
