@@ -122,6 +122,7 @@ def test_each_gate_form_fails_rejects_the_package_and_names_the_metric(
     assert outputs()["execution-status"] == "Succeeded"
     assert f"| `{gate}` | ❌ fail | {named} |" in summary()
     assert "smops-test-models v2, Rejected" in summary()
+    assert "### smops build: `churn` ✅ Succeeded, ❌ quality gate failed\n" in summary()
 
 
 def test_approve_on_pass_approves_with_the_reason_and_the_run(approved_v1, sagemaker, build, outputs, monkeypatch):
@@ -249,6 +250,8 @@ def test_the_pull_request_comment_is_created_then_updated_in_place(approved_v1, 
     assert [c["id"] for c in second] == [c["id"] for c in first]
     assert "| `ModelQuality.regression_metrics.mse` | 4.6 | 4.9 | +0.3 (+6.5%) | ❌ worse |" in second[1]["body"]
     assert "| `mse<=4.8` | ❌ fail | ModelQuality.regression_metrics.mse = 4.9, must be ≤ 4.8 |" in second[1]["body"]
+    assert "### smops build: `churn` ✅ Succeeded, ❌ quality gate failed\n" in second[1]["body"]
+    assert "<details><summary>Pipeline steps</summary>\n\n```mermaid\nflowchart LR\n" in second[1]["body"]
     assert "pull request #7: comment updated" in capsys.readouterr().err
     patched = [r.path for r in pull_request.requests if r.method == "PATCH"]
     assert patched == [f"/repos/octo/churn/issues/comments/{comment['id']}"]

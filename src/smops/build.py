@@ -87,13 +87,13 @@ def run(args) -> dict[str, str]:
     assessment = _quality(sm, s3, args, package, outputs) if package and status == "Succeeded" else None
     if args.gate and not package:
         gha.warning("no model package was registered: the gates were not checked")
-    report = _summary(
+    gha.add_summary(_summary(
         args.pipeline_name, action, outputs, step_list, definition, package, time.monotonic() - started, s3, region,
         assessment,
-    )
-    gha.add_summary(report)
+    ))
     if args.pr_comment:
-        pr_comment.post(f"build:{args.pipeline_name}", report + _run_link())
+        comment = _comment(args.pipeline_name, outputs, step_list, definition, package, assessment)
+        pr_comment.post(f"build:{args.pipeline_name}", comment)
     if status != "Succeeded":
         raise _failure(execution, step_list, region, outputs)
     if assessment and assessment.failed:
@@ -170,11 +170,6 @@ def _gate_failure(assessment: metrics.Assessment, outputs: dict) -> RemoteFailur
     )
 
 
-def _run_link() -> str:
-    url = gha.run_url()
-    return f"\n\n[Workflow run]({url})" if url else ""
-
-
 def _package_for_summary(sm, arn: str) -> dict | None:
     """The registered package, described for the summary; a read that fails must not fail the build."""
     try:
@@ -243,11 +238,42 @@ def _failure(execution: dict, step_list: list[dict], region: str, outputs: dict)
     )
 
 
+def _headline(name: str, status: str, assessment: metrics.Assessment | None) -> str:
+    gate = ", ❌ quality gate failed" if assessment and assessment.failed else ""
+    return f"### smops build: `{name}` {STATUS_ICONS.get(status, '')} {status}{gate}"
+
+
+def _quality_lines(assessment: metrics.Assessment) -> list[str]:
+    lines = ["", "#### Model quality", "", metrics.markdown(assessment)]
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        lines += ["", f"> These metrics come from `{os.environ['AWS_ENDPOINT_URL']}` (AWS_ENDPOINT_URL): in a "
+                  "rehearsal on the smops emulator they are its stand-in report, not your model's."]
+    return lines
+
+
+def _comment(name, outputs, step_list, definition, package, assessment) -> str:
+    """The pull request comment: the verdict and the metrics first, the step graph folded away
+    unless the execution failed."""
+    status = outputs["execution-status"]
+    lines = [_headline(name, status, assessment)]
+    if package:
+        lines += ["", registry.headline(package)]
+    if assessment:
+        lines += _quality_lines(assessment)
+    graph = pictures.build_graph(pipeline.step_graph(definition), step_list)
+    lines += ["", graph] if status != "Succeeded" else ["", "<details><summary>Pipeline steps</summary>", "", graph,
+                                                         "", "</details>"]
+    url = gha.run_url()
+    if url:
+        lines += ["", f"[Workflow run]({url}) · execution `{outputs['execution-arn']}`"]
+    return "\n".join(lines)
+
+
 def _summary(name, action, outputs, step_list, definition, package, seconds, s3, region, assessment=None) -> str:
     status = outputs["execution-status"]
     types = pipeline.step_types(definition)
     lines = [
-        f"### smops build: `{name}` {STATUS_ICONS.get(status, '')} {status}",
+        _headline(name, status, assessment),
         "",
         gha.table(
             ["", ""],
@@ -279,9 +305,6 @@ def _summary(name, action, outputs, step_list, definition, package, seconds, s3,
     if package:
         lines += ["", registry.summary_lines(package, s3) if assessment is None else registry.headline(package)]
     if assessment:
-        lines += ["", "#### Model quality", "", metrics.markdown(assessment)]
-        if os.environ.get("AWS_ENDPOINT_URL"):
-            lines += ["", f"> These metrics come from `{os.environ['AWS_ENDPOINT_URL']}` (AWS_ENDPOINT_URL): in a "
-                      "rehearsal on the smops emulator they are its stand-in report, not your model's."]
+        lines += _quality_lines(assessment)
     return "\n".join(lines)
 
