@@ -27,7 +27,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 # The commands the root action runs, and the focused action for each one that has it.
-COMMANDS = ["build", "deploy", "rollback", "smoke-test", "approve", "cleanup"]
+COMMANDS = ["build", "deploy", "rollback", "smoke-test", "approve", "status", "cleanup"]
 FOCUSED = {"build": "actions/build", "deploy": "actions/deploy", "smoke-test": "actions/smoke-test"}
 # Outputs of each command, as DESIGN.md's contract lists them (kebab-case, in GITHUB_OUTPUT).
 OUTPUTS = {
@@ -39,6 +39,7 @@ OUTPUTS = {
     ],
     "smoke-test": ["status-code", "latency-ms"],
     "approve": ["model-package-arn", "approval-status"],
+    "status": ["endpoints", "model-packages", "pending-approval"],
     "cleanup": ["deleted-endpoint-configs", "deleted-models"],
     "drift": ["drifted", "violations", "records", "drifted-features", "violations-file"],
 }
@@ -49,11 +50,16 @@ OUTPUT_HELP = {
     "deleted-models": "Models deleted (with `dry-run`, to be deleted), one per line.",
     "rolled-back-from": "Endpoint config the endpoint served before the rollback.",
     "plan": "With `dry-run`: the plan of the deploy or rollback, as JSON; unset otherwise.",
+    "endpoints": "JSON list: each endpoint, the package it serves, when and by which run and commit it was deployed.",
+    "model-packages": "JSON list: each package's approval history, pipeline execution, input data and metrics.",
+    "pending-approval": "JSON list of the ARNs of the packages waiting for approval.",
 }
 # Flags no action input maps to: --json only repeats on stdout what the step outputs carry.
 NOT_INPUTS = {"json"}
 # Inputs that are the action's own business rather than a flag (how smops is installed and run).
-ACTION_INPUTS = {"command", "python-version", "sdk-extra", "working-directory"}
+ACTION_INPUTS = {"command", "python-version", "sdk-extra", "working-directory", "github-token"}
+# Action inputs that reach smops as a variable of their own rather than SMOPS_<FLAG>.
+TOKEN_ENV = {"GITHUB_TOKEN": "${{ inputs.github-token }}"}
 SETUP_PYTHON = "actions/setup-python@a309ff8b426b58ec0e2a45f0f869d46889d02405 # v6.2.0"
 CACHE = "actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830 # v4.3.0"
 # Every action that sets smops up, and the extras its install asks for (install.py's variables).
@@ -172,7 +178,7 @@ def root_action() -> str:
         "name: sagemaker-mlops\n",
         _folded(
             "description",
-            "Run a smops command (build, deploy, rollback, smoke-test, approve, cleanup): from a push to a "
+            "Run a smops command (build, deploy, rollback, smoke-test, approve, status, cleanup): from a push to a "
             "production Amazon SageMaker endpoint. Inputs a command does not take are ignored; "
             "unset inputs take the command's defaults.",
             0,
@@ -211,6 +217,10 @@ def root_action() -> str:
         _folded("description", "Directory smops runs in. Default `.`.", 4),
         "    required: false\n",
         '    default: "."\n',
+        "  github-token:\n",
+        _folded("description", "Token `build`'s `pr-comment` writes with. Default the workflow's `github.token`.", 4),
+        "    required: false\n",
+        "    default: ${{ github.token }}\n",
         "\noutputs:\n",
     ]
     for name in dict.fromkeys(o for c in COMMANDS for o in OUTPUTS[c]):
@@ -234,6 +244,7 @@ def root_action() -> str:
         "        COMMAND: ${{ inputs.command }}\n",
     ]
     out += [f"        SMOPS_{n.replace('-', '_').upper()}: ${{{{ inputs.{n} }}}}\n" for n in described]
+    out += [f"        {name}: {value}\n" for name, value in TOKEN_ENV.items()]
     out += [
         "      # Each command reads only its own SMOPS_* variables; the others are ignored.\n",
         '      run: exec "$SMOPS_PYTHON" -m smops "$COMMAND"\n',

@@ -339,7 +339,8 @@ def test_summary_has_steps_and_the_registered_package(sagemaker, summary):
     assert "| Train | Training | Succeeded |" in text
     assert "| Register | RegisterModel | Succeeded |" in text
     assert f"{GROUP} v1, PendingManualApproval" in text
-    assert "| ModelQuality.regression_metrics.mse | 4.2 |" in text
+    assert "| `ModelQuality.regression_metrics.mse` | 4.2 |" in text
+    assert "```mermaid\nflowchart LR" in text
 
 
 def test_failure_summary_links_the_job(sagemaker, summary):

@@ -18,19 +18,25 @@ def test_demo_runs_the_whole_lifecycle(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     narrative = result.stdout
     for phase in ("1 build", "2 approve → dispatch", "3 staging + smoke test", "4 production (canary)",
-                  "5 v2: build → staging", "5 v2: production plan", "5 v2: production rollback", "6 cleanup",
-                  "7 one-command rollback", "8 drift → retrain"):
+                  "5 v2: build → staging", "5 v2: production plan", "5 v2: production rollback", "6 v3: quality gate",
+                  "7 cleanup", "8 one-command rollback", "9 drift → retrain", "10 status"):
         assert f"✓ {phase}" in narrative
     assert "production still serves AbaloneModelPackageGroup v1" in narrative
+    assert "the gate set AbaloneModelPackageGroup v3 Rejected" in narrative
+    # smops status ends the demo: what each endpoint serves, and nothing left waiting.
+    assert "abalone-production: InService, serves AbaloneModelPackageGroup v1 (Approved)" in narrative
+    assert "\nwaiting for approval: nothing\n\ndone in " in narrative
     text = report.read_text()
     assert "✅ every phase held" in text
     assert "## approval bridge — `smops dispatch`" in text and "Sent `model_approved` to **octo-org/abalone**" in text
     assert "was rolled back" in text and "abalone-production-AllTraffic-5xx-errors" in text
-    assert text.count("## build — `smops build`") == 3  # v1, v2 and the retraining
-    assert "drifted in length,diameter; retraining (drift:length,diameter) registered AbaloneModelPackageGroup v3" in narrative
+    assert text.count("## build — `smops build`") == 4  # v1, v2, v3 (the failed gate) and the retraining
+    assert "drifted in length,diameter; retraining (drift:length,diameter) registered AbaloneModelPackageGroup v4" in narrative
     assert "### smops drift: `abalone-production` ⚠️ drift in 2 features" in text and "| `length` |" in text
     assert "## plan production — `smops deploy`" in text and "### smops deploy --dry-run: would update" in text
     assert "## rollback production — `smops rollback`" in text and "autoscaling 1-4 and its 3 live instances kept" in narrative
+    assert "| `regression_metrics.r2>=0.5` | ✅ pass |" in text and "| `regression_metrics.r2>=0.5` | ❌ fail |" in text
+    assert "## status — `smops status`" in text
 
 
 def test_demo_names_the_failed_step(tmp_path):

@@ -186,6 +186,7 @@ def test_rollback_fails_the_job_and_the_old_config_keeps_serving(sagemaker, outp
     assert found["EndpointStatus"] == "InService" and found["EndpointConfigName"] == old_config
     assert outputs()["action"] == "updated"
     assert "❌ deployment to fraud-prod was rolled back" in summary()
+    assert '  shift -.->|"alarm fraud-prod-AllTraffic-5xx-errors in ALARM"| back\n' in summary()
 
 
 def test_not_approved_is_refused_before_anything_is_created(sagemaker, capsys):

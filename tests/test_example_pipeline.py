@@ -15,11 +15,13 @@ import socket
 import time
 from pathlib import Path
 
+import boto3
 import pytest
 from conftest import ROLE_ARN, ROOT
 
 from smops.cli import main
 from smops.emulator import settings
+from smops.emulator.settings import regression_report
 
 pytestmark = pytest.mark.sdk
 
@@ -320,8 +322,21 @@ def test_approval_status_parameter_decides_the_registered_status(sagemaker, defi
     assert package["ModelApprovalStatus"] == "Approved"
 
 
+def test_the_evaluation_report_lands_where_model_metrics_point_and_decides_the_condition(sagemaker, definition):
+    settings.evaluation_report = regression_report(mse=4.41, mae=1.49, r2=0.577)
+    _, status, steps = run(sagemaker, definition, MinimumR2="0.577")
+    assert status == "Succeeded"
+    assert steps["CheckAbaloneR2"]["Metadata"]["Condition"]["Outcome"] == "True"  # 0.577 >= 0.577
+    package_arn = steps["RegisterAbaloneModel"]["Metadata"]["RegisterModel"]["Arn"]
+    uri = sagemaker.describe_model_package(ModelPackageName=package_arn)["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    written = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert written == settings.evaluation_report
+    assert written["regression_metrics"]["r2"] == {"value": 0.577}
+
+
 def test_else_branch_fails_at_the_fail_step_with_its_message(sagemaker, definition):
-    settings.condition_outcomes["CheckAbaloneR2"] = False  # as if evaluation.json said R2 < 0.6
+    settings.evaluation_report = regression_report(mse=6.1, mae=1.9, r2=0.52)  # R2 below MinimumR2 = 0.6
     _, status, steps = run(sagemaker, definition, MinimumR2="0.6")
     assert status == "Failed"
     assert steps["CheckAbaloneR2"]["Metadata"]["Condition"]["Outcome"] == "False"

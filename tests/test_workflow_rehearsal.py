@@ -15,7 +15,7 @@ from pathlib import Path
 import boto3
 import pytest
 from conftest import ROLE_ARN, ROOT
-from workflow_harness import call_inputs, run_job
+from workflow_harness import call_inputs, evaluate, run_job
 
 DEFINITION = ROOT / "tests" / "data" / "pipeline-definition.json"
 FAST = {"SMOPS_POLL_SECONDS": "0.05"}
@@ -147,9 +147,11 @@ def test_deploy_rehearsal_promotes_from_staging_to_production(workspace, tmp_pat
     assert dict(staging.steps)["smoke-test"].outputs["status-code"] == "200"
     assert staging.outputs["model-package-arn"] == arn
     assert ":endpoint/churn-staging" in staging.outputs["endpoint-arn"]
-    assert [name for name, _ in production.steps] == ["emulator", "replay", "deploy"]
+    assert [name for name, _ in production.steps] == ["emulator", "replay", "deploy", "status"]
     deploy = dict(production.steps)["deploy"]
     assert production.outputs["action"] == "created"
+    # smops status puts where production stands in the job summary.
+    assert f"| `churn-production` | InService | churn-models v4 |" in dict(production.steps)["status"].summary
     assert ":endpoint/churn-production" in production.outputs["endpoint-arn"]
     # The promotion guard ran against the replayed staging endpoint.
     assert "churn-staging" in deploy.env["smops"]["SMOPS_REQUIRE_ON_ENDPOINT"]
@@ -259,7 +261,7 @@ def test_deploy_rehearsal_serverless_with_variant_tags_and_cleanup(workspace, tm
     )
     stop_emulators(production)
     assert production.returncode == 0, production.steps[-1][1].stderr
-    assert [name for name, _ in production.steps] == ["emulator", "replay", "deploy", "cleanup"]
+    assert [name for name, _ in production.steps] == ["emulator", "replay", "deploy", "status", "cleanup"]
     assert dict(production.steps)["cleanup"].env["smops"]["SMOPS_ENDPOINT_NAME"] == "churn-production"
 
 
@@ -317,3 +319,12 @@ def test_deploy_dry_run_plans_both_jobs_and_changes_nothing(workspace, tmp_path,
     assert deploy.env["smops"]["SMOPS_REQUIRE_ON_ENDPOINT"] == ""  # staging was not deployed
     assert deploy.env["smops"]["SMOPS_DRY_RUN"] == "true"
     assert json.loads(production.outputs["plan"])["endpoint-name"] == "churn-production"
+
+
+def test_after_a_failure_only_steps_that_ask_for_it_run():
+    """As on a runner: the production job's status step runs after a failed (rolled back) deploy."""
+    context = {"failed": True, "inputs": {"status": True}, "steps": {"deploy": {"outcome": "failure"}}}
+    assert evaluate("!cancelled() && inputs.status && steps.deploy.outcome != 'skipped'", context) is True
+    assert evaluate("success()", context) is False and evaluate("failure()", context) is True
+    context["steps"]["deploy"]["outcome"] = "skipped"  # an earlier step failed: nothing to report on
+    assert evaluate("!cancelled() && inputs.status && steps.deploy.outcome != 'skipped'", context) is False

@@ -7,7 +7,9 @@ action) run through actions_harness, with their
 `with:` evaluated against `inputs`, `needs` and `github`; GITHUB_ENV written by a step reaches
 the later ones, as on a runner. `if:` and `with:` expressions are evaluated with the subset of
 GitHub's expression language the workflows use: references, string and boolean literals, `!`,
-`&&`, `||` and `==`.
+`&&`, `||`, `==`, `!=` and the status functions. After a step fails, the later steps run only
+when their `if:` calls a status function that lets them (`!cancelled()`, `always()`,
+`failure()`), and `steps.<id>.outcome` says what each step did, as on a runner.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from actions_harness import HarnessError, Result, run_action
 from conftest import ROOT
 
 TOOLKIT = "./.smops-toolkit/"
-TOKEN = re.compile(r"\s*(&&|\|\||==|!=|!|'(?:[^']|'')*'|[A-Za-z_][\w.-]*)")
+TOKEN = re.compile(r"\s*(&&|\|\||==|!=|!|'(?:[^']|'')*'|(?:success|failure|always|cancelled)\(\)|[A-Za-z_][\w.-]*)")
+STATUS_FUNCTIONS = ("success()", "failure()", "always()", "cancelled()")
 
 
 def toolkit_action(uses: str) -> str | None:
@@ -74,6 +77,9 @@ def evaluate(expression: str, context: dict) -> object:
             return token == "true"
         if token == "null":
             return None
+        if token in STATUS_FUNCTIONS:  # a job is never cancelled here
+            failed = context.get("failed", False)
+            return {"success()": not failed, "failure()": failed, "always()": True, "cancelled()": False}[token]
         return _lookup(token, context)
 
     def comparison():
@@ -153,7 +159,8 @@ def run_job(
     env: dict[str, str] | None = None,
 ) -> JobResult:
     job = load(workflow)["jobs"][job_id]
-    context = {"inputs": inputs, "needs": needs or {}, "github": {"run_id": "1", "ref": "refs/heads/main"}, "steps": {}}
+    context = {"inputs": inputs, "needs": needs or {}, "github": {"run_id": "1", "ref": "refs/heads/main"}, "steps": {},
+               "failed": False}
     job_env = dict(env or {})
     tmp_path.mkdir(parents=True, exist_ok=True)
     github_env = tmp_path / "github_env"
@@ -161,14 +168,15 @@ def run_job(
     result = JobResult(returncode=0, outputs={})
     for index, step in enumerate(job["steps"]):
         name = step.get("id") or f"step{index}"
-        condition = step.get("if")
-        if condition and not _truthy(evaluate(condition.strip().removeprefix("${{").removesuffix("}}").strip(), context)):
+        condition = (step.get("if") or "").strip().removeprefix("${{").removesuffix("}}").strip()
+        # Without a status function a step has an implicit success(): after a failure it is skipped.
+        allowed = not context["failed"] or any(function in condition for function in STATUS_FUNCTIONS)
+        runs = allowed and (not condition or _truthy(evaluate(condition, context)))
+        # A `run:` step is workflow glue, tested on its own; a third-party action is assumed to work.
+        action = toolkit_action(step.get("uses", ""))
+        if not runs or action is None:
             result.skipped.append(name)
-            continue
-        uses = step.get("uses", "")  # a `run:` step is workflow glue, tested on its own
-        action = toolkit_action(uses)
-        if action is None:
-            result.skipped.append(name)
+            context["steps"][name] = {"outputs": {}, "outcome": "success" if runs else "skipped"}
             continue
         given = {key: render(value, context) for key, value in (step.get("with") or {}).items()}
         ran = run_action(
@@ -179,10 +187,10 @@ def run_job(
             env={**job_env, "GITHUB_ENV": str(github_env)},
         )
         result.steps.append((name, ran))
-        context["steps"][name] = {"outputs": ran.outputs}
+        context["steps"][name] = {"outputs": ran.outputs, "outcome": "failure" if ran.returncode else "success"}
         job_env.update(dict(line.split("=", 1) for line in github_env.read_text().splitlines() if "=" in line))
-        if ran.returncode != 0:
+        if ran.returncode != 0 and not context["failed"]:
             result.returncode = ran.returncode
-            break
+            context["failed"] = True
     result.outputs = {name: render(value, context) for name, value in (job.get("outputs") or {}).items()}
     return result

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 import time
 
 import botocore.exceptions
 
-from smops import aws, gha, pipeline, registry
+from smops import aws, endpoint, gha, metrics, pictures, pipeline, pr_comment, registry
 from smops.errors import BadInput, RemoteFailure, TimedOut
 from smops.waiting import PollingFailed, duration
 
@@ -21,6 +22,7 @@ STATUS_ICONS = {"Succeeded": "✅", "Failed": "❌", "Stopped": "⏹️", "Execu
 def run(args) -> dict[str, str]:
     pipeline.check_names(args.pipeline_name, args.role_arn)
     aws.check_tags(args.tag)
+    _check_quality_flags(args)
     region = aws.region_of(args.region, args.profile)
     # SageMaker SDK v3 reads the region at import time, checks roles through IAM unless told not
     # to (smops upserts with boto3, so that check buys nothing), and sets the root logger to INFO
@@ -58,7 +60,7 @@ def run(args) -> dict[str, str]:
     }
     if not args.wait:
         gha.log(f"execution started: {execution_arn}")
-        gha.add_summary(_summary(args.pipeline_name, action, outputs, [], types, None, None, None, region))
+        gha.add_summary(_summary(args.pipeline_name, action, outputs, [], definition, None, None, None, region))
         return outputs
 
     started = time.monotonic()
@@ -88,16 +90,92 @@ def run(args) -> dict[str, str]:
         gha.notice("the execution succeeded without registering a model package (its RegisterModel step did not run)")
     package = _package_for_summary(sm, packages[-1]) if packages else None
     s3 = aws.client("s3", args.region, args.profile)
-    gha.add_summary(
-        _summary(args.pipeline_name, action, outputs, step_list, types, package, time.monotonic() - started, s3, region)
-    )
+    if package:
+        _tag_package(sm, package)
+    assessment = _quality(sm, s3, args, package, outputs) if package and status == "Succeeded" else None
+    if args.gate and not package:
+        gha.warning("no model package was registered: the gates were not checked")
+    gha.add_summary(_summary(
+        args.pipeline_name, action, outputs, step_list, definition, package, time.monotonic() - started, s3, region,
+        assessment,
+    ))
+    if args.pr_comment:
+        comment = _comment(args.pipeline_name, outputs, step_list, definition, package, assessment)
+        pr_comment.post(f"build:{args.pipeline_name}", comment)
     if status != "Succeeded":
         raise _failure(execution, step_list, region, outputs)
+    if assessment and assessment.failed:
+        raise _gate_failure(assessment, outputs)
     gha.log(
         f"execution Succeeded in {duration(time.monotonic() - started)}"
         + (f"; registered {registry.label(package)} ({package.get('ModelApprovalStatus')})" if package else "")
     )
     return outputs
+
+
+def _check_quality_flags(args) -> None:
+    """The gate's flags make sense together, before anything starts."""
+    metrics.check_gates(args.gate)
+    if args.approve_on_pass and not args.gate:
+        raise BadInput(
+            "--approve-on-pass without --gate would approve every model",
+            "add a --gate, or register Approved packages through the pipeline's approval status parameter",
+        )
+    if (args.gate or args.approve_on_pass) and not args.wait:
+        raise BadInput("--gate and --approve-on-pass need the execution's result", "drop --no-wait")
+    if args.baseline_endpoint and not re.match(endpoint.NAME_PATTERN, args.baseline_endpoint):
+        raise BadInput(f"--baseline-endpoint {args.baseline_endpoint!r} is not an endpoint name", "check the name")
+
+
+def _tag_package(sm, package: dict) -> None:
+    """The registered package records which commit and run built it (for `smops status`)."""
+    tags = aws.provenance_tags()
+    if not tags:
+        return
+    try:
+        sm.add_tags(ResourceArn=package["ModelPackageArn"], Tags=tags)
+    except botocore.exceptions.ClientError as exc:
+        gha.warning(f"could not tag {registry.label(package)} with the commit and run: {aws.error_message(exc)}")
+
+
+def _quality(sm, s3, args, package: dict, outputs: dict) -> metrics.Assessment | None:
+    """Compare the package with its baseline, check the gates, and record their verdict."""
+    with gha.group(f"Quality of {registry.label(package)}"):
+        try:
+            assessment = metrics.assess(sm, s3, package, args.gate, args.baseline_endpoint)
+        except botocore.exceptions.ClientError as exc:
+            if args.gate:
+                raise RemoteFailure(
+                    f"could not check the gates on {registry.label(package)}: {exc}",
+                    "it keeps its approval status; grant the role what AWS refused (infra/github-oidc.yaml)",
+                    outputs=outputs,
+                ) from exc
+            gha.warning(f"could not compare the metrics with a baseline: {exc}")
+            return None
+        gha.log(f"baseline: {assessment.baseline_note}")
+        for change in assessment.changes():
+            before = f"{metrics.number_text(change.baseline)} -> " if assessment.baseline else ""
+            after = f" {change.verdict}" if assessment.baseline else ""
+            gha.log(f"  {change.name}: {before}{metrics.number_text(change.candidate)}{after}")
+        for verdict in assessment.verdicts:
+            gha.log(f"  gate {verdict.gate.text}: {'passed' if verdict.passed else 'FAILED'}: {verdict.detail}")
+        status = metrics.apply(sm, assessment, args.approve_on_pass)
+        if status:
+            package["ModelApprovalStatus"] = status
+    return assessment
+
+
+def _gate_failure(assessment: metrics.Assessment, outputs: dict) -> RemoteFailure:
+    failed = assessment.failed
+    more = f" (and {len(failed) - 1} more gate(s) failed)" if len(failed) > 1 else ""
+    label = registry.label(assessment.package)
+    return RemoteFailure(
+        f"quality gate {failed[0].gate.text!r} failed for {label}: {failed[0].detail}{more}",
+        f"{label} was set Rejected, the reason in its approval description; the job summary compares "
+        "it with the baseline",
+        details="\n".join(f"  {v.gate.text}: {v.detail}" for v in failed),
+        outputs=outputs,
+    )
 
 
 def _package_for_summary(sm, arn: str) -> dict | None:
@@ -168,10 +246,42 @@ def _failure(execution: dict, step_list: list[dict], region: str, outputs: dict)
     )
 
 
-def _summary(name, action, outputs, step_list, types, package, seconds, s3, region) -> str:
+def _headline(name: str, status: str, assessment: metrics.Assessment | None) -> str:
+    gate = ", ❌ quality gate failed" if assessment and assessment.failed else ""
+    return f"### smops build: `{name}` {STATUS_ICONS.get(status, '')} {status}{gate}"
+
+
+def _quality_lines(assessment: metrics.Assessment) -> list[str]:
+    lines = ["", "#### Model quality", "", metrics.markdown(assessment)]
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        lines += ["", f"> These metrics come from `{os.environ['AWS_ENDPOINT_URL']}` (AWS_ENDPOINT_URL): in a "
+                  "rehearsal on the smops emulator they are its stand-in report, not your model's."]
+    return lines
+
+
+def _comment(name, outputs, step_list, definition, package, assessment) -> str:
+    """The pull request comment: the verdict and the metrics first, the step graph folded away
+    unless the execution failed."""
     status = outputs["execution-status"]
+    lines = [_headline(name, status, assessment)]
+    if package:
+        lines += ["", registry.headline(package)]
+    if assessment:
+        lines += _quality_lines(assessment)
+    graph = pictures.build_graph(pipeline.step_graph(definition), step_list)
+    lines += ["", graph] if status != "Succeeded" else ["", "<details><summary>Pipeline steps</summary>", "", graph,
+                                                         "", "</details>"]
+    url = gha.run_url()
+    if url:
+        lines += ["", f"[Workflow run]({url}) · execution `{outputs['execution-arn']}`"]
+    return "\n".join(lines)
+
+
+def _summary(name, action, outputs, step_list, definition, package, seconds, s3, region, assessment=None) -> str:
+    status = outputs["execution-status"]
+    types = pipeline.step_types(definition)
     lines = [
-        f"### smops build: `{name}` {STATUS_ICONS.get(status, '')} {status}",
+        _headline(name, status, assessment),
         "",
         gha.table(
             ["", ""],
@@ -199,6 +309,10 @@ def _summary(name, action, outputs, step_list, types, package, seconds, s3, regi
         failed = [s for s in step_list if s["StepStatus"] == "Failed"]
         for step in failed:
             lines += ["", f"**{step['StepName']}**: {pipeline.where_to_look(step, region)}"]
+        lines += ["", pictures.build_graph(pipeline.step_graph(definition), step_list)]
     if package:
-        lines += ["", registry.summary_lines(package, s3)]
+        lines += ["", registry.summary_lines(package, s3) if assessment is None else registry.headline(package)]
+    if assessment:
+        lines += _quality_lines(assessment)
     return "\n".join(lines)
+

@@ -27,6 +27,12 @@ GROUP = "AbaloneModelPackageGroup"
 REPOSITORY = "octo-org/abalone"
 STAGING, PRODUCTION = "abalone-staging", "abalone-production"
 BUCKET = "smops-demo"
+# The evaluation report the emulator writes for each build: v2 is better than v1, v3 worse.
+FIRST_METRICS = {"mse": 4.62, "mae": 1.53, "r2": 0.556}
+SECOND_METRICS = {"mse": 4.41, "mae": 1.49, "r2": 0.577}
+THIRD_METRICS = {"mse": 5.31, "mae": 1.71, "r2": 0.49}
+GATES = ("--baseline-endpoint", PRODUCTION, "--gate", "regression_metrics.r2>=0.5",
+         "--gate", "mse:no-worse-than-baseline:2%")
 APPROVALS_QUEUE = "smops-demo-approvals"
 # The approval bridge's rule, as infra/approval-bridge.yaml writes it for this group: every state
 # change of its packages, whatever the approval status.
@@ -66,6 +72,8 @@ class Demo:
         self.example = example
         self.verbose = verbose
         self.summaries: list[tuple[str, str]] = []
+        self.stdout = ""
+        self.status_text = ""
         self.narrative: list[tuple[str, str, float]] = []
         self.steps = 0
         kwargs = {"endpoint_url": emulator.url, "region_name": emulator.region,
@@ -100,6 +108,7 @@ class Demo:
                                 text=True, timeout=300)
         if self.verbose:
             sys.stderr.write(result.stderr)
+        self.stdout = result.stdout
         if summary.exists():
             self.summaries.append((f"{title} — `smops {args[0]}`", summary.read_text()))
         if result.returncode != expect:
@@ -174,15 +183,16 @@ class Demo:
 
     # -- the lifecycle -------------------------------------------------------------------------------
 
-    def build(self, run_id: int, *extra: str) -> str:
+    def build(self, run_id: int, *extra: str, expect: int = 0, status: str = "PendingManualApproval") -> str:
         out = self.smops(
             "build", "build", "--pipeline", str(self.example / "pipeline.py"), "--pipeline-name", "abalone",
-            "--role-arn", ROLE, "--default-bucket", BUCKET, "--model-package-group", GROUP, *extra, run_id=run_id,
+            "--role-arn", ROLE, "--default-bucket", BUCKET, "--model-package-group", GROUP, *extra,
+            run_id=run_id, expect=expect,
         )
         self.check(out.get("execution-status") == "Succeeded", f"build: execution {out.get('execution-status')}")
         arn = out.get("model-package-arn", "")
-        status = self.sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] if arn else None
-        self.check(status == "PendingManualApproval", f"build: expected a PendingManualApproval package, got {status}")
+        found = self.sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] if arn else None
+        self.check(found == status, f"build: expected a {status} package, got {found}")
         return arn
 
     def approve_and_dispatch(self, arn: str) -> str:
@@ -246,7 +256,7 @@ class Demo:
                            "--violations-file", str(self.workdir / "constraint_violations.json"))
         self.check(found.get("drifted") == "true", f"drift: expected drift in the shifted traffic, got {found}")
         reason = f"drift:{found['drifted-features']}"
-        arn = self.build(3, "--parameter", f"RetrainReason={reason}")
+        arn = self.build(4, "--parameter", f"RetrainReason={reason}")
         metadata = self.sagemaker.describe_model_package(ModelPackageName=arn).get("CustomerMetadataProperties") or {}
         self.check(metadata.get("retrain-reason") == reason, f"retrain: the package says {metadata}")
         return (f"{found['records']} captured requests drifted in {found['drifted-features']}; retraining "
@@ -256,6 +266,7 @@ class Demo:
 def run(args) -> dict[str, str]:
     from smops.emulator import Emulator, settings
     from smops.emulator.github import GitHubStandIn
+    from smops.emulator.settings import regression_report
 
     example = _example_project()
     _require_sdk()
@@ -264,6 +275,7 @@ def run(args) -> dict[str, str]:
     settings.endpoint_seconds = 0.5
     settings.time_scale = 0.01  # the production canary bakes 300 s of simulated time in 3 s
     settings.fail_steps.update(dict(args.fail_step))
+    settings.evaluation_report = regression_report(**FIRST_METRICS)
     started = time.monotonic()
     print("smops demo: the lifecycle on the embedded emulator (fake account 123456789012)\n", flush=True)
     with Emulator() as emulator, GitHubStandIn() as github, tempfile.TemporaryDirectory(prefix="smops-demo-") as tmp:
@@ -281,13 +293,18 @@ def run(args) -> dict[str, str]:
             demo.phase("5 v2: build → staging", lambda: _story_second(demo, second, payload))
             demo.phase("5 v2: production plan", lambda: _story_plan(demo, second))
             demo.phase("5 v2: production rollback", lambda: _story_rollback(demo, first, second))
-            demo.phase("6 cleanup", lambda: _story_cleanup(demo))
-            demo.phase("7 one-command rollback", lambda: _story_rollback_command(demo, first, second))
-            demo.phase("8 drift → retrain", demo.drift)
+            demo.phase("6 v3: quality gate", lambda: _story_gate(demo))
+            demo.phase("7 cleanup", lambda: _story_cleanup(demo))
+            demo.phase("8 one-command rollback", lambda: _story_rollback_command(demo, first, second))
+            demo.phase("9 drift → retrain", demo.drift)
+            demo.phase("10 status", lambda: _story_status(demo))
         except Expectation as exc:
             failure = str(exc)
             print(f"✗ {failure}", flush=True)
         _write_report(report, demo, failure, time.monotonic() - started)
+        if demo.status_text:
+            print(f"\n$ smops status --model-package-group {GROUP} --endpoint-name {STAGING} --endpoint-name {PRODUCTION}")
+            print(demo.status_text.rstrip())
     print(f"\n{'failed' if failure else 'done'} in {duration(time.monotonic() - started)}; report: {report}")
     if failure:
         raise RemoteFailure(f"demo failed: {failure}", f"see {report}")
@@ -319,10 +336,34 @@ def _story_production(demo: Demo, arn: str) -> str:
 
 
 def _story_second(demo: Demo, state: dict, payload: Path) -> str:
-    arn = demo.build(run_id=2)
+    from smops.emulator.settings import regression_report, settings
+
+    settings.evaluation_report = regression_report(**SECOND_METRICS)
+    arn = demo.build(2, *GATES)
     state["arn"] = demo.approve_and_dispatch(arn)
     demo.staging(state["arn"], payload)
-    return f"built, approved, dispatched and staged {_label(state['arn'])}"
+    return (
+        f"built {_label(arn)} (r2 {FIRST_METRICS['r2']} → {SECOND_METRICS['r2']} against production's v1, "
+        "both gates passed), approved, dispatched and staged it"
+    )
+
+
+def _story_gate(demo: Demo) -> str:
+    """A worse model: the gate rejects it in the registry and fails the build, naming the metric."""
+    from smops.emulator.settings import regression_report, settings
+
+    settings.evaluation_report = regression_report(**THIRD_METRICS)
+    arn = demo.build(3, *GATES, expect=1, status="Rejected")
+    reason = demo.sagemaker.describe_model_package(ModelPackageName=arn).get("ApprovalDescription", "")
+    demo.check("regression_metrics.r2" in reason, f"the rejection does not name the metric: {reason!r}")
+    return f"r2 {THIRD_METRICS['r2']} < 0.5: the gate set {_label(arn)} Rejected (reason in the registry), build exit 1"
+
+
+def _story_status(demo: Demo) -> str:
+    demo.smops("status", "status", "--model-package-group", GROUP, "--endpoint-name", STAGING,
+               "--endpoint-name", PRODUCTION)
+    demo.status_text = demo.stdout
+    return f"lineage of {STAGING} and {PRODUCTION}: package, run, commit, execution, data, approvals"
 
 
 def _story_rollback(demo: Demo, first: dict, second: dict) -> str:

@@ -14,7 +14,7 @@ import time
 
 import botocore.exceptions
 
-from smops import alarms, aws, endpoint, gha, history, plan_report, registry, scaling
+from smops import alarms, aws, endpoint, gha, history, pictures, plan_report, registry, scaling
 from smops import plan as planning
 from smops.errors import BadInput, RemoteFailure, TimedOut
 from smops.plan import CONFIG_TAG, ENDPOINT_TAG, Plan
@@ -250,6 +250,9 @@ def _summary(args, package, strategy, current, new_config, outcome, started, war
     ]
     icon = "✅" if outcome in {"created", "updated", "unchanged"} else "❌"
     lines = [f"### smops {args.command}: `{args.endpoint_name}` {icon} {outcome}", "", gha.table(["", ""], rows)]
+    if new_config:
+        old_config = current["EndpointConfigName"] if current else None
+        lines += ["", pictures.traffic_shift(strategy, old_config, new_config, outcome, time.monotonic() - started)]
     if package:
         lines += ["", registry.summary_lines(package, s3)]
     lines += [f"\n> ⚠️ {w}" for w in warnings]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 
 import botocore.exceptions
 
@@ -13,8 +11,7 @@ from smops.errors import BadInput
 
 PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:([a-z0-9-]+):(\d{12}):model-package/.+$")
 APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
-# Metrics files are small JSON documents; anything bigger is linked, not read.
-METRICS_MAX_BYTES = 1 << 20
+DESCRIPTION_MAX = 1024  # UpdateModelPackage's ApprovalDescription
 
 
 def describe(sm, arn: str) -> dict:
@@ -92,57 +89,34 @@ def label(package: dict) -> str:
     return f"{group} v{version}" if group and version else package["ModelPackageArn"]
 
 
-def metrics(package: dict, s3) -> list[tuple[str, str]]:
-    """(metric, value) rows from the package's ModelMetrics reports; a link when unreadable."""
-    rows: list[tuple[str, str]] = []
-    for category, reports in (package.get("ModelMetrics") or {}).items():
-        for report_name, report in (reports or {}).items():
-            uri = (report or {}).get("S3Uri")
-            if not uri:
-                continue
-            values = _read_json_report(s3, uri)
-            if values is None:
-                rows.append((f"{category}.{report_name}", uri))
-            else:
-                rows += [(f"{category}.{name}", value) for name, value in _leaves(values)]
-    return rows
-
-
-def _read_json_report(s3, uri: str) -> Any:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    try:
-        head = s3.head_object(Bucket=bucket, Key=key)
-        if head["ContentLength"] > METRICS_MAX_BYTES:
-            return None
-        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, ValueError):
-        return None
-
-
-def _leaves(value: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """Flatten {"regression_metrics": {"mse": {"value": 1.2}}} into ("regression_metrics.mse", "1.2")."""
-    if isinstance(value, dict):
-        if set(value) >= {"value"} and not isinstance(value["value"], (dict, list)):
-            return [(prefix, str(value["value"]))]
-        rows = []
-        for key, inner in value.items():
-            rows += _leaves(inner, f"{prefix}.{key}" if prefix else key)
-        return rows
-    if isinstance(value, (int, float, str, bool)):
-        return [(prefix, str(value))]
-    return []
+def headline(package: dict) -> str:
+    """Markdown: the package, its version and its approval status."""
+    return (
+        f"**Model package** `{package['ModelPackageArn']}` — {label(package)}, "
+        f"{package.get('ModelApprovalStatus', 'unknown')}"
+    )
 
 
 def summary_lines(package: dict, s3) -> str:
     """Markdown: the package's version, approval and metrics."""
-    lines = [
-        f"**Model package** `{package['ModelPackageArn']}` — {label(package)}, "
-        f"{package.get('ModelApprovalStatus', 'unknown')}",
-    ]
-    rows = metrics(package, s3)
+    from smops import metrics
+
+    lines = [headline(package)]
+    found = metrics.read(package, s3)
+    rows = [[name, metrics.number_text(value)] for name, value in found.values.items()]
+    rows += [[name, uri] for name, uri in found.unread.items()]
     if rows:
-        lines += ["", gha.table(["metric", "value"], [list(r) for r in rows])]
+        lines += ["", gha.table(["metric", "value"], rows)]
     return "\n".join(lines)
+
+
+def set_status(sm, package: dict, status: str, description: str | None) -> None:
+    """UpdateModelPackage's approval status, with the description cut to what the API takes."""
+    request = {"ModelPackageArn": package["ModelPackageArn"], "ModelApprovalStatus": status}
+    if description:
+        request["ApprovalDescription"] = description[:DESCRIPTION_MAX]
+    sm.update_model_package(**request)
+    gha.log(f"{label(package)}: {package.get('ModelApprovalStatus')} -> {status}")
 
 
 def run_approve(args) -> dict[str, str]:
@@ -163,11 +137,7 @@ def run_approve(args) -> dict[str, str]:
         gha.log(f"{label(package)} is already {current}: nothing to change")
         gha.add_summary(f"### smops approve\n\n{label(package)} was already **{current}**; unchanged.")
         return outputs
-    request = {"ModelPackageArn": arn, "ModelApprovalStatus": args.status}
-    if args.description:
-        request["ApprovalDescription"] = args.description
-    sm.update_model_package(**request)
-    gha.log(f"{label(package)}: {current} -> {args.status}")
+    set_status(sm, package, args.status, args.description)
     gha.add_summary(
         f"### smops approve\n\n{label(package)}: {current} → **{args.status}**"
         + (f"\n\n> {args.description}" if args.description else "")

@@ -107,16 +107,19 @@ class Strategy:
             config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": a} for a in self.alarms]}
         return config
 
-    def describe(self) -> str:
-        """One line for logs and the summary."""
-        shape = {
+    def shape(self) -> str:
+        """How traffic moves, in a few words."""
+        return {
             "all-at-once": "blue/green, all at once",
             "canary": f"blue/green canary {self.canary_size}%",
             "linear": f"blue/green linear {self.linear_step}% steps",
             "rolling": f"rolling {self.batch_size}% batches",
         }[self.name]
+
+    def describe(self) -> str:
+        """One line for logs and the summary."""
         rollback = f"auto-rollback on {', '.join(self.alarms)}" if self.alarms else "no rollback alarms"
-        return f"{shape}, bake {self.bake}s, {rollback}"
+        return f"{self.shape()}, bake {self.bake}s, {rollback}"
 
 
 def fallback_warnings(strategy: Strategy, instance_type: str) -> list[str]:

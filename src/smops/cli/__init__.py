@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from smops import __version__, gha
 from smops.cli import (
     approve, baseline, bridge, build, cleanup, demo, deploy, dispatch, drift, emulator, flags, rollback, smoke_test,
+    status,
 )
 from smops.cli.flags import env_name
 from smops.errors import BadInput, RemoteFailure, SmopsError
@@ -23,7 +24,9 @@ from smops.errors import BadInput, RemoteFailure, SmopsError
 __all__ = ["env_name", "main", "parser"]
 
 # The sub-commands, in the order `smops --help` lists them.
-COMMANDS = [build, deploy, rollback, smoke_test, approve, cleanup, drift, baseline, dispatch, bridge, emulator, demo]
+COMMANDS = [
+    build, deploy, rollback, smoke_test, approve, status, cleanup, drift, baseline, dispatch, bridge, emulator, demo,
+]
 
 
 def parser() -> flags.Parser:

@@ -16,8 +16,11 @@ def add(subparsers) -> None:
         "Render the pipeline definition, create or update the pipeline (only when it changed),\n"
         "start an execution and wait for it, printing each step's transitions. Outputs\n"
         "pipeline-arn, execution-arn, execution-status and model-package-arn.\n\n"
-        "exit codes: 0 succeeded, 1 the execution failed or stopped, 2 bad input (nothing was\n"
-        "changed), 3 timed out waiting",
+        "The registered package's metrics (its ModelMetrics reports and numeric customer\n"
+        "metadata) are compared with a baseline's in the job summary; --gate checks them, and a\n"
+        "failed gate sets the package Rejected with the reason in its approval description.\n\n"
+        "exit codes: 0 succeeded, 1 the execution failed or stopped, or a gate failed, 2 bad\n"
+        "input (nothing was changed), 3 timed out waiting",
     )
     p.flag(
         "--pipeline",
@@ -76,5 +79,33 @@ def add(subparsers) -> None:
         "--dry-run",
         action="store_true",
         help="render and validate, print a diff against the deployed definition, change nothing",
+    )
+    p.flag(
+        "--baseline-endpoint",
+        metavar="ENDPOINT",
+        help="compare the metrics with those of the package this endpoint serves; unset, with the "
+        "newest other Approved package of the group",
+    )
+    p.flag(
+        "--gate",
+        action="append",
+        type=flags.gate,
+        metavar="GATE",
+        help="quality gate on the registered package, repeatable: 'METRIC>=VALUE', 'METRIC<=VALUE' "
+        "or 'METRIC:no-worse-than-baseline[:TOLERANCE]' (TOLERANCE an amount or a percentage, "
+        "2%%); METRIC is a metric's name or its last parts (regression_metrics.mse, mse). A failed "
+        "gate rejects the package and exits 1 (env: one per line)",
+    )
+    p.flag(
+        "--approve-on-pass",
+        action="store_true",
+        help="approve the package when every --gate passed, so no human approves before staging",
+    )
+    p.flag(
+        "--pr-comment",
+        action="store_true",
+        help="in a pull request build, put the metrics and gates in one comment on the pull request, "
+        "updated by later pushes (needs GITHUB_TOKEN with pull-requests: write; skipped with a "
+        "notice when it cannot write, as on fork pull requests)",
     )
     flags.aws_flags(p)

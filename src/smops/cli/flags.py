@@ -104,6 +104,16 @@ def key_value(text: str) -> tuple[str, str]:
     return name.strip(), value
 
 
+def gate(text: str):
+    """A --gate value, checked when the flag is read (the gate itself lives in smops.metrics)."""
+    from smops.metrics import Gate
+
+    try:
+        return Gate.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def positive_minutes(text: str) -> float:
     try:
         value = float(text)

@@ -1,8 +1,9 @@
 """A stand-in for the GitHub REST API on 127.0.0.1 that records every request it gets.
 
 It answers the calls the approval bridge makes: `POST /repos/{owner}/{repo}/dispatches` (204) and a
-GitHub App's `POST /app/installations/{id}/access_tokens` (201 with a fresh token). Anything else
-is GitHub's 404. `fail()` makes a path answer with an error status a number of times, to rehearse
+GitHub App's `POST /app/installations/{id}/access_tokens` (201 with a fresh token), and the issue
+comment calls of a pull request comment (`comments`, see github_comments.py). Anything else is
+GitHub's 404. `fail()` makes a path answer with an error status a number of times, to rehearse
 bad credentials, a missing repository or an outage; `stall()` makes it handle the request but answer
 late, and `hang_up()` makes it close the connection without an answer, the two ways a client is
 left not knowing whether GitHub acted. Used by the tests and by `smops demo`.
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from smops.emulator.github_comments import IssueComments
 
 DISPATCHES = re.compile(r"^/repos/[^/]+/[^/]+/dispatches$")
 ACCESS_TOKENS = re.compile(r"^/app/installations/(\d+)/access_tokens$")
@@ -57,6 +60,7 @@ class GitHubStandIn:
         self.url = ""
         self._faults: dict[str, _Fault] = {}
         self._lock = threading.Lock()
+        self.comments = IssueComments()
         self._server: ThreadingHTTPServer | None = None
 
     def start(self) -> GitHubStandIn:
@@ -105,6 +109,7 @@ class GitHubStandIn:
             self.requests.clear()
             self.tokens.clear()
             self._faults.clear()
+        self.comments.reset()
 
     def dispatches(self) -> list[Request]:
         """The repository_dispatch requests received, answered or not."""
@@ -124,6 +129,9 @@ class GitHubStandIn:
 
     def _handle(self, request: Request) -> tuple[int, dict[str, Any] | None]:
         """What GitHub answers when all is well (called holding the lock)."""
+        comments = self.comments.handle(request.method, request.path, request.headers, request.body, self.url)
+        if comments is not None:
+            return comments
         if request.method != "POST":
             return 404, {"message": MESSAGES[404]}
         if DISPATCHES.match(request.path):

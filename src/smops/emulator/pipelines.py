@@ -8,6 +8,7 @@ SageMaker request, so its timeline does not depend on how often anyone polls.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -16,8 +17,9 @@ from typing import Any
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.utils import arn_formatter
 
-from smops.emulator import events
+from smops.emulator import events, registry
 from smops.emulator.settings import settings
+from smops.pipeline import step_graph
 
 # Step type → (key in ListPipelineExecutionSteps' Metadata, resource type in the job's ARN).
 JOB_STEPS = {
@@ -29,7 +31,7 @@ JOB_STEPS = {
     "Model": ("Model", "model"),
 }
 RUNNING = {"Executing", "Stopping"}
-STEP_REFERENCE = re.compile(r"^Steps\.([^.\[]+)")
+PROPERTY_FILE = re.compile(r"^Steps\.([^.]+)\.PropertyFiles\.(.+)$")
 COMPARISONS = {
     "Equals": lambda a, b: a == b,
     "GreaterThan": lambda a, b: a > b,
@@ -77,37 +79,6 @@ class SimStep:
         return item
 
 
-def _references(value: Any) -> set[str]:
-    """Names of the steps whose properties a value reads."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if key == "Get" and isinstance(inner, str):
-                match = STEP_REFERENCE.match(inner)
-                if match:
-                    found.add(match.group(1))
-            else:
-                found |= _references(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            found |= _references(inner)
-    return found
-
-
-def _flatten(steps: list[dict], branch_of: tuple[str, bool] | None = None) -> list[SimStep]:
-    flat = []
-    for step in steps:
-        depends = set(step.get("DependsOn") or []) | _references(step.get("Arguments"))
-        if branch_of:
-            depends.add(branch_of[0])
-        flat.append(SimStep(step["Name"], step, depends, branch_of))
-        if step.get("Type") == "Condition":
-            arguments = step.get("Arguments") or {}
-            flat += _flatten(arguments.get("IfSteps") or [], (step["Name"], True))
-            flat += _flatten(arguments.get("ElseSteps") or [], (step["Name"], False))
-    return flat
-
-
 class Execution:
     """The simulation attached to one moto FakePipelineExecution."""
 
@@ -118,7 +89,9 @@ class Execution:
         self.parameters = parameters
         self.started = time.time()
         self.stop_requested: float | None = None
-        self.steps = {s.name: s for s in _flatten(definition.get("Steps") or [])}
+        self.steps = {
+            s.name: SimStep(s.name, s.definition, set(s.depends_on), s.branch_of) for s in step_graph(definition)
+        }
         self.outcomes: dict[str, bool] = {}
         self.execution_id = execution.arn.rsplit("/", 1)[-1]
         self._set_status("Executing")
@@ -215,6 +188,10 @@ class Execution:
             step.metadata = {"Condition": {"Outcome": "True" if outcome else "False"}}
         elif step.type == "RegisterModel" and not reason:
             step.metadata = {"RegisterModel": {"Arn": self._register(step)}}
+        if not reason:
+            for property_file in step.definition.get("PropertyFiles") or []:
+                uri = self._property_file_uri(step.name, property_file["PropertyFileName"])
+                _write_s3(self.backend, uri, settings.evaluation_report)
         step.status = "Failed" if reason else "Succeeded"
         step.failure_reason = reason or None
 
@@ -279,7 +256,12 @@ class Execution:
             sample_payload_url=arguments.get("SamplePayloadUrl"),
             additional_inference_specifications=arguments.get("AdditionalInferenceSpecifications"),
         )
-        events.model_package_state_change(self.backend, self.backend.model_packages[arn])
+        package = self.backend.model_packages[arn]
+        # The RegisterModel step runs as the pipeline's role (the session name is the emulator's).
+        role_name = self.backend.pipelines[self.moto.arn.split("/")[1]].role_arn.rsplit("/", 1)[-1]
+        session = f"arn:aws:sts::{self.backend.account_id}:assumed-role/{role_name}/SageMaker"
+        package.created_by = registry.user_context(session, "AROAEMULATOR:SageMaker")
+        events.model_package_state_change(self.backend, package)
         return arn
 
     # -- expressions --------------------------------------------------------------------------
@@ -296,7 +278,7 @@ class Execution:
             join = value["Std:Join"]
             return str(join.get("On", "")).join(str(self.resolve(v)) for v in join.get("Values", []))
         if set(value) == {"Std:JsonGet"}:
-            raise Unresolvable("Std:JsonGet")
+            return self._json_get(value["Std:JsonGet"])
         return {key: self.resolve(inner) for key, inner in value.items()}
 
     def _get(self, path: str) -> Any:
@@ -311,6 +293,30 @@ class Execution:
         if path.startswith("Steps."):
             return self._step_property(path)
         raise Unresolvable(path)
+
+    def _property_file_uri(self, step_name: str, file_name: str) -> str | None:
+        """Where a step's property file is: its processing output's S3 URI plus the file's path."""
+        step = self.steps.get(step_name)
+        definition = step.definition if step else {}
+        found = next((f for f in definition.get("PropertyFiles") or [] if f.get("PropertyFileName") == file_name), None)
+        outputs = ((definition.get("Arguments") or {}).get("ProcessingOutputConfig") or {}).get("Outputs") or []
+        output = next((o for o in outputs if found and o.get("OutputName") == found.get("OutputName")), None)
+        if not output:
+            return None
+        return f"{str(self.resolve(output['S3Output']['S3Uri'])).rstrip('/')}/{found['FilePath']}"
+
+    def _json_get(self, spec: dict) -> Any:
+        """A value from a JSON file in S3: a step's property file, or an S3 URI."""
+        source = spec.get("PropertyFile")
+        match = PROPERTY_FILE.match(str(source.get("Get", ""))) if isinstance(source, dict) else None
+        if match:
+            uri = self._property_file_uri(*match.groups())
+        else:
+            uri = self.resolve(spec.get("S3Uri"))
+        found = _walk(_read_s3(self.backend, uri), str(spec.get("Path", ""))) if uri else None
+        if found is None:
+            raise Unresolvable(f"Std:JsonGet {spec.get('Path')}")
+        return found
 
     def _step_property(self, path: str) -> Any:
         """A property of a finished step: read back from its arguments where they say it."""
@@ -346,6 +352,28 @@ def _walk(value: Any, path: str) -> Any:
         if value is None:
             return None
     return value
+
+
+def _write_s3(sagemaker_backend, uri: str | None, document: dict) -> None:
+    """Put a JSON document into the emulator's S3, creating the bucket as a job's role could not."""
+    from moto.s3.models import s3_backends
+
+    if not uri or not uri.startswith("s3://"):
+        return
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    s3 = s3_backends[sagemaker_backend.account_id]["aws"]
+    if bucket not in s3.buckets:
+        s3.create_bucket(bucket, sagemaker_backend.region_name)
+    s3.put_object(bucket, key, json.dumps(document, indent=2).encode())
+
+
+def _read_s3(sagemaker_backend, uri: str) -> Any:
+    from moto.s3.models import s3_backends
+
+    bucket, _, key = str(uri).removeprefix("s3://").partition("/")
+    s3 = s3_backends[sagemaker_backend.account_id]["aws"]
+    found = s3.get_object(bucket, key) if bucket in s3.buckets else None
+    return json.loads(found.value) if found else None
 
 
 def _moto_now():

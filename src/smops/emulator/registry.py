@@ -10,6 +10,8 @@
   drops the keys in CustomerMetadataPropertiesToRemove.
 
 Creating a package and changing its approval status send the EventBridge event SageMaker sends.
+CreatedBy and LastModifiedBy name the caller's IAM identity (moto names a made-up Studio user), as
+SageMaker records it for model packages: the audit trail `smops status` reads.
 """
 
 from __future__ import annotations
@@ -38,6 +40,20 @@ def _tagged_resource(backend, arn: str):
     return resource
 
 
+def user_context(arn: str, principal_id: str) -> dict:
+    """SageMaker's UserContext for an IAM identity (model packages record IamIdentity)."""
+    return {"IamIdentity": {"Arn": arn, "PrincipalId": principal_id}}
+
+
+def _caller(response) -> dict:
+    from moto.sts.models import sts_backends
+
+    principal_id, arn, _ = sts_backends[response.current_account]["aws"].get_caller_identity(
+        response.get_access_key(), response.region
+    )
+    return user_context(arn, principal_id)
+
+
 def patch(response_class) -> None:
     def add_tags(self):
         resource = _tagged_resource(self.sagemaker_backend, self._get_param("ResourceArn"))
@@ -62,6 +78,7 @@ def patch(response_class) -> None:
     def create_model_package(self):
         result = original_create(self)
         package = _model_package(self.sagemaker_backend, result.result["ModelPackageArn"])
+        package.created_by = _caller(self)
         events.model_package_state_change(self.sagemaker_backend, package)
         return result
 
@@ -83,6 +100,7 @@ def patch(response_class) -> None:
         if additional:
             package.add_additional_inference_specifications(additional)
         package.modifications_done()
+        package.last_modified_by = _caller(self)
         if changed:
             events.model_package_state_change(self.sagemaker_backend, package)
         return ActionResult({"ModelPackageArn": package.arn})
