@@ -54,6 +54,7 @@ UNUSED = {
     ("build", "sagemaker:StopPipelineExecution"): "stops the execution when the job is cancelled or times out",
     ("build", "s3:PutObject"): "a pipeline written with the SageMaker SDK uploads its local code while it renders",
     ("build", "s3:ListBucket"): "the SDK checks the bucket (HeadBucket) before it uploads",
+    ("build", "sagemaker:UpdateModelPackage"): "a failed quality gate rejects the package; --approve-on-pass approves it",
     ("deploy", "sagemaker:DeleteTags"): "a deploy trims the rollback history (smops:served:N tags) past its 10 newest entries",
     ("deploy", "application-autoscaling:DeregisterScalableTarget"): (
         "an instance-type change of an autoscaled variant deregisters it around the update (UpdateEndpoint refuses otherwise)"
@@ -254,10 +255,12 @@ class Lifecycle:
         """The reviewer, in the console: not a workflow's role."""
         self.client("sagemaker").update_model_package(ModelPackageArn=package, ModelApprovalStatus=status)
 
-    def build_and_approve(self, description: str) -> str:
-        """A push to main: build (a new description updates the pipeline), register, approve, dispatch."""
+    def build_and_approve(self, description: str, *gates: str) -> str:
+        """A push to main: build (a new description updates the pipeline) with its quality gates,
+        register, approve, dispatch."""
         built = self.smops(BUILD, "build", "--pipeline", str(ROOT / "tests" / "data" / "pipeline-definition.json"),
-                           "--pipeline-name", PIPELINE, "--role-arn", PIPELINE_ROLE, "--description", description)
+                           "--pipeline-name", PIPELINE, "--role-arn", PIPELINE_ROLE, "--description", description,
+                           *gates)
         package = built["model-package-arn"]
         self.packages.append(package)
         dispatches = len(self.github.dispatches())
@@ -283,7 +286,9 @@ class Lifecycle:
                    "--role-arn", MODEL_ROLE, "--environment", "production", "--create-alarms",
                    "--require-on-endpoint", STAGING,
                    "--autoscaling-min", "1", "--autoscaling-max", "2", "--autoscaling-target", "70")
-        self.build_and_approve("churn model, release 2")
+        # The second release must be no worse than what production serves.
+        self.build_and_approve("churn model, release 2", "--gate", "mse:no-worse-than-baseline:50%",
+                               "--baseline-endpoint", PRODUCTION)
         # A workflow_dispatch that names the group: the newest Approved package.
         staged = self.smops(STAGING_ROLE, "deploy", "--model-package-group", GROUP, "--endpoint-name", STAGING,
                             "--role-arn", MODEL_ROLE, "--environment", "staging")
@@ -296,6 +301,8 @@ class Lifecycle:
         # besides the one serving and the one a rollback would return to.
         self.smops(STAGING_ROLE, "deploy", "--model-package-arn", staged["model-package-arn"], "--endpoint-name",
                    STAGING, "--role-arn", MODEL_ROLE, "--environment", "staging", "--instance-count", "2")
+        # The production job's report: what serves, from which execution, approved by whom.
+        self.smops(PRODUCTION_ROLE, "status", "--model-package-group", GROUP, "--endpoint-name", PRODUCTION)
         for role, endpoint in ((STAGING_ROLE, STAGING), (PRODUCTION_ROLE, PRODUCTION)):
             self.smops(role, "cleanup", "--endpoint-name", endpoint, "--keep", "0")
         # The reviewer withdraws the first release: the bridge forgets its dispatched approval.

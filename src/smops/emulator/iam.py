@@ -172,6 +172,12 @@ REQUIREMENTS = {
     ("sagemaker", "DescribePipelineExecution"): _one("sagemaker:DescribePipelineExecution", "pipeline", "PipelineExecutionArn"),
     ("sagemaker", "ListPipelineExecutionSteps"): _one("sagemaker:ListPipelineExecutionSteps", "pipeline", "PipelineExecutionArn"),
     ("sagemaker", "StopPipelineExecution"): _one("sagemaker:StopPipelineExecution", "pipeline", "PipelineExecutionArn"),
+    ("sagemaker", "ListPipelineParametersForExecution"): _one(
+        "sagemaker:ListPipelineParametersForExecution", "pipeline", "PipelineExecutionArn"
+    ),
+    ("sagemaker", "DescribePipelineDefinitionForExecution"): _one(
+        "sagemaker:DescribePipelineDefinitionForExecution", "pipeline", "PipelineExecutionArn"
+    ),
     ("sagemaker", "DescribeModelPackage"): _one("sagemaker:DescribeModelPackage", "model-package", "ModelPackageName"),
     ("sagemaker", "UpdateModelPackage"): _one("sagemaker:UpdateModelPackage", "model-package", "ModelPackageArn"),
     ("sagemaker", "DescribeModelPackageGroup"): _one(
