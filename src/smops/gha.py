@@ -7,6 +7,7 @@ command reads the same on a laptop.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import uuid
@@ -67,13 +68,14 @@ def group(title: str) -> Iterator[None]:
 
 
 def set_outputs(outputs: Mapping[str, object]) -> None:
-    """Append step outputs to GITHUB_OUTPUT; multi-line values use a heredoc delimiter."""
+    """Append step outputs to GITHUB_OUTPUT; multi-line values use a heredoc delimiter, lists and
+    dicts are JSON (a workflow reads them with fromJSON)."""
     path = os.environ.get("GITHUB_OUTPUT")
     if not path:
         return
     with open(path, "a", encoding="utf-8") as fh:
         for name, value in outputs.items():
-            text = "" if value is None else str(value)
+            text = "" if value is None else json.dumps(value) if isinstance(value, (list, dict)) else str(value)
             if "\n" in text:
                 delimiter = f"ghadelimiter_{uuid.uuid4()}"
                 fh.write(f"{name}<<{delimiter}\n{text}\n{delimiter}\n")
