@@ -84,7 +84,7 @@ def test_init_refuses_to_overwrite_a_starter_that_differs(repo, capsys):
     capsys.readouterr()
     assert init(repo, "--no-input", "--region", "us-west-2") == 2
     err = capsys.readouterr().err
-    assert "deploy.yml already exists with other content" in err and "pass --force to overwrite" in err
+    assert "deploy.yml already exist with other content" in err and "pass --force to overwrite" in err
     assert snapshot(repo) == before
     assert init(repo, "--no-input", "--region", "us-west-2", "--force") == 0
     assert reusable_inputs(repo, "deploy")["region"] == "us-west-2"
