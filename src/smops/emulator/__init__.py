@@ -30,10 +30,11 @@ def install() -> None:
     if _installed:
         return
     from moto.events.responses import EventsHandler
+    from moto.iam.responses import IamResponse
     from moto.sagemaker.responses import SageMakerResponse
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    from smops.emulator import endpoints, events, registry, sagemaker
+    from smops.emulator import endpoints, events, policy_simulator, registry, sagemaker
 
     original_call = SageMakerResponse.call_action
 
@@ -50,6 +51,7 @@ def install() -> None:
     endpoints.patch_runtime(SageMakerRuntimeResponse, _lock)
     registry.patch(SageMakerResponse)
     events.patch(EventsHandler)
+    policy_simulator.patch(IamResponse)
     _installed = True
 
 
