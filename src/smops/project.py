@@ -26,6 +26,7 @@ WORKFLOWS_DIR = Path(".github") / "workflows"
 STARTERS = ("build", "deploy")
 # IAM compares ARNs case-sensitively and SageMaker writes these names in lower case in them.
 LOWER_CASE_NAME = re.compile(r"^[a-z0-9](-*[a-z0-9])*$")
+EXAMPLE = re.compile(r"111122223333|\bmy-")
 
 
 @dataclass
@@ -88,9 +89,14 @@ def reusable_job(document: dict, name: str) -> dict | None:
 
 
 def known(answers: Answers) -> dict[str, object]:
-    """The answers that are set, and are not the toolkit starters' example values."""
+    """The answers that are set, and are not the toolkit starters' made-up examples (my-model,
+    account 111122223333; their ml/pipeline.py and us-east-1 are real values)."""
     examples = examples_in_starters()
-    return {field: value for field, value in vars(answers).items() if field in INPUTS and value and value != getattr(examples, field)}
+    return {
+        field: value
+        for field, value in vars(answers).items()
+        if field in INPUTS and value and not (value == getattr(examples, field) and EXAMPLE.search(str(value)))
+    }
 
 
 def examples_in_starters() -> Answers:
@@ -207,3 +213,18 @@ def _typed(field: str, value):
         return value is True or str(value).lower() == "true"
     return str(value)
 
+
+
+def github_repository(root: Path) -> str:
+    """OWNER/REPO of the project: GITHUB_REPOSITORY in Actions, else the git remote origin."""
+    import os
+    import subprocess
+
+    if os.environ.get("GITHUB_REPOSITORY"):
+        return os.environ["GITHUB_REPOSITORY"]
+    try:
+        url = subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    match = re.search(r"[/:]([^/:]+/[^/]+?)(\.git)?\s*$", url)
+    return match[1] if match else ""

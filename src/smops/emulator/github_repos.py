@@ -24,11 +24,11 @@ TIME = "2026-01-05T10:00:00Z"
 REPO = r"^/repos/(?P<repo>[^/]+/[^/?]+)"
 ROUTES = {
     "repository": re.compile(REPO + r"$"),
-    "environments": re.compile(REPO + r"/environments(\?.*)?$"),
+    "environments": re.compile(REPO + r"/environments$"),
     "environment": re.compile(REPO + r"/environments/(?P<name>[^/?]+)$"),
-    "branch_policies": re.compile(REPO + r"/environments/(?P<name>[^/?]+)/deployment-branch-policies(\?.*)?$"),
+    "branch_policies": re.compile(REPO + r"/environments/(?P<name>[^/?]+)/deployment-branch-policies$"),
     "branch": re.compile(REPO + r"/branches/(?P<name>[^/?]+)$"),
-    "commit": re.compile(REPO + r"/commits/(?P<ref>[^?]+)$"),
+    "commit": re.compile(REPO + r"/commits/(?P<ref>.+)$"),
     "installation": re.compile(REPO + r"/installation$"),
 }
 
@@ -106,7 +106,7 @@ class Repositories:
         if method != "GET":
             return None
         for route, pattern in ROUTES.items():
-            match = pattern.match(path)
+            match = pattern.match(path.split("?", 1)[0])  # pages and filters are not modelled
             if match:
                 break
         else:
