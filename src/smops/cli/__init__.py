@@ -14,14 +14,14 @@ import traceback
 from collections.abc import Sequence
 
 from smops import __version__, gha
-from smops.cli import approve, bridge, build, cleanup, demo, deploy, dispatch, doctor, emulator, flags, init, smoke_test
+from smops.cli import approve, bridge, build, cleanup, demo, deploy, dispatch, doctor, emulator, flags, init, setup_aws, smoke_test
 from smops.cli.flags import env_name
 from smops.errors import BadInput, RemoteFailure, SmopsError
 
 __all__ = ["env_name", "main", "parser"]
 
 # The sub-commands, in the order `smops --help` lists them.
-COMMANDS = [build, deploy, smoke_test, approve, cleanup, dispatch, bridge, emulator, demo, init, doctor]
+COMMANDS = [build, deploy, smoke_test, approve, cleanup, dispatch, bridge, emulator, demo, init, setup_aws, doctor]
 
 
 def parser() -> flags.Parser:
