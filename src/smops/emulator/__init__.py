@@ -34,7 +34,7 @@ def install() -> None:
     from moto.sagemaker.responses import SageMakerResponse
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    from smops.emulator import endpoints, events, policy_simulator, registry, sagemaker
+    from smops.emulator import cloudformation, endpoints, events, policy_simulator, registry, sagemaker
 
     original_call = SageMakerResponse.call_action
 
@@ -52,6 +52,7 @@ def install() -> None:
     registry.patch(SageMakerResponse)
     events.patch(EventsHandler)
     policy_simulator.patch(IamResponse)
+    cloudformation.install()
     _installed = True
 
 
