@@ -219,12 +219,12 @@ def deploy(cloudformation, stack: Stack, args, region: str) -> str:
     if unchanged or args.dry_run:
         _discard(cloudformation, stack.name, name, kind)
         return "unchanged" if unchanged else kind.lower()
-    started = time.time()
+    before = _event_ids(cloudformation, stack.name)
     cloudformation.execute_change_set(StackName=stack.name, ChangeSetName=name)
-    final = wait_for(_progress(cloudformation, stack.name, started), lambda s: bool(TERMINAL.search(s) and "IN_PROGRESS" not in s),
+    final = wait_for(_progress(cloudformation, stack.name, before), lambda s: bool(TERMINAL.search(s) and "IN_PROGRESS" not in s),
                      timeout_seconds=args.timeout * 60, what=f"stack {stack.name}", status=lambda s: s)
     if FAILED.search(final):
-        raise RemoteFailure(f"stack {stack.name} ended {final}: {_failure_reasons(cloudformation, stack.name, started)}",
+        raise RemoteFailure(f"stack {stack.name} ended {final}: {_failure_reasons(cloudformation, stack.name, before)}",
                             f"see its events: {_console(region, stack.name)}")
     gha.log(f"{stack.name}: {final}")
     return "created" if kind == "CREATE" else "updated"
@@ -246,27 +246,30 @@ def _discard(cloudformation, stack_name: str, change_set: str, kind: str) -> Non
         cloudformation.delete_stack(StackName=stack_name)
 
 
-def _progress(cloudformation, stack_name: str, since: float):
+def _event_ids(cloudformation, stack_name: str) -> set[str]:
+    """The stack's events so far (newest first, the first page is enough: older ones are older)."""
+    return {e["EventId"] for e in cloudformation.describe_stack_events(StackName=stack_name)["StackEvents"]}
+
+
+def _progress(cloudformation, stack_name: str, seen: set[str]):
     """A fetch for wait_for that prints each new stack event once and returns the stack's status."""
-    seen: set[str] = set()
+    seen = set(seen)
 
     def fetch() -> str:
-        events = cloudformation.describe_stack_events(StackName=stack_name)["StackEvents"]
-        for event in reversed(events):
-            if event["EventId"] in seen or event["Timestamp"].timestamp() < since - 1:
-                continue
-            seen.add(event["EventId"])
-            reason = f": {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
-            gha.log(f"  {event['ResourceStatus']:<20} {event['LogicalResourceId']}{reason}")
+        for event in reversed(cloudformation.describe_stack_events(StackName=stack_name)["StackEvents"]):
+            if event["EventId"] not in seen:
+                seen.add(event["EventId"])
+                reason = f": {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
+                gha.log(f"  {event['ResourceStatus']:<20} {event['LogicalResourceId']}{reason}")
         return _status(cloudformation, stack_name) or "DELETE_COMPLETE"
 
     return fetch
 
 
-def _failure_reasons(cloudformation, stack_name: str, since: float) -> str:
+def _failure_reasons(cloudformation, stack_name: str, before: set[str]) -> str:
     events = cloudformation.describe_stack_events(StackName=stack_name)["StackEvents"]
     reasons = [f"{e['LogicalResourceId']}: {e['ResourceStatusReason']}" for e in events
-               if e["ResourceStatus"].endswith("FAILED") and e.get("ResourceStatusReason") and e["Timestamp"].timestamp() >= since - 1]
+               if e["EventId"] not in before and e["ResourceStatus"].endswith("FAILED") and e.get("ResourceStatusReason")]
     return "; ".join(reversed(reasons)) or "no reason given"
 
 

@@ -29,12 +29,13 @@ def install() -> None:
     global _installed
     if _installed:
         return
+    from moto.cloudformation.models import Stack
     from moto.events.responses import EventsHandler
     from moto.iam.responses import IamResponse
     from moto.sagemaker.responses import SageMakerResponse
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    from smops.emulator import cloudformation, endpoints, events, policy_simulator, registry, sagemaker
+    from smops.emulator import cloudformation, endpoints, events, policy_simulator, registry, sagemaker, stack_parameters
 
     original_call = SageMakerResponse.call_action
 
@@ -52,6 +53,7 @@ def install() -> None:
     registry.patch(SageMakerResponse)
     events.patch(EventsHandler)
     policy_simulator.patch(IamResponse)
+    stack_parameters.patch(Stack)
     cloudformation.install()
     _installed = True
 
