@@ -144,7 +144,8 @@ def test_names_in_mixed_case_are_refused(world, github, capsys):
 def test_a_toolkit_ref_out_of_step_is_refused(world, github, capsys):
     project.write_inputs(world / ".github/workflows/build.yml", "build", {"toolkit-ref": "v2"})
     state, message, _ = status(doctor(world, github, capsys), "toolkit ref in step")
-    assert (state, message) == ("fail", "build.yml calls @v1 with toolkit-ref v2")
+    assert (state, message) == ("fail", "build.yml uses ORG/sagemaker-mlops/.github/workflows/build.yml@v1 with toolkit-ref v2; "
+                                "build.yml uses ORG/sagemaker-mlops/actions/setup@v1 with toolkit-ref v2")
 
 
 def test_a_missing_pipeline_file_and_the_payload_placeholder_are_refused(world, github, capsys):
@@ -295,3 +296,176 @@ def test_the_report_goes_to_the_job_summary(world, github, capsys, summary):
     doctor(world, github, capsys)
     text = summary()
     assert text.startswith("### smops doctor: ") and "| ❌ | production reviewers | environment production has no required reviewers" in text
+
+
+# -- the stacks and the approval bridge, as smops setup-aws deploys them ------------------------
+
+
+@pytest.fixture
+def deployed(world, github, tmp_path):
+    """world, with the stacks setup-aws deploys (its roles replace the hand-made ones) and a bridge
+    token that may dispatch in the secret."""
+    from smops.bridge import package
+
+    (tmp_path / "no-dependencies").mkdir()
+    package.build_zip(tmp_path / "bridge.zip", tmp_path / "no-dependencies")
+    assert main(["setup-aws", "--dir", str(world), "--repository", REPO, "--bridge-zip", str(tmp_path / "bridge.zip")]) == 0
+    bridge = {o["OutputKey"]: o["OutputValue"] for o in
+              boto3.client("cloudformation").describe_stacks(StackName="smops-approval-bridge")["Stacks"][0]["Outputs"]}
+    put_secret(bridge, "ghp_bridgeTokenNotReal00000000000000000000")
+    github.repositories.add_token("ghp_bridgeTokenNotReal00000000000000000000", scopes=["repo"])
+    return bridge
+
+
+def put_secret(bridge: dict, value: str) -> None:
+    boto3.client("secretsmanager").put_secret_value(SecretId=bridge["SecretArn"], SecretString=value)
+
+
+def app_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption()).decode()
+
+
+def test_with_the_stacks_every_check_passes(deployed, world, github, capsys):
+    results = doctor(world, github, capsys)
+    assert results.pop("exit") == 0
+    assert {name: r["status"] for name, r in results.items() if r["status"] != "ok"} == {}
+
+
+def test_starters_that_disagree_with_the_stacks(deployed, world, github, capsys):
+    project.write_inputs(world / ".github/workflows/deploy.yml", "deploy", {"production-endpoint-name": "fraud-production"})
+    state, message, fix = status(doctor(world, github, capsys), "stacks match the starters")
+    assert (state, message) == ("fail", "endpoint fraud-production does not start with the roles' EndpointNamePrefix churn-")
+    assert fix.startswith("run smops setup-aws")
+
+
+def test_a_disabled_rule(deployed, world, github, capsys):
+    name = deployed["RuleArn"].rsplit("/", 1)[-1]
+    boto3.client("events").disable_rule(Name=name)
+    assert status(doctor(world, github, capsys), "bridge rule") == (
+        "fail", f"the approval rule {name} is DISABLED: approvals reach nobody", f"aws events enable-rule --name {name}")
+
+
+def test_events_waiting_in_the_dead_letter_queue(deployed, world, github, capsys):
+    boto3.client("sqs").send_message(QueueUrl=deployed["DeadLetterQueueUrl"], MessageBody="{}")
+    state, message, fix = status(doctor(world, github, capsys), "bridge dead-letter queue")
+    assert (state, message) == ("fail", f"1 approval did not reach GitHub and waits in {deployed['DeadLetterQueueUrl']}")
+    assert "smops dispatch --event FILE" in fix
+
+
+def test_an_empty_secret(world, github, capsys, tmp_path):
+    from smops.bridge import package
+
+    (tmp_path / "none").mkdir()
+    package.build_zip(tmp_path / "bridge.zip", tmp_path / "none")
+    assert main(["setup-aws", "--dir", str(world), "--repository", REPO, "--bridge-zip", str(tmp_path / "bridge.zip")]) == 0
+    results = doctor(world, github, capsys)
+    state, message, fix = status(results, "bridge secret")
+    assert state == "fail" and message.endswith("holds no value yet") and fix.startswith("aws secretsmanager put-secret-value --secret-id arn:aws:secretsmanager:")
+    assert results["bridge token may dispatch"]["status"] == "skip"
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("not a token", "the bridge's secret does not hold a GitHub token"),
+        ('{"app_id": 1, "installation_id": 2}', "the GitHub secret has no private_key"),
+    ],
+)
+def test_a_secret_in_the_wrong_shape(deployed, world, github, capsys, value, message):
+    put_secret(deployed, value)
+    results = doctor(world, github, capsys)
+    assert results["bridge secret"]["status"] == "fail" and results["bridge secret"]["message"].startswith(message)
+    assert value not in json.dumps(results)  # never printed
+
+
+def test_a_classic_token_without_the_repo_scope_cannot_see_a_private_repository(deployed, world, github, capsys):
+    github.repositories.add_token("ghp_publicRepoOnly000000000000000000000000", scopes=["public_repo"])
+    put_secret(deployed, "ghp_publicRepoOnly000000000000000000000000")
+    assert status(doctor(world, github, capsys), "bridge token may dispatch")[:2] == ("fail", f"the bridge's token cannot see {REPO}")
+
+
+def test_a_token_whose_user_may_not_push(deployed, world, github, capsys):
+    github.repositories.add_token("ghp_readOnlyCollaborator00000000000000000", scopes=["repo"], push=False)
+    put_secret(deployed, "ghp_readOnlyCollaborator00000000000000000")
+    assert status(doctor(world, github, capsys), "bridge token may dispatch")[:2] == (
+        "fail", f"the bridge token's user may not push to {REPO}: repository_dispatch needs write access")
+
+
+def test_a_fine_grained_tokens_permissions_cannot_be_seen(deployed, world, github, capsys):
+    github.repositories.add_token("github_pat_fineGrained000000000000", scopes=None, repositories={REPO})
+    put_secret(deployed, "github_pat_fineGrained000000000000")
+    state, message, _ = status(doctor(world, github, capsys), "bridge token may dispatch")
+    assert state == "skip" and "GitHub shows a fine-grained token's permissions to no API: make sure it has Contents: read and write" in message
+
+
+def test_a_fine_grained_token_without_access_to_the_repository(deployed, world, github, capsys):
+    github.repositories.add_token("github_pat_otherRepos000000000000", scopes=None, repositories={"octo-org/other"})
+    put_secret(deployed, "github_pat_otherRepos000000000000")
+    assert status(doctor(world, github, capsys), "bridge token may dispatch")[:2] == ("fail", f"the bridge's token cannot see {REPO}")
+
+
+@pytest.mark.parametrize(
+    "installation, outcome",
+    [
+        ({"installation_id": 42, "repositories": [REPO], "permissions": {"contents": "write", "metadata": "read"}},
+         ("ok", f"GitHub App 7 is installed on {REPO} with Contents: write")),
+        ({"installation_id": 42, "repositories": [REPO], "permissions": {"contents": "read", "metadata": "read"}},
+         ("fail", f"GitHub App 7 has Contents: read on {REPO}; repository_dispatch needs write")),
+        ({"installation_id": 42, "repositories": ["octo-org/other"]}, ("fail", f"GitHub App 7 is not installed on {REPO}")),
+        ({"installation_id": 43, "repositories": [REPO]}, ("fail", f"the secret's installation_id 42 is not the App's installation on {REPO} (43)")),
+    ],
+)
+def test_a_github_apps_installation_and_its_contents_permission(deployed, world, github, capsys, installation, outcome):
+    github.repositories.add_installation(**installation)
+    put_secret(deployed, json.dumps({"app_id": 7, "installation_id": 42, "private_key": app_key()}))
+    assert status(doctor(world, github, capsys), "bridge token may dispatch")[:2] == outcome
+
+
+@pytest.fixture
+def oidc_token_server():
+    """The Actions runtime's token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL); records the requests."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    asked = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            asked.append((self.path, self.headers.get("Authorization")))
+            body = json.dumps({"value": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm9jdG8tb3JnL2NodXJuOnJlZjpyZWZzL2hlYWRzL21haW4ifQ.c2ln"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", asked
+    server.shutdown()
+    server.server_close()
+
+
+def test_in_actions_doctor_takes_the_build_role_with_the_jobs_oidc_token(world, github, oidc_token_server):
+    """The build starter's doctor job has id-token: write and no credentials step."""
+    from conftest import run_smops
+
+    url, asked = oidc_token_server
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": REPO, "GITHUB_REF": "refs/heads/main", "GITHUB_API_URL": github.url,
+           "ACTIONS_ID_TOKEN_REQUEST_URL": f"{url}/idtoken?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "runtime-token",
+           "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
+    result = run_smops("doctor", "--dir", str(world), "--json", env=env)
+    checks = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["AWS credentials"]["status"] == "ok", result.stderr
+    assert checks["AWS credentials"]["message"].endswith(f"as arn:aws:sts::{ACCOUNT}:assumed-role/github-build/smops-doctor")
+    [(path, authorization)] = asked
+    assert "api-version=2.0" in path and "audience=sts.amazonaws.com" in path and authorization == "bearer runtime-token"
+    assert "::add-mask::eyJhbGciOiJSUzI1NiJ9." in result.stderr  # the token is hidden from the log

@@ -176,7 +176,7 @@ def _edit(text: str, name: str, values: dict[str, object], repository: str | Non
         if comment is not None:  # one space before it, not the column of the longer value it had
             inputs.yaml_add_eol_comment(comment.value.strip(), key, column=0)
     if repository and ref:
-        for uses_holder in _uses_holders(document):
+        for uses_holder in uses_holders(document):
             target = str(uses_holder["uses"])
             if target.startswith(f"{TOOLKIT_REPOSITORY}/") or target.startswith(f"{TOOLKIT_REPOSITORY}@"):
                 path = target.split("@", 1)[0][len(TOOLKIT_REPOSITORY):]
@@ -198,7 +198,7 @@ def _plain(value):
     return value
 
 
-def _uses_holders(document):
+def uses_holders(document):
     """Every job and step that has a `uses:`."""
     for job in (document.get("jobs") or {}).values():
         if "uses" in job:

@@ -56,13 +56,41 @@ class Context:
         self.repository = args.repository or project.github_repository(self.root)
         self.region = args.region or self.answers.region or None
         self.environments = {"staging": args.staging_environment, "production": args.production_environment}
+        self.oidc_role = ""  # the build role taken with the job's OIDC token, in Actions
 
     def client(self, service: str):
         return aws.client(service, self.region, self.args.profile)
 
+    def take_build_role_in_actions(self) -> str:
+        """In a job that may ask for an OIDC token and has no AWS credentials (the build starter's
+        doctor job), have botocore assume the starter's build role with the job's token, as
+        configure-aws-credentials would: AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN. Returns the
+        role taken, or "" when nothing was done."""
+        import tempfile
+
+        import requests
+
+        url, token = os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL"), os.environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        credentials = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        if not (url and token and self.answers.build_role_arn) or self.args.profile or any(os.environ.get(n) for n in credentials):
+            return ""
+        answer = requests.get(url, params={"audience": "sts.amazonaws.com"}, headers={"Authorization": f"bearer {token}"}, timeout=10)
+        answer.raise_for_status()
+        jwt = answer.json()["value"]
+        gha.mask(jwt)
+        path = Path(tempfile.mkdtemp(prefix="smops-doctor-")) / "github-oidc-token"
+        path.write_text(jwt, encoding="utf-8")
+        path.chmod(0o600)
+        os.environ.update(AWS_WEB_IDENTITY_TOKEN_FILE=str(path), AWS_ROLE_ARN=self.answers.build_role_arn, AWS_ROLE_SESSION_NAME="smops-doctor")
+        return self.answers.build_role_arn
+
     @functools.cached_property
+    def caller(self) -> dict:
+        return self.client("sts").get_caller_identity()
+
+    @property
     def account(self) -> str:
-        return self.client("sts").get_caller_identity()["Account"]
+        return self.caller["Account"]
 
     def stack(self, name: str) -> dict:
         """The stack's outputs and parameters by key; Skip when it does not exist."""
@@ -111,6 +139,7 @@ def run(args) -> dict[str, object]:
         raise BadInput(f"--dir {args.dir} is not a directory", "run smops doctor in your repository, or pass --dir PATH")
     ctx = Context(args)
     gha.log(f"smops doctor: {ctx.repository or 'repository unknown'} in {ctx.region or 'no region'}")
+    ctx.oidc_role = ctx.take_build_role_in_actions()
     results = [run_check(title, check, ctx) for module in (starter_checks, github_checks, aws_checks) for title, check in module.checks(ctx)]
     gha.add_summary(markdown(results, ctx))
     failed = [r for r in results if r.status == "fail"]

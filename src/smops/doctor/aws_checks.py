@@ -4,6 +4,7 @@ pass, the model package group, the stacks against the starters, and the approval
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -52,13 +53,19 @@ def credentials(ctx: Context) -> str:
     try:
         account = ctx.account
     except botocore.exceptions.NoCredentialsError:
-        raise Problem("no AWS credentials", "locally set AWS_PROFILE (or run aws sso login); in Actions the credentials step "
-                      "failed: the build role must trust this repository's main branch (see that step's error)") from None
+        raise Problem("no AWS credentials", "set AWS_PROFILE (or run aws sso login); in Actions give the job "
+                      "permissions id-token: write, so that doctor takes the build role") from None
+    except (botocore.exceptions.ClientError, botocore.exceptions.CredentialRetrievalError) as exc:
+        if not ctx.oidc_role:
+            raise
+        subject = f"repo:{os.environ.get('GITHUB_REPOSITORY')}:ref:{os.environ.get('GITHUB_REF')}"
+        raise Problem(f"this run's OIDC token ({subject}) may not assume the build role {ctx.oidc_role}: {exc}",
+                      f"run the doctor job from {ctx.args.main_branch}, or fix the build role's trust (rerun smops setup-aws)") from None
     in_starters = {arn.split(":")[4] for arn in (ctx.answers.pipeline_role_arn, ctx.answers.build_role_arn) if arn.count(":") >= 5}
     if in_starters - {account}:
         raise Problem(f"these credentials are for account {account}, the starters' roles are in {', '.join(sorted(in_starters))}",
                       "use credentials of the account the starters deploy to")
-    return f"account {account}, region {ctx.region}"
+    return f"account {account}, region {ctx.region}, as {ctx.caller['Arn']}"
 
 
 def oidc_provider(ctx: Context) -> str:
@@ -272,7 +279,7 @@ def dead_letter_queue(ctx: Context) -> str:
     attributes = ctx.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
     waiting = int(attributes.get("ApproximateNumberOfMessages", 0))
     if waiting:
-        raise Problem(f"{waiting} approval{'s' if waiting > 1 else ''} did not reach GitHub and wait in {url}",
+        raise Problem(f"{waiting} approval{'s' if waiting > 1 else ''} did not reach GitHub and wait{'' if waiting > 1 else 's'} in {url}",
                       "read them (aws sqs receive-message --queue-url URL), fix the cause, re-send each with smops dispatch --event FILE")
     return "empty: every approval so far reached GitHub"
 

@@ -55,20 +55,21 @@ def lower_case_names(ctx: Context) -> str:
 
 
 def toolkit_ref_in_step(ctx: Context) -> str:
-    """The reusable workflow's @ref and toolkit-ref must be the same release."""
+    """Every `uses:` of the toolkit and toolkit-ref name the same release."""
     wrong = []
     for name in project.STARTERS:
         path = project.starter_path(ctx.root, name)
         if not path.exists():
             raise Skip(f"{path} is missing (see the starters check)")
-        job = project.reusable_job(yaml.safe_load(path.read_text(encoding="utf-8")), name) or {}
-        at = str(job.get("uses", "")).rpartition("@")[2]
-        given = str((job.get("with") or {}).get("toolkit-ref", project.TOOLKIT_REF))
-        if at != given:
-            wrong.append(f"{name}.yml calls @{at} with toolkit-ref {given}")
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        given = str(((project.reusable_job(document, name) or {}).get("with") or {}).get("toolkit-ref", project.TOOLKIT_REF))
+        for holder in project.uses_holders(document):
+            target, _, at = str(holder["uses"]).rpartition("@")
+            if target.startswith(ctx.answers.toolkit_repository) and at != given:
+                wrong.append(f"{name}.yml uses {target}@{at} with toolkit-ref {given}")
     if wrong:
-        raise Problem("; ".join(wrong), "make toolkit-ref the same as the ref after @ (smops init --toolkit-ref REF does both)")
-    return f"both starters call @{ctx.answers.toolkit_ref} and check the toolkit out at it"
+        raise Problem("; ".join(wrong), "make every @ref of the toolkit and toolkit-ref the same (smops init --toolkit-ref REF does)")
+    return f"both starters call the toolkit @{ctx.answers.toolkit_ref} and check it out at it"
 
 
 def pipeline_file(ctx: Context) -> str:
