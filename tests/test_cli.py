@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -25,7 +26,8 @@ def test_every_flag_has_an_env_name():
     for command, sub in commands.items():
         for action in sub._actions:
             for option in action.option_strings:
-                if option.startswith("--") and option not in {"--help", "--no-wait"}:
+                negated = isinstance(action, argparse.BooleanOptionalAction) and option.startswith("--no-")
+                if option.startswith("--") and option != "--help" and not negated:
                     assert env_name(option) in action.help, (command, option)
 
 

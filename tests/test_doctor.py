@@ -291,9 +291,12 @@ def test_a_missing_model_package_group(world, github, capsys):
         "fail", f"model package group fraud does not exist in {REGION}", "run smops setup-aws (it creates the group)")
 
 
-def test_the_report_goes_to_the_job_summary(world, github, capsys, summary):
+def test_the_report_goes_to_the_job_summary_and_the_outputs(world, github, capsys, summary, outputs):
     github.repositories.repositories[REPO].environments["production"].reviewers = []
     doctor(world, github, capsys)
+    assert (outputs()["status"], outputs()["failed"]) == ("failed", "2")  # reviewers, and the stacks (none here)
+    assert {"check": "production reviewers", "status": "fail"}.items() <= next(
+        c for c in json.loads(outputs()["checks"]) if c["check"] == "production reviewers").items()
     text = summary()
     assert text.startswith("### smops doctor: ") and "| ❌ | production reviewers | environment production has no required reviewers" in text
 

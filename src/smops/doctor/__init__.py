@@ -94,13 +94,14 @@ class Context:
 
     def stack(self, name: str) -> dict:
         """The stack's outputs and parameters by key; Skip when it does not exist."""
-        found = self._stacks.get(name)
+        found = self.stacks.get(name)
         if found is None:
             raise Skip(f"stack {name} does not exist in {self.region} (see the stacks check)")
         return found
 
     @functools.cached_property
-    def _stacks(self) -> dict[str, dict | None]:
+    def stacks(self) -> dict[str, dict | None]:
+        """Both stacks' outputs and parameters by key (None for a stack that does not exist)."""
         stacks = {}
         for name in (self.args.oidc_stack, self.args.bridge_stack):
             try:

@@ -229,7 +229,7 @@ def model_package_group(ctx: Context) -> str:
 
 def stacks_match(ctx: Context) -> str:
     """Every value of the starters is what the stacks were deployed with."""
-    a, stacks = ctx.answers, ctx._stacks
+    a, stacks = ctx.answers, ctx.stacks
     missing = [name for name, stack in stacks.items() if stack is None]
     if missing:
         raise Problem(f"stack{'s' if len(missing) > 1 else ''} {' and '.join(missing)} not found in {ctx.region}", "run smops setup-aws")
