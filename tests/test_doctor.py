@@ -472,3 +472,13 @@ def test_in_actions_doctor_takes_the_build_role_with_the_jobs_oidc_token(world, 
     [(path, authorization)] = asked
     assert "api-version=2.0" in path and "audience=sts.amazonaws.com" in path and authorization == "bearer runtime-token"
     assert "::add-mask::eyJhbGciOiJSUzI1NiJ9." in result.stderr  # the token is hidden from the log
+
+
+def test_in_a_repository_without_starters_doctor_says_what_to_run_first(tmp_path, aws_env, github, capsys, monkeypatch):
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    results = doctor(tmp_path, github, capsys)
+    assert results.pop("exit") == 1
+    assert status(results, "starters")[2] == "run smops init"
+    assert status(results, "AWS credentials") == ("fail", "no AWS region: the starters name none", "pass --region, or run smops init")
+    assert results["OIDC provider"]["status"] == results["bridge secret"]["status"] == "skip"

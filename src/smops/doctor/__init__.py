@@ -59,6 +59,8 @@ class Context:
         self.oidc_role = ""  # the build role taken with the job's OIDC token, in Actions
 
     def client(self, service: str):
+        if not self.region:
+            raise Skip("no AWS region (see the AWS credentials check)")
         return aws.client(service, self.region, self.args.profile)
 
     def take_build_role_in_actions(self) -> str:

@@ -50,6 +50,8 @@ def _bound(check, name: str, field: str):
 
 
 def credentials(ctx: Context) -> str:
+    if not ctx.region:
+        raise Problem("no AWS region: the starters name none", "pass --region, or run smops init")
     try:
         account = ctx.account
     except botocore.exceptions.NoCredentialsError:
