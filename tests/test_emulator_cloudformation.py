@@ -84,7 +84,7 @@ def test_the_oidc_template_makes_the_provider_and_a_role_per_environment(cloudfo
     # JSON, not a Python repr: IAM enforcement reads it (test_iam_enforced).
     deploy = inline_policy(iam, found["DeployRoleqaArn"], "deploy")
     endpoints = next(s for s in deploy["Statement"] if s["Sid"] == "Endpoints")
-    assert f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/churn-*" in endpoints["Resource"]
+    assert endpoints["Resource"] == f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/churn-*"
     # `!If [HasArtifactBucket, ..., !Ref AWS::NoValue]` leaves no null statement behind.
     build = inline_policy(iam, found["BuildRoleArn"], "build")
     assert [s["Sid"] for s in build["Statement"]] == [
@@ -173,7 +173,7 @@ def test_updates_and_change_sets_change_what_the_parameters_change(cloudformatio
     assert unchanged["Status"] == "FAILED"
     assert "didn't contain changes" in unchanged["StatusReason"]
 
-    # A bucket changes the build role only through a condition; one environment fewer removes a role.
+    # A bucket changes the roles only through a condition; one environment fewer removes a role.
     changed = {**OIDC, "ArtifactBucket": "churn-artifacts", "Environments": "production"}
     update = cloudformation.create_change_set(
         StackName="oidc", ChangeSetName="bucket", ChangeSetType="UPDATE", TemplateBody=template,
@@ -181,14 +181,15 @@ def test_updates_and_change_sets_change_what_the_parameters_change(cloudformatio
     )
     changes = cloudformation.describe_change_set(ChangeSetName=update["Id"])["Changes"]
     assert sorted((c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"]) for c in changes) == [
-        ("Modify", "BuildRole"), ("Remove", "DeployRolestaging"),
+        ("Modify", "BuildRole"), ("Modify", "DeployRoleproduction"), ("Remove", "DeployRolestaging"),
     ]
     cloudformation.execute_change_set(ChangeSetName=update["Id"])
     found = outputs(cloudformation, "oidc")
     assert sorted(found) == ["BuildRoleArn", "DeployRoleproductionArn"]
     iam = boto3.client("iam")
-    artifacts = inline_policy(iam, found["BuildRoleArn"], "build")["Statement"][-1]
-    assert artifacts["Resource"] == ["arn:aws:s3:::churn-artifacts", "arn:aws:s3:::churn-artifacts/*"]
+    statements = {s["Sid"]: s for s in inline_policy(iam, found["BuildRoleArn"], "build")["Statement"]}
+    assert statements["Artifacts"]["Resource"] == "arn:aws:s3:::churn-artifacts/*"
+    assert statements["ArtifactBucket"]["Resource"] == "arn:aws:s3:::churn-artifacts"
 
     with pytest.raises(ClientError, match="No updates are to be performed"):
         cloudformation.update_stack(StackName="oidc", TemplateBody=template, Capabilities=CAPABILITIES,
@@ -201,7 +202,7 @@ def test_updates_and_change_sets_change_what_the_parameters_change(cloudformatio
     )
     deploy = inline_policy(iam, found["DeployRoleproductionArn"], "deploy")
     endpoints = next(s for s in deploy["Statement"] if s["Sid"] == "Endpoints")
-    assert f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/fraud-*" in endpoints["Resource"]
+    assert endpoints["Resource"] == f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/fraud-*"
     assert cloudformation.get_template(StackName="oidc")["TemplateBody"] == template  # as written
 
 
@@ -220,3 +221,16 @@ def test_a_for_each_that_cannot_expand_is_refused(cloudformation):
     with pytest.raises(ClientError, match="Transform AWS::LanguageExtensions failed"):
         cloudformation.create_stack(StackName="oidc", TemplateBody=template, Capabilities=CAPABILITIES,
                                     Parameters=parameters(OIDC))
+
+
+def test_updating_the_function_role_keeps_the_group_policies(cloudformation, bridge_code):
+    """Its Policies property changes; the AWS::IAM::RolePolicy resources on it are not its own."""
+    cloudformation.create_stack(StackName="bridge", TemplateBody=body("approval-bridge.yaml"),
+                                Capabilities=CAPABILITIES, Parameters=parameters(BRIDGE))
+    changed = body("approval-bridge.yaml").replace("PolicyName: approval-bridge", "PolicyName: bridge")
+    cloudformation.update_stack(StackName="bridge", TemplateBody=changed, Capabilities=CAPABILITIES,
+                                Parameters=parameters(BRIDGE))
+    role = resources(cloudformation, "bridge")["FunctionRole"][1]
+    assert sorted(boto3.client("iam").list_role_policies(RoleName=role)["PolicyNames"]) == [
+        "bridge", "model-package-group-churn-model", "model-package-group-fraud-model",
+    ]

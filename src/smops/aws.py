@@ -18,6 +18,10 @@ from smops import __version__, gha
 from smops.errors import BadInput
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-/]+$")
+DENIED = re.compile(
+    r"User: (?P<principal>\S+) is not authorized to perform: (?P<action>[\w-]+:\w+)(?: on resource: (?P<resource>\S+))?"
+)
+ASSUMED_ROLE = re.compile(r"^arn:aws[a-z-]*:sts::\d{12}:assumed-role/(?P<role>[^/]+)/")
 # SageMaker tag values allow letters, digits, spaces and _.:/=+-@ only, up to 256 characters.
 TAG_VALUE_MAX = 256
 
@@ -58,6 +62,20 @@ def error_code(exc: botocore.exceptions.ClientError) -> str:
 
 def error_message(exc: botocore.exceptions.ClientError) -> str:
     return exc.response.get("Error", {}).get("Message", str(exc))
+
+
+def access_denied(exc: botocore.exceptions.ClientError) -> tuple[str, str] | None:
+    """For an AccessDenied in AWS's words ("User: ARN is not authorized to perform: ACTION on
+    resource: ARN ..."): what was denied to which role, and what to grant it. None otherwise."""
+    if error_code(exc) not in {"AccessDenied", "AccessDeniedException"}:
+        return None
+    match = DENIED.search(error_message(exc))
+    if not match:
+        return None
+    role = ASSUMED_ROLE.match(match["principal"])
+    who = f"role {role['role']}" if role else match["principal"]
+    what = match["action"] + (f" on {match['resource']}" if match["resource"] else "")
+    return f"{who} may not {what}", "allow it in that role's policy (infra/README.md shows what each role needs)"
 
 
 def is_not_found(exc: botocore.exceptions.ClientError) -> bool:

@@ -95,9 +95,11 @@ def run(args) -> dict[str, str]:
             how = strategy.describe() if config else "SageMaker's default blue/green, all at once"
             gha.log(f"updating endpoint {args.endpoint_name}: {current['EndpointConfigName']} -> {name} ({how})")
     except botocore.exceptions.ClientError as exc:
+        problem, grant = aws.access_denied(exc) or (aws.error_message(exc), "")
         raise RemoteFailure(
-            f"AWS refused {exc.operation_name} for {args.endpoint_name}: {aws.error_message(exc)}",
-            "the endpoint itself was not changed"
+            f"AWS refused {exc.operation_name} for {args.endpoint_name}: {problem}",
+            (f"{grant}; " if grant else "")
+            + "the endpoint itself was not changed"
             + (f"; `smops cleanup --endpoint-name {args.endpoint_name}` removes the unused {name}" if "model-name" in outputs else ""),
             outputs=outputs,
         ) from exc

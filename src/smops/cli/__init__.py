@@ -74,6 +74,8 @@ def _aws_error(exc: Exception) -> SmopsError:
     """What an error botocore raised means for the user: bad input (2) or a remote failure (1)."""
     import botocore.exceptions as aws_errors
 
+    from smops import aws
+
     if isinstance(exc, aws_errors.NoCredentialsError):
         return BadInput(
             "no AWS credentials found",
@@ -93,10 +95,10 @@ def _aws_error(exc: Exception) -> SmopsError:
                 "role's MaxSessionDuration); what was started in AWS goes on",
             )
         if code in {"AccessDenied", "AccessDeniedException"}:
-            return RemoteFailure(
-                f"AWS denied {exc.operation_name}: {message}",
-                "grant the role that action (infra/github-oidc.yaml lists what smops needs)",
+            problem, fix = aws.access_denied(exc) or (
+                message, "allow it in the role's policy (infra/README.md shows what each role needs)"
             )
+            return RemoteFailure(f"AWS denied {exc.operation_name}: {problem}", fix)
         return RemoteFailure(
             f"AWS refused {exc.operation_name}: {code}: {message}",
             "check the message, the role's permissions and the service quotas",

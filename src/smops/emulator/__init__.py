@@ -35,7 +35,7 @@ def install() -> None:
     from moto.sagemaker.responses import SageMakerResponse
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    from smops.emulator import cloudformation, endpoints, events, policy_simulator, registry, sagemaker, stack_parameters
+    from smops.emulator import cloudformation, endpoints, events, iam, policy_simulator, registry, sagemaker, stack_parameters
 
     original_call = SageMakerResponse.call_action
 
@@ -55,6 +55,7 @@ def install() -> None:
     policy_simulator.patch(IamResponse)
     stack_parameters.patch(Stack)
     cloudformation.install()
+    iam.install()
     _installed = True
 
 

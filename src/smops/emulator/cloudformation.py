@@ -213,6 +213,15 @@ def _patch_roles() -> None:
             policy_json = json.dumps(policy_json)
         original_put_policy(self, policy_name, policy_json)
 
+    original_create = Role.create_from_cloudformation_json.__func__
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        role = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        # The inline policies of its Policies property (an AWS::IAM::RolePolicy puts others).
+        role.stack_policies = {p["PolicyName"] for p in cloudformation_json["Properties"].get("Policies", [])}
+        return role
+
     @classmethod
     def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
                                         account_id, region_name):
@@ -223,13 +232,15 @@ def _patch_roles() -> None:
         role.description = properties.get("Description", "")
         role.max_session_duration = properties.get("MaxSessionDuration", 3600)
         wanted = {p["PolicyName"]: p["PolicyDocument"] for p in properties.get("Policies", [])}
-        for name in [name for name in role.policies if name not in wanted]:
+        for name in getattr(role, "stack_policies", set()) - set(wanted):
             role.delete_policy(name)
         for name, document in wanted.items():
             role.put_policy(name, document)
+        role.stack_policies = set(wanted)
         return role
 
     Role.put_policy = put_policy
+    Role.create_from_cloudformation_json = create_from_cloudformation_json
     Role.update_from_cloudformation_json = update_from_cloudformation_json
 
 
@@ -243,6 +254,7 @@ class _Resource:
     """
 
     type_name = ""
+    name_property = ""  # the property that names it; moto generates a name when it is not given
     attributes: dict[str, str] = {}  # Fn::GetAtt name -> attribute of the instance
 
     def __init__(self, name: str, properties: dict, account_id: str, region: str, previous=None):
@@ -258,9 +270,9 @@ class _Resource:
     def remove(self) -> None:
         raise NotImplementedError
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.name_property
 
     @classmethod
     def cloudformation_type(cls) -> str:
@@ -286,7 +298,7 @@ class _Resource:
     def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
                                         account_id, region_name):
         properties = cloudformation_json.get("Properties", {})
-        name = properties.get(cls.cloudformation_name_type(), original_resource.name)
+        name = properties.get(cls.name_property, original_resource.name)
         updated = cls(name, properties, account_id, region_name, previous=original_resource)
         if updated.physical_resource_id != original_resource.physical_resource_id:
             original_resource.remove()
@@ -340,11 +352,8 @@ class Secret(_Resource, CloudFormationModel):
     """Ref is the ARN. Without SecretString the secret is empty, as in AWS: its value is put later."""
 
     type_name = "AWS::SecretsManager::Secret"
+    name_property = "Name"
     attributes = {"Id": "physical_resource_id"}
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
 
     def _backend(self):
         from moto.secretsmanager.models import secretsmanager_backends
@@ -430,11 +439,8 @@ class Alarm(_Resource, CloudFormationModel):
     """Ref is the alarm's name; PutMetricAlarm both creates and updates."""
 
     type_name = "AWS::CloudWatch::Alarm"
+    name_property = "AlarmName"
     attributes = {"Arn": "arn"}
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "AlarmName"
 
     def _backend(self):
         from moto.cloudwatch.models import cloudwatch_backends
