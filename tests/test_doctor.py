@@ -262,8 +262,9 @@ def test_role_permissions_name_each_call_the_policy_does_not_allow(world, github
     grant(iam, "github-production", needs(world, "production"), leave_out="sagemaker:UpdateEndpoint")
     state, message, _ = status(doctor(world, github, capsys), "production role permissions")
     assert state == "fail"
-    assert message == (f"github-production may not: sagemaker:UpdateEndpoint on "
-                       f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/churn-production (implicitDeny)")
+    sagemaker = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}"
+    assert message == (f"github-production may not: sagemaker:UpdateEndpoint on {sagemaker}:endpoint-config/churn-production-v1-smops-doctor "
+                       f"(implicitDeny); sagemaker:UpdateEndpoint on {sagemaker}:endpoint/churn-production (implicitDeny)")
 
 
 def test_passing_a_role_to_another_service_is_not_enough(world, github, iam, capsys):

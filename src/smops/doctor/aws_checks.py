@@ -168,15 +168,14 @@ def needs(ctx: Context, name: str) -> list[Need]:
     endpoint = getattr(a, f"{name}_endpoint_name")
     named = f"{endpoint}-v1-smops-doctor"  # smops names models and configs <endpoint>-v<version>-<time>
     tagging = ["sagemaker:AddTags", "sagemaker:ListTags"]
+    serving = ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"]  # authorized on the endpoint and its config
     return [
         Need(f"{sm}:model-package/{a.model_package_group}/1", ["sagemaker:DescribeModelPackage"]),
-        Need(f"{sm}:model-package-group/{a.model_package_group}", ["sagemaker:DescribeModelPackageGroup"]),
         Need("*", ["sagemaker:ListModelPackages", "sagemaker:ListEndpointConfigs", "sagemaker:ListModels"]),
         Need(f"{sm}:model/{named}", ["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel", *tagging]),
         Need(f"{sm}:endpoint-config/{named}", ["sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpointConfig",
-                                               "sagemaker:DeleteEndpointConfig", *tagging]),
-        Need(f"{sm}:endpoint/{endpoint}", ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint",
-                                           "sagemaker:InvokeEndpoint", *tagging]),
+                                               "sagemaker:DeleteEndpointConfig", *serving, *tagging]),
+        Need(f"{sm}:endpoint/{endpoint}", [*serving, "sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint", *tagging]),
         Need(f"arn:aws:cloudwatch:{ctx.region}:{ctx.account}:alarm:{endpoint}-AllTraffic-5xx-errors",
              ["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:TagResource"]),
         Need(a.model_role_arn, ["iam:PassRole"], "sagemaker.amazonaws.com"),
