@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from smops import __version__, gha
 from smops.cli import (
-    approve, baseline, bridge, build, cleanup, demo, deploy, dispatch, drift, emulator, flags, rollback, smoke_test,
-    status,
+    approve, baseline, bridge, build, cleanup, demo, deploy, dispatch, doctor, drift, emulator, flags, init,
+    rollback, setup_aws, smoke_test, status,
 )
 from smops.cli.flags import env_name
 from smops.errors import BadInput, RemoteFailure, SmopsError
@@ -25,7 +25,8 @@ __all__ = ["env_name", "main", "parser"]
 
 # The sub-commands, in the order `smops --help` lists them.
 COMMANDS = [
-    build, deploy, rollback, smoke_test, approve, status, cleanup, drift, baseline, dispatch, bridge, emulator, demo,
+    build, deploy, rollback, smoke_test, approve, status, cleanup, drift, baseline, dispatch, bridge,
+    init, setup_aws, doctor, emulator, demo,
 ]
 
 

@@ -227,3 +227,15 @@ def fail_step_flag(parser: Parser) -> None:
         metavar="STEP=REASON",
         help="make the named pipeline step fail with REASON (to see a failure reported), repeatable",
     )
+
+
+def onboarding_flags(parser: Parser) -> None:
+    """Where smops setup-aws puts the stacks and doctor looks for them, and the GitHub names the
+    roles trust: shared by setup-aws and doctor."""
+    parser.flag("--dir", default=".", help="the repository whose starters to read (default: the current directory)")
+    parser.flag("--repository", metavar="OWNER/REPO", help="the GitHub repository (default GITHUB_REPOSITORY, else the git remote origin)")
+    parser.flag("--oidc-stack", default="smops-github-oidc", help="stack of infra/github-oidc.yaml (default smops-github-oidc)")
+    parser.flag("--bridge-stack", default="smops-approval-bridge", help="stack of infra/approval-bridge.yaml (default smops-approval-bridge)")
+    parser.flag("--main-branch", default="main", help="branch whose pushes build, the build role trusts (default main)")
+    parser.flag("--staging-environment", default="staging", help="GitHub environment of the staging deploy (default staging)")
+    parser.flag("--production-environment", default="production", help="GitHub environment of the production deploy (default production)")

@@ -29,12 +29,17 @@ def install() -> None:
     global _installed
     if _installed:
         return
+    from moto.cloudformation.models import Stack
     from moto.events.responses import EventsHandler
+    from moto.iam.responses import IamResponse
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sagemaker.responses import SageMakerResponse
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    from smops.emulator import cloudformation, endpoints, events, faults, iam, monitoring, registry, sagemaker
+    from smops.emulator import (
+        cloudformation, endpoints, events, faults, iam, monitoring, policy_simulator, registry, sagemaker,
+        stack_parameters,
+    )
 
     original_call = SageMakerResponse.call_action
 
@@ -53,6 +58,8 @@ def install() -> None:
     events.patch(EventsHandler)
     monitoring.patch(SageMakerResponse)
     faults.patch(DomainDispatcherApplication)
+    policy_simulator.patch(IamResponse)
+    stack_parameters.patch(Stack)
     cloudformation.install()
     iam.install()
     _installed = True

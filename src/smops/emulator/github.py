@@ -1,9 +1,10 @@
 """A stand-in for the GitHub REST API on 127.0.0.1 that records every request it gets.
 
 It answers the calls the approval bridge makes: `POST /repos/{owner}/{repo}/dispatches` (204) and a
-GitHub App's `POST /app/installations/{id}/access_tokens` (201 with a fresh token), and the issue
-comment calls of a pull request comment (`comments`, see github_comments.py). Anything else is
-GitHub's 404. `fail()` makes a path answer with an error status a number of times, to rehearse
+GitHub App's `POST /app/installations/{id}/access_tokens` (201 with a fresh token), the issue
+comment calls of a pull request comment (`comments`, see github_comments.py), and what
+`smops doctor` reads of the repositories, environments, tokens and App installations set up in
+`repositories` (see github_repos). Anything else is GitHub's 404. `fail()` makes a path answer with an error status a number of times, to rehearse
 bad credentials, a missing repository or an outage; `stall()` makes it handle the request but answer
 late, and `hang_up()` makes it close the connection without an answer, the two ways a client is
 left not knowing whether GitHub acted. Used by the tests and by `smops demo`.
@@ -21,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from smops.emulator.github_comments import IssueComments
+from smops.emulator.github_repos import Repositories
 
 DISPATCHES = re.compile(r"^/repos/[^/]+/[^/]+/dispatches$")
 ACCESS_TOKENS = re.compile(r"^/app/installations/(\d+)/access_tokens$")
@@ -57,6 +59,7 @@ class GitHubStandIn:
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self.tokens: list[str] = []  # installation tokens handed out, in order
+        self.repositories = Repositories()
         self.url = ""
         self._faults: dict[str, _Fault] = {}
         self._lock = threading.Lock()
@@ -109,6 +112,7 @@ class GitHubStandIn:
             self.requests.clear()
             self.tokens.clear()
             self._faults.clear()
+            self.repositories = Repositories()
         self.comments.reset()
 
     def dispatches(self) -> list[Request]:
@@ -132,6 +136,10 @@ class GitHubStandIn:
         comments = self.comments.handle(request.method, request.path, request.headers, request.body, self.url)
         if comments is not None:
             return comments
+        host = next((v for k, v in request.headers.items() if k.lower() == "host"), "127.0.0.1")
+        known = self.repositories.answer(request.method, request.path, request.headers, f"http://{host}")
+        if known is not None:
+            return known
         if request.method != "POST":
             return 404, {"message": MESSAGES[404]}
         if DISPATCHES.match(request.path):
@@ -144,10 +152,12 @@ class GitHubStandIn:
             token = f"ghs_standin{len(self.tokens) + 1:04d}"
             self.tokens.append(token)
             expires = datetime.now(timezone.utc) + timedelta(hours=1)
+            installation_id = int(ACCESS_TOKENS.match(request.path)[1])
             return 201, {
                 "token": token,
                 "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "permissions": {"contents": "write", "metadata": "read"},
+                "permissions": self.repositories.installation_permissions(installation_id)
+                or {"contents": "write", "metadata": "read"},
                 "repository_selection": "all",
             }
         return 404, {"message": MESSAGES[404]}
@@ -173,6 +183,8 @@ def _handler_for(stand_in: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
             payload = json.dumps(answer).encode() if answer is not None else b""
             try:
                 self.send_response(status)
+                for name, value in stand_in.repositories.headers(request.headers).items():
+                    self.send_header(name, value)
                 if payload:
                     self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(payload)))

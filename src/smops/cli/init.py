@@ -1,0 +1,47 @@
+"""`smops init`: the starters of a consumer repository, filled in."""
+
+from __future__ import annotations
+
+import argparse
+
+from smops.cli import flags
+
+
+def add(subparsers) -> None:
+    p = flags.command(
+        subparsers,
+        "init",
+        "smops.init:run",
+        "write the build and deploy starters into a repository, filled in",
+        "Write .github/workflows/build.yml and deploy.yml, filled in with your pipeline, names,\n"
+        "region and roles, a pipeline skeleton when the pipeline file does not exist, and a\n"
+        "smoke-test payload placeholder. Asks for what the flags do not give (with a default\n"
+        "in brackets); with --no-input, or no terminal, takes the defaults. Values already in the\n"
+        "starters are kept, so running it again changes nothing. Never overwrites a starter that\n"
+        "differs without --force, nor an existing pipeline or payload. Outputs written and\n"
+        "unchanged (lists of files).\n\n"
+        "exit codes: 0 done, 2 bad input or a starter would be overwritten (nothing written)",
+    )
+    p.flag("--dir", default=".", help="the repository to write into (default: the current directory)")
+    p.flag("--name", help="base of the default names (default: the directory's name, in lower case)")
+    p.flag("--pipeline", help="pipeline file or .json definition (default ml/pipeline.py)")
+    p.flag("--pipeline-name", help="SageMaker Pipeline name, lower case (default: --name)")
+    p.flag("--model-package-group", help="model package group, lower case (default: --name)")
+    p.flag("--region", help="AWS region (default AWS_REGION)")
+    p.flag("--pipeline-role-arn", help="IAM role the pipeline runs as")
+    p.flag("--model-role-arn", help="IAM role the deployed model runs as (default: --pipeline-role-arn)")
+    p.flag("--default-bucket", help="S3 bucket for the pipeline's code and artifacts (default sagemaker-REGION-ACCOUNT)")
+    p.flag("--staging-endpoint-name", help="staging endpoint, lower case (default NAME-staging)")
+    p.flag("--production-endpoint-name", help="production endpoint, lower case (default NAME-production)")
+    p.flag("--smoke-payload", help="request file the smoke test sends (default ml/smoke-payload.csv)")
+    p.flag(
+        "--sdk-extra",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the pipeline is written with the SageMaker Python SDK (default: when it is a .py file)",
+    )
+    p.flag("--toolkit-repository", help="where the toolkit's workflows come from (default ORG/sagemaker-mlops)")
+    p.flag("--toolkit-ref", help="the toolkit's release the starters call (default v1)")
+    p.flag("--force", action="store_true", help="overwrite starters that differ from what init would write")
+    p.flag("--no-input", action="store_true", help="ask nothing: take the defaults, fail on what has none")
+    flags.json_flag(p)

@@ -1,0 +1,166 @@
+"""`smops init`: a consumer repository's starters, filled in, and what it needs to start from.
+
+Writes `.github/workflows/build.yml` and `deploy.yml` from the toolkit's starters with the
+answers filled in, a pipeline skeleton when the pipeline file does not exist, and a smoke-test
+payload placeholder. Answers come from the flags, else from the starters already there (so a
+second run with no flags changes nothing, and keeps the role ARNs `smops setup-aws` wrote), else
+from a question on the terminal with a default derived from the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from smops import aws, gha, project
+from smops.errors import BadInput
+
+PAYLOAD_PLACEHOLDER = "REPLACE-ME"
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass
+class Question:
+    field: str
+    flag: str
+    text: str
+
+
+# In the order they are asked; each default may follow from the answers before it.
+QUESTIONS = [
+    Question("pipeline", "--pipeline", "Pipeline file (get_pipeline) or .json definition"),
+    Question("pipeline_name", "--pipeline-name", "SageMaker Pipeline name (lower case)"),
+    Question("model_package_group", "--model-package-group", "Model package group (lower case)"),
+    Question("region", "--region", "AWS region"),
+    Question("pipeline_role_arn", "--pipeline-role-arn", "IAM role the pipeline runs as"),
+    Question("model_role_arn", "--model-role-arn", "IAM role the deployed model runs as"),
+    Question("default_bucket", "--default-bucket", "S3 bucket for the pipeline's code and artifacts"),
+    Question("staging_endpoint_name", "--staging-endpoint-name", "Staging endpoint name (lower case)"),
+    Question("production_endpoint_name", "--production-endpoint-name", "Production endpoint name (lower case)"),
+    Question("smoke_payload", "--smoke-payload", "Smoke-test request file"),
+]
+
+
+def run(args) -> dict[str, object]:
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise BadInput(f"--dir {root} is not a directory", "run smops init in your repository, or pass --dir PATH")
+    existing, _ = project.read(root)
+    answers = ask(args, existing, interactive=sys.stdin.isatty() and not args.no_input)
+    files = planned_files(root, answers)
+    starters = {project.starter_path(root, name) for name in project.STARTERS}
+    differing = [p for p in starters if p.exists() and p.read_text(encoding="utf-8") != files[p]]
+    if differing and not args.force:
+        names = ", ".join(str(p) for p in sorted(differing))
+        raise BadInput(f"{names} already exist{'s' if len(differing) == 1 else ''} with other content",
+                       "pass --force to overwrite (your edits to them are lost), or edit them by hand")
+    written, unchanged = [], []
+    for path, text in files.items():
+        if path.exists() and (path not in starters or path.read_text(encoding="utf-8") == text):
+            unchanged.append(str(path))
+            gha.log(f"kept {path}")
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(str(path))
+        gha.log(f"wrote {path}")
+    gha.log(next_steps(answers))
+    return {"written": written, "unchanged": unchanged}
+
+
+def ask(args, existing: project.Answers, interactive: bool) -> project.Answers:
+    """Flags first, then what the starters say, then a question (or the default)."""
+    answers = dataclasses.replace(existing)
+    known = project.known(existing)
+    name = args.name or known.get("pipeline_name") or _name_from(Path(args.dir).resolve().name)
+    for question in QUESTIONS:
+        value = getattr(args, question.field) or known.get(question.field)
+        if not value:
+            value = _default(question.field, name, answers)
+            if interactive:
+                value = _prompt(f"{question.text}" + (f" [{value}]" if value else "")) or value
+        if not value:
+            raise BadInput(f"no value for {question.flag}", f"pass {question.flag} (or run smops init in a terminal to be asked)")
+        check(question.field, question.flag, value)
+        setattr(answers, question.field, value)
+    if args.sdk_extra is not None:
+        answers.sdk_extra = args.sdk_extra
+    elif "pipeline" not in known:
+        answers.sdk_extra = answers.pipeline.endswith(".py")
+    answers.toolkit_repository = args.toolkit_repository or existing.toolkit_repository
+    answers.toolkit_ref = args.toolkit_ref or existing.toolkit_ref
+    return answers
+
+
+def _default(field: str, name: str, answers: project.Answers) -> str:
+    account = answers.pipeline_role_arn.split(":")[4] if answers.pipeline_role_arn.count(":") >= 5 else ""
+    return {
+        "pipeline": "ml/pipeline.py",
+        "pipeline_name": name,
+        "model_package_group": name,
+        "region": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "",
+        "model_role_arn": answers.pipeline_role_arn,
+        # The SageMaker Python SDK's own default bucket.
+        "default_bucket": f"sagemaker-{answers.region}-{account}" if account else "",
+        "staging_endpoint_name": f"{name}-staging",
+        "production_endpoint_name": f"{name}-production",
+        "smoke_payload": "ml/smoke-payload.csv",
+    }.get(field, "")
+
+
+def _name_from(directory: str) -> str:
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]", "-", directory.lower())).strip("-") or "model"
+
+
+def _prompt(text: str) -> str:
+    print(f"{text}: ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip()
+
+
+def check(field: str, flag: str, value: str) -> None:
+    """Refuse what would fail later: names IAM cannot match, malformed ARNs, region, bucket."""
+    longest = 256 if field == "pipeline_name" else 63
+    if field.endswith(("_name", "_group")) and (not project.LOWER_CASE_NAME.match(value) or len(value) > longest):
+        raise BadInput(f"{flag} {value!r} must be lower-case letters, digits and hyphens (at most {longest})",
+                       f"IAM compares ARNs case-sensitively and SageMaker writes names in lower case: pass {flag} {value.lower()}")
+    if field == "region" and not REGION.match(value):
+        raise BadInput(f"--region {value!r} is not an AWS region", "pass e.g. --region eu-west-1")
+    if field.endswith("_role_arn") and not aws.ROLE_ARN.match(value):
+        raise BadInput(f"{flag} {value!r} is not an IAM role ARN", "pass arn:aws:iam::ACCOUNT:role/NAME")
+    if field == "default_bucket" and not BUCKET.match(value):
+        raise BadInput(f"--default-bucket {value!r} is not an S3 bucket name", "use 3-63 lower-case letters, digits, dots and hyphens")
+
+
+def planned_files(root: Path, answers: project.Answers) -> dict[Path, str]:
+    """Every file init writes, with its content: the starters, and the pipeline skeleton and the
+    payload placeholder when they do not exist yet."""
+    files = {project.starter_path(root, name): project.render(project.template(name), name, answers) for name in project.STARTERS}
+    pipeline = root / answers.pipeline.split(":", 1)[0]
+    if pipeline.suffix == ".py":
+        skeleton = _template("pipeline.py")
+        skeleton = skeleton.replace("{{pipeline_name}}", answers.pipeline_name)
+        files[pipeline] = skeleton.replace("{{model_package_group}}", answers.model_package_group)
+    files[root / answers.smoke_payload] = _template("smoke-payload.csv")
+    return files
+
+
+def _template(name: str) -> str:
+    return resources.files("smops").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def next_steps(answers: project.Answers) -> str:
+    roles = "" if answers.build_role_arn else " and writes their ARNs into the starters"
+    return f"""
+Next:
+  1. Make {answers.pipeline} train your model, and put one real request in {answers.smoke_payload}.
+  2. smops setup-aws      deploys the GitHub OIDC roles and the approval bridge to {answers.region}{roles}.
+  3. In GitHub: create the environments staging and production, give production required
+     reviewers and limit its deployment branches to main; put a token that may dispatch to the
+     repository in the bridge's secret (setup-aws prints the command).
+  4. smops doctor         checks all of it; then git add .github {answers.pipeline.split(":", 1)[0]} {answers.smoke_payload} and git push."""
