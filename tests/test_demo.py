@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-from conftest import ROOT, run_smops
+from conftest import ROOT, leaks, run_smops
+
+from smops.demo import GITHUB_TOKEN
 
 
 def demo_env() -> dict[str, str]:
@@ -14,7 +16,8 @@ def demo_env() -> dict[str, str]:
 
 def test_demo_runs_the_whole_lifecycle(tmp_path):
     report = tmp_path / "report.md"
-    result = run_smops("demo", "--report", str(report), env=demo_env(), cwd=ROOT, timeout=300)
+    # --verbose: every step's log on stderr too, for the secrets check below.
+    result = run_smops("demo", "--report", str(report), "--verbose", env=demo_env(), cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     narrative = result.stdout
     for phase in ("1 build", "2 approve → dispatch", "3 staging + smoke test", "4 production (canary)",
@@ -26,6 +29,9 @@ def test_demo_runs_the_whole_lifecycle(tmp_path):
     assert "## approval bridge — `smops dispatch`" in text and "Sent `model_approved` to **octo-org/abalone**" in text
     assert "was rolled back" in text and "abalone-production-AllTraffic-5xx-errors" in text
     assert text.count("## build — `smops build`") == 2
+    # The bridge read the token to dispatch; nothing it or any other step printed shows it.
+    written = {"stdout": result.stdout, "stderr (every step's log)": result.stderr, "report (every step summary)": text}
+    assert leaks(written, {"the bridge's GitHub token": GITHUB_TOKEN}) == []
 
 
 def test_demo_names_the_failed_step(tmp_path):

@@ -27,6 +27,7 @@ REPOSITORY = "octo-org/abalone"
 STAGING, PRODUCTION = "abalone-staging", "abalone-production"
 BUCKET = "smops-demo"
 APPROVALS_QUEUE = "smops-demo-approvals"
+GITHUB_TOKEN = "ghp_smopsDemoTokenNotReal0000000000000"  # the bridge's secret; never printed
 # The approval bridge's rule, as infra/approval-bridge.yaml writes it for this group: every state
 # change of its packages, whatever the approval status.
 BRIDGE_PATTERN = {
@@ -109,7 +110,7 @@ class Demo:
     def setup(self) -> None:
         """The approval bridge's secret and EventBridge rule, delivering to a queue the demo reads."""
         self.secret = self.secrets.create_secret(
-            Name="smops-approval-bridge/github", SecretString="ghp_smopsDemoTokenNotReal0000000000000"
+            Name="smops-approval-bridge/github", SecretString=GITHUB_TOKEN
         )["ARN"]
         queue = self.sqs.create_queue(QueueName=APPROVALS_QUEUE)["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
