@@ -12,10 +12,11 @@ values filled in, adds its own files, and runs one event through act:
 
 What act is given, and why:
 - `-P ubuntu-latest=-self-hosted`: every job runs on this machine, no Docker.
-- `--local-repository`: `ORG/sagemaker-mlops@v1` is this checkout (the reusable workflows, and
-  the toolkit the workflows check out), and every third-party action the workflows and actions
-  use is a stand-in under tests/act/ (act resolves them all before it runs, even skipped ones).
-  A third-party action with no stand-in is refused here, by name.
+- `--local-repository`: `ORG/sagemaker-mlops@v1` is this checkout as git would check it out
+  (its tracked and new files, not .venv: act copies an action's whole repository), and every
+  third-party action the workflows and actions use is a stand-in under tests/act/ (act resolves
+  them all before it runs, even skipped ones). A third-party action with no stand-in is refused
+  here, by name.
 - `--env`: what the runner machine would have plus what points the job at this machine's
   services: AWS_ENDPOINT_URL (the emulator, for the non-rehearsal path; the real one would
   reach AWS), ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (GitHub's OIDC token service, played by
@@ -40,6 +41,7 @@ import json
 import os
 import re
 import secrets as random
+import shutil
 import signal
 import subprocess
 import sys
@@ -315,6 +317,20 @@ def _yaml_value(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else json.dumps(str(value))
 
 
+def snapshot(source: Path, target: Path) -> Path:
+    """The files git would check out of SOURCE (tracked, and new ones not ignored), as they are on
+    disk, copied to TARGET."""
+    listed = subprocess.run(
+        ["git", "-C", str(source), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        check=True, capture_output=True,
+    ).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (source / name).is_file():  # a tracked file deleted from the working tree is gone
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / name, target / name)
+    return target
+
+
 class Consumer:
     """A temporary consumer repository with git history and an `origin` on GitHub, whose workflows
     run on act against this checkout of the toolkit. Use as a context manager (it serves the OIDC
@@ -335,6 +351,7 @@ class Consumer:
         self.cache_dir = cache_dir or root.parent / "actions-cache"
         self.env = dict(env or {})
         self.oidc = OidcTokens(repository)
+        self.toolkit = snapshot(ROOT, root.parent / "toolkit")
         self.runs: list[Run] = []
         self.known_secrets: dict[str, str] = {}  # more for secrets(): label → value
         self._count = 0
@@ -391,7 +408,7 @@ class Consumer:
 
     def act_env(self) -> dict[str, str]:
         """What every step gets, besides the runner's own variables (see the module docstring)."""
-        mapping = {f"{TOOLKIT}@{TOOLKIT_REF}": str(ROOT)}
+        mapping = {f"{TOOLKIT}@{TOOLKIT_REF}": str(self.toolkit)}
         return {
             "AWS_EC2_METADATA_DISABLED": "true",  # never ask 169.254.169.254
             **({"AWS_ENDPOINT_URL": self.aws_endpoint} if self.aws_endpoint else {}),
@@ -419,7 +436,7 @@ class Consumer:
             "-P", "ubuntu-latest=-self-hosted",
             "--action-cache-path", str(scratch / "act-cache"),
             "--no-cache-server",
-            "--local-repository", f"{TOOLKIT}@{TOOLKIT_REF}={ROOT}",
+            "--local-repository", f"{TOOLKIT}@{TOOLKIT_REF}={self.toolkit}",
         ]
         for action in sorted(third_party_actions(ROOT, self.root)):
             name = action.split("@")[0]

@@ -366,7 +366,7 @@ jobs:
         uses: ORG/sagemaker-mlops@v1
         with:
           command: approve
-          model-package-group: smops-test-models
+          model-package-arn: ${{ steps.build.outputs.model-package-arn }}
           description: reviewed in CI
       - id: deploy
         uses: ORG/sagemaker-mlops/actions/deploy@v1
@@ -459,7 +459,8 @@ def test_every_action_in_a_consumers_own_job(consumer):
     assert "SMOPS_WAIT='sometimes' is invalid" in run.log
     assert "churn-bad" not in [p["PipelineName"] for p in client.list_pipelines()["PipelineSummaries"]]
     # approve → deploy (created) → again (unchanged) → scaled (updated) → cleanup's dry run.
-    assert out["approve"] == {"model-package-arn": build["model-package-arn"], "approval-status": "Approved"}
+    assert out["approve"]["model-package-arn"] == build["model-package-arn"]
+    assert out["approve"]["approval-status"] == "Approved"
     assert set(out["deploy"]) == DEPLOY_OUTPUTS and all(out["deploy"].values())
     assert out["deploy"]["action"] == "created" and out["deploy"]["model-package-arn"] == build["model-package-arn"]
     assert out["deploy-again"]["action"] == "unchanged"
