@@ -79,8 +79,9 @@ def summary(tmp_path):
     return lambda: path.read_text() if path.exists() else ""
 
 
-def run_smops(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 120):
-    """Run `python -m smops` as a separate process, as a workflow step would."""
+def run_smops(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 600):
+    """Run `python -m smops` as a separate process, as a workflow step would. The timeout is a
+    safety net for a hung process, far above what a busy machine takes."""
     return subprocess.run(
         [sys.executable, "-m", "smops", *args],
         capture_output=True,

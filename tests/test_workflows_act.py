@@ -174,6 +174,9 @@ def test_push_builds_for_real_with_the_build_role(consumer):
     assert run.returncode == 0, run.tail()
     assert run.jobs["build"].result == "success"
     assert f"Authenticated as arn:aws:sts::{ACCOUNT}:assumed-role/churn-github-build/GitHubActions" in run.log
+    # The session's secrets reached the later steps masked (the fixture then finds none in clear).
+    assert issued_credentials() and consumer.oidc.issued
+    assert "::set-env:: AWS_SECRET_ACCESS_KEY=***" in run.log and "::set-env:: AWS_SESSION_TOKEN=***" in run.log
     built = run.needs["build"]
     assert built["result"] == "success"
     assert built["outputs"]["execution-status"] == "Succeeded"
