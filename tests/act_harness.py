@@ -19,8 +19,9 @@ What act is given, and why:
   here, by name.
 - `--env`: what the runner machine would have plus what points the job at this machine's
   services: AWS_ENDPOINT_URL (the emulator, for the non-rehearsal path; the real one would
-  reach AWS), ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (GitHub's OIDC token service, played by
-  `OidcTokens`), and the stand-ins' settings (STANDIN_*).
+  reach AWS), ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (GitHub's OIDC token service, played by the
+  GitHub stand-in, `Consumer.github`, which also takes the bridge's dispatches), and the
+  stand-ins' settings (STANDIN_*).
 - A fresh HOME and action cache per run, so no ~/.actrc or earlier run leaks in; the
   actions/cache stand-in's store is shared by the session (`cache_dir`), as GitHub's cache is by
   a repository's runs, so only the first job of a session downloads the toolkit's dependencies.
@@ -29,7 +30,8 @@ What act is given, and why:
 IAM enforcement: the credentials stand-in gets its credentials from the emulator's STS exactly
 as the action does (AssumeRoleWithWebIdentity with the OIDC token), so a test that turns
 enforcement on in the emulator (`POST /moto-api/reset-auth`) needs nothing else from this module
-than `Consumer(..., env=...)` for any extra setting; see OidcTokens for the token's claims.
+than `Consumer(..., env=...)` for any extra setting; GitHubStandIn.id_token_env says which claims
+the token has.
 
 A run's result: each job's result and steps, its step outputs, the whole log, the wall time;
 `secrets()` lists what must never appear in any of it (conftest.leaks finds them).
@@ -45,14 +47,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
-import yaml
+from smops.emulator.github import GitHubStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
 STAND_INS = ROOT / "tests" / "act"
@@ -135,76 +134,6 @@ def workflow_dispatch_event(repository: str, workflow: str, inputs: dict[str, st
         "inputs": inputs, "ref": "refs/heads/main", "workflow": f".github/workflows/{workflow}",
         "repository": _repository(repository), "sender": _sender(),
     }
-
-
-# -- GitHub's OIDC token service ------------------------------------------------------------------
-
-
-class OidcTokens:
-    """GitHub's ID-token endpoint for jobs (ACTIONS_ID_TOKEN_REQUEST_URL), on 127.0.0.1.
-
-    Answers `GET ?audience=A` bearing the request token with `{"value": JWT}`, whose claims are
-    those of a GitHub token for the repository and ref (`sub` repo:OWNER/REPO:ref:REF; GitHub puts
-    the environment in `sub` for a job with one, which this service cannot see). The JWT's
-    signature is not GitHub's: the emulator does not check it."""
-
-    def __init__(self, repository: str, ref: str = "refs/heads/main"):
-        self.repository, self.ref = repository, ref
-        self.request_token = "oidc-request-" + random.token_hex(16)
-        self.issued: list[str] = []
-        self._server: ThreadingHTTPServer | None = None
-        self.url = ""
-
-    def token(self, audience: str) -> str:
-        import jwt
-
-        now = int(time.time())
-        claims = {
-            "iss": "https://token.actions.githubusercontent.com", "aud": audience,
-            "sub": f"repo:{self.repository}:ref:{self.ref}", "repository": self.repository,
-            "repository_owner": self.repository.split("/")[0], "ref": self.ref,
-            "iat": now, "nbf": now, "exp": now + 3600, "jti": random.token_hex(8),
-        }
-        token = jwt.encode(claims, random.token_hex(32), algorithm="HS256")
-        self.issued.append(token)
-        return token
-
-    def start(self) -> OidcTokens:
-        service = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                if self.headers.get("Authorization") != f"Bearer {service.request_token}":
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                audience = parse_qs(urlparse(self.path).query).get("audience", [""])[0]
-                body = json.dumps({"value": service.token(audience)}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):  # no line per request on stderr
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        host, port = self._server.server_address[:2]
-        # GitHub's URL already carries a query string; the client appends `&audience=`.
-        self.url = f"http://{host}:{port}/token?api-version=2.0"
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def env(self) -> dict[str, str]:
-        return {"ACTIONS_ID_TOKEN_REQUEST_URL": self.url, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": self.request_token}
 
 
 # -- a run's result -------------------------------------------------------------------------------
@@ -333,8 +262,8 @@ def snapshot(source: Path, target: Path) -> Path:
 
 class Consumer:
     """A temporary consumer repository with git history and an `origin` on GitHub, whose workflows
-    run on act against this checkout of the toolkit. Use as a context manager (it serves the OIDC
-    tokens while open)."""
+    run on act against this checkout of the toolkit. Use as a context manager: its GitHub
+    stand-in (OIDC tokens for the jobs, dispatches for the bridge) serves while it is open."""
 
     def __init__(
         self,
@@ -350,7 +279,7 @@ class Consumer:
         self.aws_endpoint = aws_endpoint
         self.cache_dir = cache_dir or root.parent / "actions-cache"
         self.env = dict(env or {})
-        self.oidc = OidcTokens(repository)
+        self.github = GitHubStandIn()
         self.toolkit = snapshot(ROOT, root.parent / "toolkit")
         self.runs: list[Run] = []
         self.known_secrets: dict[str, str] = {}  # more for secrets(): label → value
@@ -360,11 +289,11 @@ class Consumer:
         self._git("remote", "add", "origin", f"https://github.com/{repository}.git")
 
     def __enter__(self) -> Consumer:
-        self.oidc.start()
+        self.github.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.oidc.stop()
+        self.github.stop()
 
     def _git(self, *args: str) -> str:
         return subprocess.run(
@@ -412,7 +341,7 @@ class Consumer:
         return {
             "AWS_EC2_METADATA_DISABLED": "true",  # never ask 169.254.169.254
             **({"AWS_ENDPOINT_URL": self.aws_endpoint} if self.aws_endpoint else {}),
-            **self.oidc.env(),
+            **self.github.id_token_env(self.repository),
             "STANDIN_PYTHON": sys.executable,
             "STANDIN_SETUP_PYTHON": os.path.realpath(sys._base_executable),
             "STANDIN_REPOSITORIES": json.dumps(mapping),
@@ -465,10 +394,11 @@ class Consumer:
         return run
 
     def secrets(self) -> dict[str, str]:
-        """What no run may print: the OIDC request token, every ID token issued, and what the
-        test added to known_secrets."""
-        found = {"OIDC request token": self.oidc.request_token}
-        found.update({f"OIDC ID token {n}": token for n, token in enumerate(self.oidc.issued, 1)})
+        """What no run may print: the OIDC request token, the ID and installation tokens GitHub
+        handed out, and what the test added to known_secrets."""
+        found = {"OIDC request token": self.github.id_token_request_token}
+        found.update({f"OIDC ID token {n}": token for n, token in enumerate(self.github.id_tokens, 1)})
+        found.update({f"installation token {n}": token for n, token in enumerate(self.github.tokens, 1)})
         return {**found, **self.known_secrets}
 
 

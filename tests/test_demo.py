@@ -8,6 +8,10 @@ from conftest import ROOT, leaks, run_smops
 
 from smops.demo import GITHUB_TOKEN
 
+# A safety net for a hung demo only: it takes half a minute on a quiet machine, over five on a
+# busy one.
+DEMO_TIMEOUT = 1800
+
 
 def demo_env() -> dict[str, str]:
     """The demo brings its own emulator: nothing of the test's AWS settings may leak in."""
@@ -17,7 +21,7 @@ def demo_env() -> dict[str, str]:
 def test_demo_runs_the_whole_lifecycle(tmp_path):
     report = tmp_path / "report.md"
     # --verbose: every step's log on stderr too, for the secrets check below.
-    result = run_smops("demo", "--report", str(report), "--verbose", env=demo_env(), cwd=ROOT, timeout=300)
+    result = run_smops("demo", "--report", str(report), "--verbose", env=demo_env(), cwd=ROOT, timeout=DEMO_TIMEOUT)
     assert result.returncode == 0, result.stdout + result.stderr
     narrative = result.stdout
     for phase in ("1 build", "2 approve → dispatch", "3 staging + smoke test", "4 production (canary)",
@@ -37,7 +41,7 @@ def test_demo_runs_the_whole_lifecycle(tmp_path):
 def test_demo_names_the_failed_step(tmp_path):
     report = tmp_path / "report.md"
     result = run_smops("demo", "--report", str(report), "--fail-step",
-                       "TrainAbaloneModel=AlgorithmError: out of memory", env=demo_env(), cwd=ROOT, timeout=300)
+                       "TrainAbaloneModel=AlgorithmError: out of memory", env=demo_env(), cwd=ROOT, timeout=DEMO_TIMEOUT)
     assert result.returncode == 1
     assert "✗ build: expected `smops build` to exit 0, it exited 1" in result.stdout
     assert "TrainAbaloneModel" in result.stdout and "AlgorithmError: out of memory" in result.stdout

@@ -26,7 +26,6 @@ from conftest import ROOT, leaks, run_smops
 from test_bridge import app_secret
 
 from smops.emulator import settings
-from smops.emulator.github import GitHubStandIn
 from smops.endpoint import config_package
 
 DEFINITION = (ROOT / "tests" / "data" / "pipeline-definition.json").read_text()
@@ -131,20 +130,17 @@ def approval_dispatch(consumer, arn: str, tmp_path) -> dict:
     event_file = tmp_path / "state-change.json"
     event_file.write_text(json.dumps(event))
     output, summary = tmp_path / "bridge-output", tmp_path / "bridge-summary.md"
-    with GitHubStandIn() as github:
-        bridge = run_smops(
-            "dispatch", "--event", str(event_file), "--github-secret-arn", secret_arn,
-            "--repository", consumer.repository,
-            env={"GITHUB_API_URL": github.url, "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)},
-        )
-        assert bridge.returncode == 0, bridge.stderr
-        (sent,) = github.dispatches()
-        tokens = list(github.tokens)
+    github = consumer.github
+    bridge = run_smops(
+        "dispatch", "--event", str(event_file), "--github-secret-arn", secret_arn, "--repository", consumer.repository,
+        env={"GITHUB_API_URL": github.url, "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert bridge.returncode == 0, bridge.stderr
+    (sent,) = github.dispatches()
     consumer.known_secrets["GitHub App private key"] = key.splitlines()[1]
-    consumer.known_secrets.update({f"installation token {n}": t for n, t in enumerate(tokens, 1)})
     written = {"bridge stdout": bridge.stdout, "bridge stderr": bridge.stderr,
                "bridge GITHUB_OUTPUT": output.read_text(), "bridge summary": summary.read_text()}
-    assert tokens and leaks(written, consumer.secrets()) == []
+    assert github.tokens and leaks(written, consumer.secrets()) == []
     return repository_dispatch_event(consumer.repository, sent.body["event_type"], sent.body["client_payload"])
 
 
@@ -175,7 +171,7 @@ def test_push_builds_for_real_with_the_build_role(consumer):
     assert run.jobs["build"].result == "success"
     assert f"Authenticated as arn:aws:sts::{ACCOUNT}:assumed-role/churn-github-build/GitHubActions" in run.log
     # The session's secrets reached the later steps masked (the fixture then finds none in clear).
-    assert issued_credentials() and consumer.oidc.issued
+    assert issued_credentials() and consumer.github.id_tokens
     assert "::set-env:: AWS_SECRET_ACCESS_KEY=***" in run.log and "::set-env:: AWS_SESSION_TOKEN=***" in run.log
     built = run.needs["build"]
     assert built["result"] == "success"
@@ -210,7 +206,7 @@ def test_a_pull_request_rehearses_in_its_own_job_and_touches_nothing_else(consum
     assert built["outputs"]["model-package-arn"]
     assert "smops emulator listening on http://127.0.0.1:" in run.log
     # No credentials asked for, nothing built where the real path builds.
-    assert consumer.oidc.issued == [] and issued_credentials() == {}
+    assert consumer.github.id_tokens == [] and issued_credentials() == {}
     assert sagemaker().list_pipelines()["PipelineSummaries"] == []
 
 
@@ -308,7 +304,7 @@ def test_a_manual_rehearsal_with_string_inputs_deploys_on_each_jobs_emulator(con
     # The string "true" made it a rehearsal: the unprotected environment, no credentials, and
     # nothing deployed where the real path deploys.
     assert "| Environment | rehearsal |" in run.log
-    assert consumer.oidc.issued == [] and issued_credentials() == {}
+    assert consumer.github.id_tokens == [] and issued_credentials() == {}
     assert sagemaker().list_endpoints()["Endpoints"] == []
 
 
