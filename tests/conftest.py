@@ -15,6 +15,18 @@ from smops.emulator import Emulator, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLE_ARN = "arn:aws:iam::123456789012:role/smops-test"
+# Marker → the variable that runs its tests (scripts/test sets both to 1).
+OPT_IN = {"network": "SMOPS_NETWORK_TESTS", "slow": "SMOPS_SLOW_TESTS"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the `network` and `slow` tests unless their variable is 1."""
+    for marker, variable in OPT_IN.items():
+        if os.environ.get(variable) != "1":
+            skip = pytest.mark.skip(reason=f"{marker}: set {variable}=1 (scripts/test does)")
+            for item in items:
+                if marker in item.keywords:
+                    item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -67,8 +79,9 @@ def summary(tmp_path):
     return lambda: path.read_text() if path.exists() else ""
 
 
-def run_smops(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 120):
-    """Run `python -m smops` as a separate process, as a workflow step would."""
+def run_smops(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 600):
+    """Run `python -m smops` as a separate process, as a workflow step would. The timeout is a
+    safety net for a hung process, far above what a busy machine takes."""
     return subprocess.run(
         [sys.executable, "-m", "smops", *args],
         capture_output=True,
@@ -77,3 +90,9 @@ def run_smops(*args: str, env: dict | None = None, cwd: Path | None = None, time
         cwd=cwd,
         timeout=timeout,
     )
+
+
+def leaks(texts: dict[str, str], secrets: dict[str, str]) -> list[str]:
+    """Where each secret appears, as "SECRET-LABEL in PLACE": never the secret itself, so that a
+    failing assertion does not print it either."""
+    return [f"{label} in {place}" for label, secret in secrets.items() if secret for place, text in texts.items() if secret in text]

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT
-from workflow_harness import toolkit_action
 
 from smops.cli import env_name
 
@@ -34,6 +33,16 @@ REUSABLE = [Path(".github/workflows/build.yml"), Path(".github/workflows/deploy.
 ALL_REUSABLE = [*REUSABLE, Path(".github/workflows/monitor.yml")]
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 EXPRESSION = re.compile(r"\$\{\{")
+PLAIN_REFERENCE = re.compile(r"^\$\{\{ (inputs\.[\w-]+|steps\.[\w-]+\.outputs\.[\w-]+) \}\}$")
+TOOLKIT = "./.smops-toolkit"
+
+
+def toolkit_action(uses: str) -> str | None:
+    """The toolkit's action a reusable workflow's `uses:` names, relative to the toolkit's root
+    (`.` for the root action); None for anything else."""
+    if uses == TOOLKIT:
+        return "."
+    return uses.removeprefix(TOOLKIT + "/") if uses.startswith(TOOLKIT + "/") else None
 
 
 def load(path: Path | str) -> dict:
@@ -155,6 +164,18 @@ def test_no_expression_inside_a_run_script(path):
     for step in every_step(load(path)):
         if "run" in step:
             assert not EXPRESSION.search(step["run"]), f"{path}: step {step.get('id') or step.get('name')}"
+
+
+@pytest.mark.parametrize("path", ACTION_FILES, ids=str)
+def test_actions_pass_values_through_without_logic(path):
+    # An action only maps inputs to smops: what a `run:` step gets is an input or an earlier
+    # step's output as it is, never an expression that decides something.
+    for step in load(path)["runs"]["steps"]:
+        if "run" not in step:
+            continue
+        for name, value in (step.get("env") or {}).items():
+            if isinstance(value, str) and EXPRESSION.search(value):
+                assert PLAIN_REFERENCE.match(value), f"{path}: step {step.get('id')} env {name}: {value}"
 
 
 @pytest.mark.parametrize("path", [*ACTION_FILES, *WORKFLOW_FILES], ids=str)

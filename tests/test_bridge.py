@@ -339,7 +339,7 @@ def test_an_unreachable_github_is_retried_then_raises(bridge, github, monkeypatc
 def test_a_dispatch_without_an_answer_is_not_sent_twice(bridge, github, sagemaker, monkeypatch, fault):
     monkeypatch.setattr(dispatch, "TIMEOUT_SECONDS", 1)  # PyGithub takes whole seconds
     if fault == "stall":
-        github.stall(DISPATCHES, 3.0)  # GitHub takes the dispatch, but answers too late
+        github.stall(DISPATCHES, 30.0)  # GitHub takes the dispatch, but answers long after the timeout
     else:
         github.hang_up(DISPATCHES)  # the connection drops after the request went out
     with pytest.raises(RemoteFailure, match="did not answer.*re-send with `smops dispatch --model-package-arn"):
@@ -355,7 +355,7 @@ def test_a_dispatch_without_an_answer_is_not_sent_twice(bridge, github, sagemake
 def test_a_token_request_without_an_answer_records_nothing(bridge, github, secrets, sagemaker, monkeypatch):
     secrets.put_secret_value(SecretId="smops/github", SecretString=app_secret()[0])
     monkeypatch.setattr(dispatch, "TIMEOUT_SECONDS", 1)  # PyGithub takes whole seconds
-    github.stall("/app/installations/42/access_tokens", 3.0)
+    github.stall("/app/installations/42/access_tokens", 30.0)
     with pytest.raises(RemoteFailure, match="did not answer.*installation 42.*safe to repeat"):
         handler(sample_event(), None)
     assert github.dispatches() == []

@@ -65,9 +65,6 @@ def test_lambda_finds_the_handler_in_the_zip(dependencies, tmp_path):
 
 
 @pytest.mark.network
-@pytest.mark.skipif(
-    not os.environ.get("SMOPS_NETWORK_TESTS"), reason="downloads wheels from PyPI; set SMOPS_NETWORK_TESTS=1"
-)
 def test_smops_bridge_package_builds_for_lambda(tmp_path, outputs):
     out = tmp_path / "bridge.zip"
     result = run_smops("bridge", "package", "--out", str(out), "--python-version", "3.12", timeout=600)

@@ -1,5 +1,4 @@
-"""rollback.yml run job by job with a real smops process against an endpoint with a history, and
-the rollback workflows' contract."""
+"""The rollback workflows' contract (tests/test_workflows_act.py runs them on act)."""
 
 from __future__ import annotations
 
@@ -7,14 +6,7 @@ import re
 
 import pytest
 import yaml
-from conftest import ROLE_ARN, ROOT
-from test_deploy import register
-from test_workflow_rehearsal import FAST, workspace  # noqa: F401 (fixture)
-from workflow_harness import call_inputs, run_job
-
-from smops.cli import main
-from smops.emulator import settings
-
+from conftest import ROOT
 
 
 def load(path: str) -> dict:
@@ -23,28 +15,6 @@ def load(path: str) -> dict:
 
 def triggers(workflow: dict) -> dict:
     return workflow.get(True) or workflow.get("on") or {}
-
-
-def test_rollback_workflow_rolls_the_endpoint_back(aws_env, sagemaker, workspace, tmp_path, outputs):  # noqa: F811
-    settings.endpoint_seconds = 0.05
-    settings.time_scale = 0.001
-    configs = []
-    for _ in range(2):
-        assert main(["deploy", "--endpoint-name", "churn-production", "--role-arn", ROLE_ARN,
-                     "--model-package-arn", register(sagemaker)]) == 0
-        configs.append(outputs()["endpoint-config-name"])
-    inputs = call_inputs(
-        ".github/workflows/rollback.yml",
-        {"endpoint-name": "churn-production", "region": aws_env.region, "to-version": "1", "strategy": "canary"},
-    )
-    job = run_job(".github/workflows/rollback.yml", "rollback", inputs, workspace=workspace, tmp_path=tmp_path / "job",
-                  env={**aws_env.env(), **FAST})
-    assert job.returncode == 0, job.steps[-1][1].stderr
-    assert [name for name, _ in job.steps] == ["rollback"]
-    assert job.outputs == {"endpoint-config-name": configs[0], "rolled-back-from": configs[1], "action": "updated"}
-    found = sagemaker.describe_endpoint(EndpointName="churn-production")
-    assert found["EndpointConfigName"] == configs[0]
-    assert found["LastDeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "CANARY"
 
 
 def test_rollback_workflow_contract():

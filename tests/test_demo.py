@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import os
 
-from conftest import ROOT, run_smops
+from conftest import ROOT, leaks, run_smops
+
+from smops.demo import GITHUB_TOKEN
+
+# A safety net for a hung demo only: it takes half a minute on a quiet machine, over five on a
+# busy one.
+DEMO_TIMEOUT = 1800
 
 
 def demo_env() -> dict[str, str]:
@@ -14,7 +20,8 @@ def demo_env() -> dict[str, str]:
 
 def test_demo_runs_the_whole_lifecycle(tmp_path):
     report = tmp_path / "report.md"
-    result = run_smops("demo", "--report", str(report), env=demo_env(), cwd=ROOT, timeout=900)
+    # --verbose: every step's log on stderr too, for the secrets check below.
+    result = run_smops("demo", "--report", str(report), "--verbose", env=demo_env(), cwd=ROOT, timeout=DEMO_TIMEOUT)
     assert result.returncode == 0, result.stdout + result.stderr
     narrative = result.stdout
     for phase in ("1 build", "2 approve → dispatch", "3 staging + smoke test", "4 production (canary)",
@@ -37,12 +44,15 @@ def test_demo_runs_the_whole_lifecycle(tmp_path):
     assert "## rollback production — `smops rollback`" in text and "autoscaling 1-4 and its 3 live instances kept" in narrative
     assert "| `regression_metrics.r2>=0.5` | ✅ pass |" in text and "| `regression_metrics.r2>=0.5` | ❌ fail |" in text
     assert "## status — `smops status`" in text
+    # The bridge read the token to dispatch; nothing it or any other step printed shows it.
+    written = {"stdout": result.stdout, "stderr (every step's log)": result.stderr, "report (every step summary)": text}
+    assert leaks(written, {"the bridge's GitHub token": GITHUB_TOKEN}) == []
 
 
 def test_demo_names_the_failed_step(tmp_path):
     report = tmp_path / "report.md"
     result = run_smops("demo", "--report", str(report), "--fail-step",
-                       "TrainAbaloneModel=AlgorithmError: out of memory", env=demo_env(), cwd=ROOT, timeout=900)
+                       "TrainAbaloneModel=AlgorithmError: out of memory", env=demo_env(), cwd=ROOT, timeout=DEMO_TIMEOUT)
     assert result.returncode == 1
     assert "✗ build: expected `smops build` to exit 0, it exited 1" in result.stdout
     assert "TrainAbaloneModel" in result.stdout and "AlgorithmError: out of memory" in result.stdout

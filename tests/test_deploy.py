@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -158,10 +160,9 @@ def trip_alarm_when_updating(sm, alarm: str) -> threading.Thread:
     cloudwatch = boto3.client("cloudwatch")
 
     def watch():
-        deadline = time.time() + 10
-        while time.time() < deadline:
+        deadline = time.monotonic() + 300  # a safety net: the update starts within seconds
+        while time.monotonic() < deadline:
             if sm.describe_endpoint(EndpointName="fraud-prod")["EndpointStatus"] == "Updating":
-                time.sleep(settings.endpoint_seconds * 2)
                 cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="5XX errors: 12 in 1 minute")
                 return
             time.sleep(0.01)
@@ -174,7 +175,7 @@ def trip_alarm_when_updating(sm, alarm: str) -> threading.Thread:
 def test_rollback_fails_the_job_and_the_old_config_keeps_serving(sagemaker, outputs, capsys, summary):
     assert deploy("--model-package-arn", register(sagemaker), "--create-alarms") == 0
     old_config = outputs()["endpoint-config-name"]
-    settings.time_scale = 0.01  # a 300 s bake lasts 3 s: time for the alarm to trip
+    settings.time_scale = 1  # a real 300 s bake: the alarm trips within it, however busy the machine
     thread = trip_alarm_when_updating(sagemaker, "fraud-prod-AllTraffic-5xx-errors")
     assert deploy("--model-package-arn", register(sagemaker), "--strategy", "canary", "--create-alarms") == 1
     thread.join()
@@ -287,7 +288,14 @@ def test_combinations_the_api_rejects_are_refused_first(sagemaker, capsys, flags
 
 def test_busy_endpoint_is_refused_or_waited_for(sagemaker, outputs, capsys):
     assert deploy("--model-package-arn", register(sagemaker)) == 0
-    settings.time_scale = 0.005
+    # An update by hand that bakes 200 real seconds: busy for as long as the test needs, until
+    # its own rollback alarm ends it.
+    settings.time_scale = 1
+    cloudwatch = boto3.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="by-hand", MetricName="Invocation5XXErrors", Namespace="AWS/SageMaker", Statistic="Sum",
+        Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
     sagemaker.create_endpoint_config(
         EndpointConfigName="by-hand",
         ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": outputs()["model-name"],
@@ -295,12 +303,27 @@ def test_busy_endpoint_is_refused_or_waited_for(sagemaker, outputs, capsys):
     )
     sagemaker.update_endpoint(
         EndpointName="fraud-prod", EndpointConfigName="by-hand",
-        DeploymentConfig={"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 200}}},
+        DeploymentConfig={
+            "BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 200}},
+            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "by-hand"}]},
+        },
     )
     newer = register(sagemaker)
     assert deploy("--model-package-arn", newer) == 2
     assert "endpoint fraud-prod is Updating: another deployment is in progress" in capsys.readouterr().err
-    assert deploy("--model-package-arn", newer, "--wait-if-busy") == 0
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "smops", "deploy", "--endpoint-name", "fraud-prod", "--role-arn", ROLE_ARN,
+         "--model-package-arn", newer, "--wait-if-busy"],
+        stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        for line in waiting.stderr:  # once it waits, end the update by hand
+            if "waiting for it (--wait-if-busy)" in line:
+                cloudwatch.set_alarm_state(AlarmName="by-hand", StateValue="ALARM", StateReason="ended by the test")
+                break
+        assert waiting.wait(timeout=300) == 0, waiting.stderr.read()  # a safety net only
+    finally:
+        waiting.kill()
     assert outputs()["action"] == "updated"
 
 
@@ -384,7 +407,7 @@ def test_a_new_model_role_is_an_update(sagemaker, outputs):
 
 def test_rerun_after_a_timeout_waits_for_its_own_deployment(sagemaker, outputs, capsys):
     assert deploy("--model-package-arn", register(sagemaker)) == 0
-    settings.time_scale = 0.005  # the 300 s bake lasts 1.5 s
+    settings.time_scale = 0.05  # the 300 s bake lasts 15 s: far past the 0.3 s timeout, however slow
     second = register(sagemaker)
     assert deploy("--model-package-arn", second, "--wait-interval", "300", "--timeout", "0.005") == 3
     pending = outputs()["endpoint-config-name"]

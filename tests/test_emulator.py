@@ -18,7 +18,7 @@ def pipeline(sm, steps: list[dict], parameters: list[dict] | None = None, name: 
     sm.create_pipeline(PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=ROLE_ARN)
 
 
-def run_to_end(sm, arn: str, timeout: float = 10) -> tuple[dict, list[dict]]:
+def run_to_end(sm, arn: str, timeout: float = 120) -> tuple[dict, list[dict]]:
     deadline = time.time() + timeout
     while time.time() < deadline:
         execution = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
@@ -37,12 +37,12 @@ def test_steps_run_in_dependency_order_and_take_time(sagemaker):
         {"Name": "B", "Type": "Training", "Arguments": {"X": {"Get": "Steps.A.ProcessingOutputConfig"}}},
     ])
     arn = sagemaker.start_pipeline_execution(PipelineName="p")["PipelineExecutionArn"]
-    first = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
-    assert [(s["StepName"], s["StepStatus"]) for s in first] == [("A", "Executing")]
     execution, steps = run_to_end(sagemaker, arn)
     assert execution["PipelineExecutionStatus"] == "Succeeded"
     assert [s["StepName"] for s in steps] == ["A", "B", "C"]
+    # One after the other, each for its simulated time (read from the steps, not the clock here).
     assert all(later["StartTime"] >= earlier["EndTime"] for earlier, later in zip(steps, steps[1:]))
+    assert all((s["EndTime"] - s["StartTime"]).total_seconds() >= 0.09 for s in steps)
     assert steps[1]["Metadata"]["TrainingJob"]["Arn"].startswith("arn:aws:sagemaker:us-east-1:123456789012:training-job/")
 
 
@@ -91,11 +91,12 @@ def test_a_failed_step_stops_what_depends_on_it(sagemaker):
 
 
 def test_stop_pipeline_execution(sagemaker):
-    settings.step_seconds = 0.3
+    settings.step_seconds = 3600  # still running whenever the stop comes
     pipeline(sagemaker, [{"Name": "Long", "Type": "Training", "Arguments": {}}])
     arn = sagemaker.start_pipeline_execution(PipelineName="p")["PipelineExecutionArn"]
     sagemaker.stop_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken="t" * 32)
     assert sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"] == "Stopping"
+    settings.step_seconds = 0.02  # stopping takes half a step: now quickly
     execution, steps = run_to_end(sagemaker, arn)
     assert execution["PipelineExecutionStatus"] == "Stopped"
     assert steps[0]["StepStatus"] == "Stopped"
@@ -138,15 +139,16 @@ def test_update_endpoint_validates_like_the_api(sagemaker):
 
 
 def test_invoke_endpoint_answers_only_for_endpoints_that_serve(sagemaker):
-    settings.endpoint_seconds = 0.2
     runtime = boto3.client("sagemaker-runtime")
     sagemaker.create_model(ModelName="m", ExecutionRoleArn=ROLE_ARN, PrimaryContainer={"Image": "i"})
     sagemaker.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
         {"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    settings.endpoint_seconds = 3600
+    sagemaker.create_endpoint(EndpointName="creating", EndpointConfigName="c")
+    with pytest.raises(ClientError, match="Endpoint creating of account 123456789012 not found"):
+        runtime.invoke_endpoint(EndpointName="creating", Body=b"1", ContentType="text/csv")
+    settings.endpoint_seconds = 0
     sagemaker.create_endpoint(EndpointName="e", EndpointConfigName="c")
-    with pytest.raises(ClientError, match="Endpoint e of account 123456789012 not found"):
-        runtime.invoke_endpoint(EndpointName="e", Body=b"1", ContentType="text/csv")  # still Creating
-    time.sleep(0.25)
     answer = runtime.invoke_endpoint(EndpointName="e", Body=b"1", ContentType="text/csv")
     assert answer["Body"].read() == b"0.42\n" and answer["InvokedProductionVariant"] == "AllTraffic"
 

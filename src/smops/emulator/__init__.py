@@ -11,7 +11,6 @@ import logging
 import signal
 import sys
 import threading
-import time
 from typing import Any
 
 from smops.emulator.settings import settings
@@ -132,6 +131,10 @@ def run(args) -> dict[str, str]:
     except BaseException:
         emulator.stop()
         raise
+    # Ready to be stopped before saying it is ready: whoever reads the exports may stop it at once.
+    stop = threading.Event()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: stop.set())
     for name, value in emulator.env().items():
         print(f"export {name}={value}")
     sys.stdout.flush()
@@ -141,13 +144,7 @@ def run(args) -> dict[str, str]:
         file=sys.stderr,
         flush=True,
     )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.is_set():
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        pass
+    stop.wait()
     emulator.stop()
     print("smops emulator stopped", file=sys.stderr, flush=True)
     return {}

@@ -2,9 +2,12 @@
 
 It answers the calls the approval bridge makes: `POST /repos/{owner}/{repo}/dispatches` (204) and a
 GitHub App's `POST /app/installations/{id}/access_tokens` (201 with a fresh token), the issue
-comment calls of a pull request comment (`comments`, see github_comments.py), and what
+comment calls of a pull request comment (`comments`, see github_comments.py), what
 `smops doctor` reads of the repositories, environments, tokens and App installations set up in
-`repositories` (see github_repos). Anything else is GitHub's 404. `fail()` makes a path answer with an error status a number of times, to rehearse
+`repositories` (see github_repos), and, for jobs run on act, Actions' ID-token service
+(`id_token_env()`: `GET ?audience=A` with the request token answers `{"value": JWT}`, the claims
+of GitHub's OIDC token for a repository and ref; not signed by GitHub, which the emulator's STS
+does not check). Anything else is GitHub's 404. `fail()` makes a path answer with an error status a number of times, to rehearse
 bad credentials, a missing repository or an outage; `stall()` makes it handle the request but answer
 late, and `hang_up()` makes it close the connection without an answer, the two ways a client is
 left not knowing whether GitHub acted. Used by the tests and by `smops demo`.
@@ -14,18 +17,21 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from smops.emulator.github_comments import IssueComments
 from smops.emulator.github_repos import Repositories
 
 DISPATCHES = re.compile(r"^/repos/[^/]+/[^/]+/dispatches$")
 ACCESS_TOKENS = re.compile(r"^/app/installations/(\d+)/access_tokens$")
+ID_TOKEN = "/_apis/idtoken"
 MESSAGES = {
     401: "Bad credentials",
     403: "Resource not accessible by integration",
@@ -60,6 +66,9 @@ class GitHubStandIn:
         self.requests: list[Request] = []
         self.tokens: list[str] = []  # installation tokens handed out, in order
         self.repositories = Repositories()
+        self.id_tokens: list[str] = []  # OIDC ID tokens handed out, in order
+        self.id_token_request_token = "actions-runtime-" + secrets.token_hex(16)
+        self.oidc_claims: dict[str, str] = {}
         self.url = ""
         self._faults: dict[str, _Fault] = {}
         self._lock = threading.Lock()
@@ -90,6 +99,16 @@ class GitHubStandIn:
         """Points smops (and PyGithub through smops) at this server instead of api.github.com."""
         return {"GITHUB_API_URL": self.url}
 
+    def id_token_env(self, repository: str, ref: str = "refs/heads/main") -> dict[str, str]:
+        """What GitHub gives a job with `id-token: write`, for tokens of this repository and ref
+        (`sub` repo:OWNER/REPO:ref:REF; GitHub puts a job's environment there instead, which this
+        service cannot see)."""
+        self.oidc_claims = {"sub": f"repo:{repository}:ref:{ref}", "repository": repository,
+                            "repository_owner": repository.split("/")[0], "ref": ref}
+        # GitHub's URL carries a query already: the client appends `&audience=`.
+        return {"ACTIONS_ID_TOKEN_REQUEST_URL": f"{self.url}{ID_TOKEN}?api-version=2.0",
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN": self.id_token_request_token}
+
     def fail(self, path: str, status: int, times: int = 1, message: str | None = None) -> None:
         """Answer the next `times` requests to `path` with `status` and GitHub's error body."""
         body = {"message": message or MESSAGES.get(status, "Server Error"),
@@ -111,6 +130,7 @@ class GitHubStandIn:
         with self._lock:
             self.requests.clear()
             self.tokens.clear()
+            self.id_tokens.clear()
             self._faults.clear()
             self.repositories = Repositories()
         self.comments.reset()
@@ -133,6 +153,9 @@ class GitHubStandIn:
 
     def _handle(self, request: Request) -> tuple[int, dict[str, Any] | None]:
         """What GitHub answers when all is well (called holding the lock)."""
+        url = urlsplit(request.path)
+        if request.method == "GET" and url.path == ID_TOKEN:
+            return self._id_token(request, parse_qs(url.query).get("audience", [""])[0])
         comments = self.comments.handle(request.method, request.path, request.headers, request.body, self.url)
         if comments is not None:
             return comments
@@ -161,6 +184,20 @@ class GitHubStandIn:
                 "repository_selection": "all",
             }
         return 404, {"message": MESSAGES[404]}
+
+
+    def _id_token(self, request: Request, audience: str) -> tuple[int, dict[str, Any]]:
+        import jwt
+
+        bearer = {k.lower(): v for k, v in request.headers.items()}.get("authorization")
+        if bearer != f"Bearer {self.id_token_request_token}":
+            return 401, {"message": "Bad credentials"}
+        now = int(time.time())
+        claims = {"iss": "https://token.actions.githubusercontent.com", "aud": audience, **self.oidc_claims,
+                  "iat": now, "nbf": now, "exp": now + 3600, "jti": secrets.token_hex(8)}
+        token = jwt.encode(claims, secrets.token_hex(32), algorithm="HS256")
+        self.id_tokens.append(token)
+        return 200, {"value": token}
 
 
 def _handler_for(stand_in: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
