@@ -230,8 +230,8 @@ class Demo:
             "--data-capture-uri", f"s3://{BUCKET}/capture",
         ]
 
-    def production(self, arn: str, expect: int = 0) -> dict[str, str]:
-        return self.smops("deploy production", *self.production_args(arn), expect=expect)
+    def production(self, arn: str, *more: str, expect: int = 0) -> dict[str, str]:
+        return self.smops("deploy production", *self.production_args(arn), *more, expect=expect)
 
     def production_plan(self, arn: str) -> dict[str, str]:
         """The same deploy with --dry-run: the plan, and nothing changed."""
@@ -397,7 +397,8 @@ def _story_rollback_command(demo: Demo, first: dict, second: dict) -> str:
     demo.cloudwatch.set_alarm_state(
         AlarmName=f"{PRODUCTION}-AllTraffic-5xx-errors", StateValue="OK", StateReason="errors stopped (smops demo)"
     )
-    demo.production(second["arn"])
+    # Bakes take real time in the demo: a short one, since nothing trips this time.
+    demo.production(second["arn"], "--wait-interval", "2")
     demo.check(demo.serving(PRODUCTION) == second["arn"], "v2 did not reach production once the alarm cleared")
     demo.sagemaker.update_endpoint_weights_and_capacities(  # what Application Auto Scaling does under load
         EndpointName=PRODUCTION,

@@ -61,7 +61,7 @@ INPUTS: dict[str, list[tuple[str, str]]] = {
     "model_role_arn": [("deploy", "model-role-arn")],
     "default_bucket": [("build", "default-bucket")],
     "staging_endpoint_name": [("deploy", "staging-endpoint-name")],
-    "production_endpoint_name": [("deploy", "production-endpoint-name")],
+    "production_endpoint_name": [("deploy", "production-endpoint-name"), ("build", "baseline-endpoint")],
     "smoke_payload": [("deploy", "smoke-payload")],
     "sdk_extra": [("build", "sdk-extra")],
     "build_role_arn": [("build", "role-to-assume")],
