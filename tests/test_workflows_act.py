@@ -24,11 +24,14 @@ from act_harness import (
 )
 from conftest import ROOT, leaks, run_smops
 from test_bridge import app_secret
+from test_gates import with_evaluation
 
 from smops.emulator import settings
 from smops.endpoint import config_package
 
-DEFINITION = (ROOT / "tests" / "data" / "pipeline-definition.json").read_text()
+# The consumer's pipeline registers its evaluation report as the package's metrics, which the
+# build starter's quality gates read.
+DEFINITION = json.dumps(with_evaluation(json.loads((ROOT / "tests" / "data" / "pipeline-definition.json").read_text())))
 SAMPLE_EVENT = ROOT / "tests" / "data" / "model-package-state-change.json"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -162,8 +165,8 @@ def get_pipeline(**kwargs):
 def test_push_builds_for_real_with_the_build_role(consumer):
     consumer.write("ml/pipeline.py", PIPELINE_FUNCTION)
     more = {"base-job-prefix": "churn", "project-name": "churn-project", "description": "Churn model, built by CI",
-            "tags": "team=ml\ncost-center=42\n", "parameters": "Epochs=3\nMseThreshold=7.5"}
-    consumer.starter("build.yml", {**BUILD, "pipeline": "ml/pipeline.py"}, more)
+            "tags": "team=ml\ncost-center=42\n"}
+    consumer.starter("build.yml", {**BUILD, "pipeline": "ml/pipeline.py", "parameters": "Epochs=3\nMseThreshold=7.5"}, more)
     consumer.report("build.yml", needs="build")
     sha = consumer.commit()
     run = consumer.run("push", push_event(consumer.repository, sha))
@@ -431,7 +434,20 @@ jobs:
 DEPLOY_OUTPUTS = {"endpoint-name", "endpoint-arn", "endpoint-config-name", "model-name", "model-package-arn", "action"}
 
 
+def unused_config(endpoint: str, name: str) -> None:
+    """A model and endpoint config smops made for ENDPOINT that never served, as a deploy that
+    SageMaker rolled back leaves behind."""
+    client, ours = sagemaker(), [{"Key": "smops:endpoint", "Value": endpoint}]
+    client.create_model(ModelName=name, ExecutionRoleArn=MODEL_ROLE, PrimaryContainer={"Image": IMAGE}, Tags=ours)
+    client.create_endpoint_config(
+        EndpointConfigName=name, Tags=ours,
+        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1,
+                             "InstanceType": "ml.m5.large"}],
+    )
+
+
 def test_every_action_in_a_consumers_own_job(consumer):
+    unused_config("churn-staging", "churn-staging-v0-unused")
     consumer.write(".github/workflows/actions.yml", ACTIONS_WORKFLOW)
     consumer.report("actions.yml", needs="tour")
     run = consumer.run("workflow_dispatch", workflow_dispatch_event(consumer.repository, "actions.yml", {}))
@@ -460,15 +476,22 @@ def test_every_action_in_a_consumers_own_job(consumer):
     # approve → deploy (created) → again (unchanged) → scaled (updated) → cleanup's dry run.
     assert out["approve"]["model-package-arn"] == build["model-package-arn"]
     assert out["approve"]["approval-status"] == "Approved"
-    assert set(out["deploy"]) == DEPLOY_OUTPUTS and all(out["deploy"].values())
+    assert set(out["deploy"]) == DEPLOY_OUTPUTS | {"plan"} and out["deploy"].pop("plan") == ""  # not a dry run
+    assert all(out["deploy"].values())
     assert out["deploy"]["action"] == "created" and out["deploy"]["model-package-arn"] == build["model-package-arn"]
     assert out["deploy-again"]["action"] == "unchanged"
     assert out["deploy-again"]["endpoint-config-name"] == out["deploy"]["endpoint-config-name"]
     assert out["deploy-scaled"]["action"] == "updated"
     assert client.describe_endpoint(EndpointName="churn-staging")["EndpointConfigName"] == out["deploy-scaled"]["endpoint-config-name"]
-    assert out["cleanup"]["deleted-endpoint-configs"] == out["deploy"]["endpoint-config-name"]
-    assert out["cleanup"]["deleted-models"] == out["deploy"]["model-name"]
-    client.describe_endpoint_config(EndpointConfigName=out["deploy"]["endpoint-config-name"])  # a dry run
+    # Cleanup keeps the config in service and the one `smops rollback` would return to (the first
+    # deploy's); the config that never served goes, with its model.
+    assert out["cleanup"]["deleted-endpoint-configs"] == "churn-staging-v0-unused"
+    assert out["cleanup"]["deleted-models"] == "churn-staging-v0-unused"
+    kept = run.jobs["tour"].summaries["cleanup"]
+    assert f"| config `{out['deploy-scaled']['endpoint-config-name']}` | kept (in use) |" in kept
+    assert f"| config `{out['deploy']['endpoint-config-name']}` | kept (what `smops rollback` returns to) |" in kept
+    assert "| config `churn-staging-v0-unused` | would be deleted |" in kept
+    client.describe_endpoint_config(EndpointConfigName="churn-staging-v0-unused")  # a dry run
     # The promotion guard refused, and nothing was created.
     assert "churn-nowhere" in run.log
     assert "churn-production" not in [e["EndpointName"] for e in client.list_endpoints()["Endpoints"]]
