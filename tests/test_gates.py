@@ -18,12 +18,10 @@ GROUP = "smops-test-models"  # the definition's RegisterModel step registers her
 EVALUATION_URI = "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"
 
 
-@pytest.fixture
-def pipeline(tmp_path) -> Path:
+def with_evaluation(definition: dict) -> dict:
     """The test definition with an Evaluate step whose evaluation.json (a property file, which the
     emulator writes from settings.evaluation_report) the package's ModelMetrics point to, one per
     execution as in a real pipeline."""
-    definition = json.loads(DEFINITION.read_text())
     per_execution = {"Std:Join": {"On": "/", "Values": ["s3://example-bucket/evaluation", {"Get": "Execution.PipelineExecutionId"}]}}
     definition["Steps"].insert(2, {
         "Name": "Evaluate",
@@ -38,8 +36,13 @@ def pipeline(tmp_path) -> Path:
     register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"] = {
         "Std:Join": {"On": "/", "Values": [{"Get": EVALUATION_URI}, "evaluation.json"]}
     }
+    return definition
+
+
+@pytest.fixture
+def pipeline(tmp_path) -> Path:
     path = tmp_path / "pipeline.json"
-    path.write_text(json.dumps(definition))
+    path.write_text(json.dumps(with_evaluation(json.loads(DEFINITION.read_text()))))
     return path
 
 

@@ -6,7 +6,8 @@ configure-aws-credentials stand-in gets from the emulator's STS; a rehearsal sta
 emulator inside the job. Every run is checked for leaked secrets when its test ends.
 
 The scenarios marked `slow` are the rest of the matrix (the rehearsals, which install the
-emulator in every job, and the failures); `scripts/test` runs them, `pytest` alone skips them.
+emulator in every job; the failures; the deploy's dry run; drift and its retraining, whose job
+installs numpy); `scripts/test` runs them, `pytest` alone skips them.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from act_harness import (
 )
 from conftest import ROOT, leaks, run_smops
 from test_bridge import app_secret
+from test_gates import with_evaluation
 
 from smops.emulator import settings
 from smops.endpoint import config_package
 
-DEFINITION = (ROOT / "tests" / "data" / "pipeline-definition.json").read_text()
+# The consumer's pipeline registers its evaluation report as the package's metrics, which the
+# build starter's quality gates read.
+DEFINITION = json.dumps(with_evaluation(json.loads((ROOT / "tests" / "data" / "pipeline-definition.json").read_text())))
 SAMPLE_EVENT = ROOT / "tests" / "data" / "model-package-state-change.json"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -95,7 +99,8 @@ def sagemaker():
     return boto3.client("sagemaker")
 
 
-def model_package(status: str, data: str = "model.tar.gz") -> str:
+def model_package(status: str, data: str = "model.tar.gz", **more) -> str:
+    """A version of churn-models; MORE: other fields of CreateModelPackage."""
     client = sagemaker()
     try:
         client.create_model_package_group(ModelPackageGroupName=GROUP)
@@ -109,7 +114,16 @@ def model_package(status: str, data: str = "model.tar.gz") -> str:
             "SupportedContentTypes": ["text/csv"],
             "SupportedResponseMIMETypes": ["text/csv"],
         },
+        **more,
     )["ModelPackageArn"]
+
+
+def smops_deploy(arn: str, endpoint: str, *flags: str) -> str:
+    """Deploy ARN to ENDPOINT with smops, as a test's set-up; returns the endpoint config."""
+    result = run_smops("deploy", "--model-package-arn", arn, "--endpoint-name", endpoint, "--role-arn", MODEL_ROLE,
+                       "--json", *flags)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["endpoint-config-name"]
 
 
 def serving(endpoint: str) -> str:
@@ -162,8 +176,8 @@ def get_pipeline(**kwargs):
 def test_push_builds_for_real_with_the_build_role(consumer):
     consumer.write("ml/pipeline.py", PIPELINE_FUNCTION)
     more = {"base-job-prefix": "churn", "project-name": "churn-project", "description": "Churn model, built by CI",
-            "tags": "team=ml\ncost-center=42\n", "parameters": "Epochs=3\nMseThreshold=7.5"}
-    consumer.starter("build.yml", {**BUILD, "pipeline": "ml/pipeline.py"}, more)
+            "tags": "team=ml\ncost-center=42\n"}
+    consumer.starter("build.yml", {**BUILD, "pipeline": "ml/pipeline.py", "parameters": "Epochs=3\nMseThreshold=7.5"}, more)
     consumer.report("build.yml", needs="build")
     sha = consumer.commit()
     run = consumer.run("push", push_event(consumer.repository, sha))
@@ -251,6 +265,9 @@ def test_an_approval_deploys_staging_then_production(consumer, tmp_path):
     assert variant["VariantName"] == "Blue"
     tags = {t["Key"]: t["Value"] for t in client.list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"]}
     assert tags["team"] == "ml" and tags["cost-center"] == "42" and tags["smops:environment"] == "production"
+    # smops status (the `status` input, true by default) put where production stands in the summary.
+    status = run.jobs["production"].summaries["status"]
+    assert f"| `churn-production` | InService | {GROUP} v1 |" in status and "| production |" in status
 
 
 def test_an_unapproved_package_fails_staging_with_exit_2(consumer):
@@ -271,8 +288,7 @@ def test_an_unapproved_package_fails_staging_with_exit_2(consumer):
 def test_a_rollback_fails_the_production_job(consumer, tmp_path):
     first = model_package("Approved", "v1.tar.gz")
     for endpoint in ("churn-staging", "churn-production"):
-        deployed = run_smops("deploy", "--model-package-arn", first, "--endpoint-name", endpoint, "--role-arn", MODEL_ROLE)
-        assert deployed.returncode == 0, deployed.stderr
+        smops_deploy(first, endpoint)
     second = model_package("PendingManualApproval", "v2.tar.gz")
     event = approval_dispatch(consumer, second, tmp_path)
     settings.fail_endpoints["churn-production"] = "Invocation5XXErrors alarm fired during the canary's bake"
@@ -286,6 +302,13 @@ def test_a_rollback_fails_the_production_job(consumer, tmp_path):
     assert "rolled back" in run.log
     assert serving("churn-staging") == second
     assert serving("churn-production") == first
+    # act, as GitHub, runs a step whose `if:` has !cancelled() after a failed one: smops status
+    # reports production back on v1, and why; cleanup (success() only) does not run.
+    steps = {step.id: step.result for step in run.jobs["production"].steps}
+    assert steps["deploy"] == "failure" and steps["status"] == "success" and "cleanup" not in steps
+    status = run.jobs["production"].summaries["status"]
+    assert f"| `churn-production` | InService | {GROUP} v1 |" in status
+    assert "Invocation5XXErrors alarm fired during the canary's bake" in status
 
 
 @slow
@@ -306,6 +329,134 @@ def test_a_manual_rehearsal_with_string_inputs_deploys_on_each_jobs_emulator(con
     assert "| Environment | rehearsal |" in run.log
     assert consumer.github.id_tokens == [] and issued_credentials() == {}
     assert sagemaker().list_endpoints()["Endpoints"] == []
+
+
+@slow
+def test_a_dry_run_plans_both_jobs_and_changes_nothing(consumer):
+    """The deploy starter as a plan-only workflow (dry-run: true), on the real path: staging does
+    not exist yet, production serves v1."""
+    first = model_package("Approved", "v1.tar.gz")
+    config = smops_deploy(first, "churn-production")
+    second = model_package("Approved", "v2.tar.gz")
+    consumer.starter("deploy.yml", DEPLOY, {"dry-run": True})
+    consumer.report("deploy.yml", needs="deploy")
+    event = workflow_dispatch_event(consumer.repository, "deploy.yml", {"model-package-arn": second, "rehearsal": "false"})
+    run = consumer.run("workflow_dispatch", event)
+    assert run.returncode == 0, run.tail()
+    outputs = run.needs["deploy"]["outputs"]
+    staging, production = json.loads(outputs["staging-plan"]), json.loads(outputs["production-plan"])
+    assert (staging["endpoint-name"], staging["action"], staging["model-package-arn"]) == ("churn-staging", "created", second)
+    assert (production["endpoint-name"], production["action"]) == ("churn-production", "updated")
+    assert production["model-package-arn"] == second and "canary 10%" in production["strategy"]
+    # The starter's create-alarms, planned and not made.
+    assert {a["state"] for a in production["alarms"]} == {"created by this command"}
+    assert outputs["production-action"] == "updated" and outputs["model-package-arn"] == second
+    # No smoke test and no cleanup (the starter keeps 2) ran; production's deploy planned with the
+    # promotion guard off, or it would have refused: staging does not exist.
+    staging_steps = {step.id: step.result for step in run.jobs["staging"].steps}
+    production_steps = {step.id: step.result for step in run.jobs["production"].steps}
+    assert staging_steps["deploy"] == "success" and {"smoke-test", "cleanup"}.isdisjoint(staging_steps)
+    assert production_steps["deploy"] == "success" and "cleanup" not in production_steps
+    assert run.jobs["staging"].summaries["deploy"].startswith("### smops deploy --dry-run: would create churn-staging (staging)")
+    assert run.jobs["production"].summaries["deploy"].startswith(
+        "### smops deploy --dry-run: would update churn-production (production)")
+    assert "promotion guard" not in run.log
+    # Nothing changed: production still serves v1 from its one config, no staging, no alarms.
+    client = sagemaker()
+    assert [e["EndpointName"] for e in client.list_endpoints()["Endpoints"]] == ["churn-production"]
+    assert client.describe_endpoint(EndpointName="churn-production")["EndpointConfigName"] == config
+    assert [c["EndpointConfigName"] for c in client.list_endpoint_configs()["EndpointConfigs"]] == [config]
+    assert boto3.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
+    # smops status still reports production, as it stands.
+    assert f"| `churn-production` | InService | {GROUP} v1 |" in run.jobs["production"].summaries["status"]
+
+
+# -- rollback.yml ---------------------------------------------------------------------------------
+
+
+def test_the_rollback_starter_puts_production_back_on_a_version(consumer):
+    configs = [smops_deploy(model_package("Approved", data), "churn-production") for data in ("v1.tar.gz", "v2.tar.gz")]
+    consumer.starter(
+        "rollback.yml",
+        {"endpoint-name": "churn-production", "region": REGION, "role-to-assume": DEPLOY["production-role-to-assume"]},
+        {"strategy": "canary"},
+    )
+    consumer.report("rollback.yml", needs="rollback")
+    inputs = {"to-version": "1", "to-config": "", "dry-run": "false"}
+    run = consumer.run("workflow_dispatch", workflow_dispatch_event(consumer.repository, "rollback.yml", inputs))
+    assert run.returncode == 0, run.tail()
+    assert "assumed-role/churn-github-production/GitHubActions" in run.log
+    assert run.needs["rollback"]["outputs"] == {
+        "endpoint-config-name": configs[0], "rolled-back-from": configs[1], "action": "updated"}
+    assert "### smops rollback: `churn-production` ✅ updated" in run.jobs["rollback"].summaries["rollback"]
+    # In the emulator: the first config serves again, moved back by a canary.
+    found = sagemaker().describe_endpoint(EndpointName="churn-production")
+    assert found["EndpointConfigName"] == configs[0]
+    assert found["LastDeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "CANARY"
+
+
+# -- monitor.yml ----------------------------------------------------------------------------------
+
+MODEL_MONITOR = ROOT / "tests" / "data" / "model-monitor"  # a baseline in Model Monitor's files
+
+
+def drifted_production() -> None:
+    """churn-production serving a package that registered a data quality baseline, and a day's
+    capture of traffic far to the right of it in tenure and monthly_charges (tests/test_drift.py)."""
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="churn-monitoring")
+    for name in ("statistics.json", "constraints.json"):
+        s3.put_object(Bucket="churn-monitoring", Key=f"baseline/{name}", Body=(MODEL_MONITOR / name).read_bytes())
+    files = {kind: {"ContentType": "application/json", "S3Uri": f"s3://churn-monitoring/baseline/{kind.lower()}.json"}
+             for kind in ("Statistics", "Constraints")}
+    arn = model_package("Approved", DriftCheckBaselines={"ModelDataQuality": files})
+    smops_deploy(arn, "churn-production", "--data-capture-uri", "s3://churn-monitoring/capture")
+    runtime = boto3.client("sagemaker-runtime")
+    for _ in range(30):
+        runtime.invoke_endpoint(EndpointName="churn-production", Body=b"9,79.0,monthly\n8,75.0,yearly\n", ContentType="text/csv")
+
+
+def retraining(execution_arn: str) -> str:
+    """The RetrainReason a build's pipeline execution was given."""
+    parameters = sagemaker().list_pipeline_parameters_for_execution(PipelineExecutionArn=execution_arn)
+    return {p["Name"]: p["Value"] for p in parameters["PipelineParameters"]}["RetrainReason"]
+
+
+@slow
+def test_drift_retrains_through_the_build_starter(consumer):
+    drifted_production()
+    definition = json.loads(DEFINITION)  # the pipeline declares RetrainReason, as the build starter asks
+    definition["Parameters"].append({"Name": "RetrainReason", "Type": "String", "DefaultValue": "none"})
+    consumer.write("ml/pipeline.json", json.dumps(definition))
+    consumer.starter("build.yml", {**BUILD, "baseline-endpoint": "churn-production"})
+    monitor = {"endpoint-name": "churn-production", "region": REGION,
+               "role-to-assume": f"arn:aws:iam::{ACCOUNT}:role/churn-github-monitor"}
+    consumer.starter("monitor.yml", monitor)
+    consumer.report("monitor.yml", needs="[drift, retrain]")
+    run = consumer.run("workflow_dispatch", workflow_dispatch_event(consumer.repository, "monitor.yml", {"since": "24h"}))
+    assert run.returncode == 0, run.tail()
+    assert "assumed-role/churn-github-monitor/GitHubActions" in run.log
+    drift = run.needs["drift"]["outputs"]
+    assert drift["drifted"] == "true" and drift["drifted-features"] == "tenure,monthly_charges"
+    assert drift["records"] == "30"
+    table = run.jobs["drift"].summaries["drift"]
+    assert "### smops drift: `churn-production` ⚠️ drift in 2 features" in table
+    assert "| `tenure` |" in table and "❌ drift" in table
+    # The retrain job ran the build starter with the features as the reason; the build registered.
+    # (act gives a job that calls a workflow calling another an empty result in `needs`, where
+    # GitHub gives success: the called build job's own result says it.)
+    assert run.jobs["build"].result == "success"
+    built = run.jobs["build"].outputs
+    assert built["execution-status"] == "Succeeded" and built["model-package-arn"]
+    assert retraining(built["execution-arn"]) == "drift:tenure,monthly_charges"
+    # The approval bridge's model_drift dispatch (its payload as test_bridge_drift.py has it)
+    # starts the same build with the features it names.
+    payload = {"endpoint-name": "churn-production", "monitoring-schedule": "churn-dq", "features": "tenure",
+               "region": REGION, "account": ACCOUNT}
+    event = repository_dispatch_event(consumer.repository, "model_drift", payload)
+    run = consumer.run("repository_dispatch", event)
+    assert run.returncode == 0, run.tail()
+    assert retraining(run.jobs["build"].outputs["execution-arn"]) == "drift:tenure"
 
 
 # -- the actions, in a consumer's own job ---------------------------------------------------------
@@ -431,7 +582,20 @@ jobs:
 DEPLOY_OUTPUTS = {"endpoint-name", "endpoint-arn", "endpoint-config-name", "model-name", "model-package-arn", "action"}
 
 
+def unused_config(endpoint: str, name: str) -> None:
+    """A model and endpoint config smops made for ENDPOINT that never served, as a deploy that
+    SageMaker rolled back leaves behind."""
+    client, ours = sagemaker(), [{"Key": "smops:endpoint", "Value": endpoint}]
+    client.create_model(ModelName=name, ExecutionRoleArn=MODEL_ROLE, PrimaryContainer={"Image": IMAGE}, Tags=ours)
+    client.create_endpoint_config(
+        EndpointConfigName=name, Tags=ours,
+        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1,
+                             "InstanceType": "ml.m5.large"}],
+    )
+
+
 def test_every_action_in_a_consumers_own_job(consumer):
+    unused_config("churn-staging", "churn-staging-v0-unused")
     consumer.write(".github/workflows/actions.yml", ACTIONS_WORKFLOW)
     consumer.report("actions.yml", needs="tour")
     run = consumer.run("workflow_dispatch", workflow_dispatch_event(consumer.repository, "actions.yml", {}))
@@ -460,15 +624,22 @@ def test_every_action_in_a_consumers_own_job(consumer):
     # approve → deploy (created) → again (unchanged) → scaled (updated) → cleanup's dry run.
     assert out["approve"]["model-package-arn"] == build["model-package-arn"]
     assert out["approve"]["approval-status"] == "Approved"
-    assert set(out["deploy"]) == DEPLOY_OUTPUTS and all(out["deploy"].values())
+    assert set(out["deploy"]) == DEPLOY_OUTPUTS | {"plan"} and out["deploy"].pop("plan") == ""  # not a dry run
+    assert all(out["deploy"].values())
     assert out["deploy"]["action"] == "created" and out["deploy"]["model-package-arn"] == build["model-package-arn"]
     assert out["deploy-again"]["action"] == "unchanged"
     assert out["deploy-again"]["endpoint-config-name"] == out["deploy"]["endpoint-config-name"]
     assert out["deploy-scaled"]["action"] == "updated"
     assert client.describe_endpoint(EndpointName="churn-staging")["EndpointConfigName"] == out["deploy-scaled"]["endpoint-config-name"]
-    assert out["cleanup"]["deleted-endpoint-configs"] == out["deploy"]["endpoint-config-name"]
-    assert out["cleanup"]["deleted-models"] == out["deploy"]["model-name"]
-    client.describe_endpoint_config(EndpointConfigName=out["deploy"]["endpoint-config-name"])  # a dry run
+    # Cleanup keeps the config in service and the one `smops rollback` would return to (the first
+    # deploy's); the config that never served goes, with its model.
+    assert out["cleanup"]["deleted-endpoint-configs"] == "churn-staging-v0-unused"
+    assert out["cleanup"]["deleted-models"] == "churn-staging-v0-unused"
+    kept = run.jobs["tour"].summaries["cleanup"]
+    assert f"| config `{out['deploy-scaled']['endpoint-config-name']}` | kept (in use) |" in kept
+    assert f"| config `{out['deploy']['endpoint-config-name']}` | kept (what `smops rollback` returns to) |" in kept
+    assert "| config `churn-staging-v0-unused` | would be deleted |" in kept
+    client.describe_endpoint_config(EndpointConfigName="churn-staging-v0-unused")  # a dry run
     # The promotion guard refused, and nothing was created.
     assert "churn-nowhere" in run.log
     assert "churn-production" not in [e["EndpointName"] for e in client.list_endpoints()["Endpoints"]]
