@@ -30,9 +30,9 @@ def test_demo_runs_the_whole_lifecycle(tmp_path):
         assert f"✓ {phase}" in narrative
     assert "production still serves AbaloneModelPackageGroup v1" in narrative
     assert "the gate set AbaloneModelPackageGroup v3 Rejected" in narrative
-    # smops status ends the demo: what each endpoint serves, and nothing left waiting.
+    # smops status ends the demo: what each endpoint serves, and the retrained v4 waiting for a reviewer.
     assert "abalone-production: InService, serves AbaloneModelPackageGroup v1 (Approved)" in narrative
-    assert "\nwaiting for approval: nothing\n\ndone in " in narrative
+    assert "\nwaiting for approval: AbaloneModelPackageGroup v4\n\ndone in " in narrative
     text = report.read_text()
     assert "✅ every phase held" in text
     assert "## approval bridge — `smops dispatch`" in text and "Sent `model_approved` to **octo-org/abalone**" in text
