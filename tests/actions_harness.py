@@ -6,7 +6,7 @@ its outputs are read back from GITHUB_OUTPUT and the action's outputs are evalua
 Steps that `uses:` another action (actions/setup-python, actions/cache) are skipped, the
 `python` one answering with the test's own interpreter; the `setup` step, whose job is to
 provide a python with smops installed, is played by that interpreter too. The step that
-computes pip's cache key runs for real.
+computes the installer's cache key runs for real.
 
 Only plain context references are substituted (`inputs.*`, `steps.*.outputs.*`,
 `github.action_path`): an expression with logic in it fails here, which keeps the YAML thin.

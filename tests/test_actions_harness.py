@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def test_build_action_runs_the_pipeline_and_maps_every_output(aws_env, workspace
         tmp_path=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert result.skipped == ["python", "pip-cache", "setup"] and result.ran == ["pip-cache-key", "smops"]
+    assert result.skipped == ["python", "cache", "setup"] and result.ran == ["cache-key", "smops"]
     out = result.outputs
     assert out["execution-status"] == "Succeeded"
     assert out["pipeline-arn"].endswith(":pipeline/churn")
@@ -80,7 +81,7 @@ def test_build_action_runs_the_pipeline_and_maps_every_output(aws_env, workspace
     assert "churn" in result.summary
 
 
-def test_pip_cache_key_step_keys_the_install_the_action_asks_for(aws_env, workspace, tmp_path):
+def test_cache_key_step_keys_the_install_the_action_asks_for(aws_env, workspace, tmp_path):
     # build with the SDK, deploy without: two keys, one cache directory under RUNNER_TEMP.
     runner = {"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64"}
     build = run_action(
@@ -93,12 +94,12 @@ def test_pip_cache_key_step_keys_the_install_the_action_asks_for(aws_env, worksp
     deploy = run_action(
         "actions/deploy", {"endpoint-name": "nowhere"}, workspace=workspace, tmp_path=tmp_path / "deploy", env=runner
     )
-    keys = {name: result.steps["pip-cache-key"] for name, result in (("build", build), ("deploy", deploy))}
-    assert keys["build"]["key"].startswith("smops-pip-Linux-X64-cpython3.") and "-sdk-" in keys["build"]["key"]
+    keys = {name: result.steps["cache-key"] for name, result in (("build", build), ("deploy", deploy))}
+    assert re.match(r"smops-uv[\d.]+-Linux-X64-cpython3\.", keys["build"]["key"]) and "-sdk-" in keys["build"]["key"]
     assert "-base-" in keys["deploy"]["key"]
     for name, outputs in keys.items():
         assert outputs["key"].startswith(outputs["restore-key"])
-        assert outputs["dir"] == str((tmp_path / name / "runner-temp" / "smops-pip-cache").resolve())
+        assert outputs["dir"] == str((tmp_path / name / "runner-temp" / "smops-cache").resolve())
 
 
 def test_build_action_working_directory_resolves_the_pipeline(aws_env, workspace, tmp_path):

@@ -3,17 +3,26 @@
 Run by the setup steps of every smops action with the interpreter actions/setup-python gave it;
 standard library only, since nothing else is installed yet. The virtualenv lives under
 RUNNER_TEMP, so the consumer's Python and PATH stay as they were, and a second smops action in
-the same job reuses it: the install is skipped when the toolkit, the base interpreter and the
-requested extras are already there (extras only ever add up).
+the same job reuses it: the install is skipped when the toolkit, the base interpreter, the
+installer and the requested extras are already there (extras only ever add up).
 
-`--cache-key` only says how to cache pip's downloads for the install to come, for the
+The installer is uv (a pinned version, fetched from PyPI with the base interpreter's pip into a
+directory of its own): several times faster than pip (bench/README.md). Unlike pip it compiles
+no bytecode at install time: Python writes it on first import, except where
+PYTHONDONTWRITEBYTECODE forbids that, and there uv compiles at install time as pip does, so that
+every smops process does not compile what it imports again. SMOPS_INSTALLER=pip
+installs with pip instead, for runners whose package index is configured for pip only (uv reads
+UV_DEFAULT_INDEX and UV_INDEX, not pip.conf); so does a runner where uv cannot be fetched, with
+a warning.
+
+`--cache-key` only says how to cache the installer's downloads for the install to come, for the
 actions/cache step that runs before it (actions/setup-python's own cache cannot key on a file
 outside the workspace, where this toolkit usually is): the `key`, a `restore-key` prefix and the
-`dir` to cache, which the install step gets as PIP_CACHE_DIR. The key is empty when nothing
-needs installing.
+`dir` to cache, which the install step gets as UV_CACHE_DIR and PIP_CACHE_DIR (its `uv` and
+`pip` folders). The key is empty when nothing needs installing.
 
-Inputs (environment): INPUT_SDK_EXTRA and INPUT_EMULATOR_EXTRA ("true"/"false"), RUNNER_TEMP,
-RUNNER_OS and RUNNER_ARCH (for the cache key).
+Inputs (environment): INPUT_SDK_EXTRA and INPUT_EMULATOR_EXTRA ("true"/"false"), SMOPS_INSTALLER
+(uv, the default, or pip), RUNNER_TEMP, RUNNER_OS and RUNNER_ARCH (for the cache key).
 Writes: the `python` step output, SMOPS_PYTHON to GITHUB_ENV, and a directory holding only the
 `smops` command to GITHUB_PATH; with `--cache-key`, the `key`, `restore-key` and `dir` outputs.
 """
@@ -32,6 +41,8 @@ from pathlib import Path
 
 TOOLKIT = Path(__file__).resolve().parents[2]
 STAMP = ".smops-setup.json"
+UV_VERSION = "0.13.9"
+INSTALLERS = ("uv", "pip")
 
 
 def wanted_extras(environ: dict[str, str]) -> list[str]:
@@ -44,6 +55,13 @@ def wanted_extras(environ: dict[str, str]) -> list[str]:
         if word == "true":
             extras.append(extra)
     return extras
+
+
+def wanted_installer(environ: dict[str, str]) -> str:
+    word = environ.get("SMOPS_INSTALLER", "").strip().lower() or INSTALLERS[0]
+    if word not in INSTALLERS:
+        raise SystemExit(f"error: SMOPS_INSTALLER={word!r}: use {' or '.join(INSTALLERS)}")
+    return word
 
 
 def toolkit_digest(root: Path = TOOLKIT) -> str:
@@ -70,10 +88,14 @@ def read_stamp(env_dir: Path) -> dict:
         return {}
 
 
-def plan(env_dir: Path, extras: list[str], base_python: str) -> tuple[list[str] | None, bool]:
+def plan(env_dir: Path, extras: list[str], base_python: str, installer: str) -> tuple[list[str] | None, bool]:
     """(the extras to install, or None when all are there already; whether to start afresh)."""
     stamp = read_stamp(env_dir)
-    same_base = stamp.get("toolkit") == toolkit_digest() and stamp.get("python") == base_python
+    same_base = (stamp.get("toolkit"), stamp.get("python"), stamp.get("installer")) == (
+        toolkit_digest(),
+        base_python,
+        installer,
+    )
     if not same_base:
         return sorted(extras), True
     installed = set(stamp.get("extras", []))
@@ -82,35 +104,67 @@ def plan(env_dir: Path, extras: list[str], base_python: str) -> tuple[list[str] 
     return sorted(set(extras) | installed), False
 
 
-def cache_key(extras: list[str], environ: dict[str, str], root: Path = TOOLKIT) -> tuple[str, str]:
-    """(key, restore-key prefix) for pip's cache: the platform, the interpreter, the extras and
-    the toolkit's dependency file. Another pyproject.toml restores the newest cache of the rest."""
+def cache_key(
+    extras: list[str], installer: str, environ: dict[str, str], root: Path = TOOLKIT
+) -> tuple[str, str]:
+    """(key, restore-key prefix) for the installer's cache: the installer (and uv's version), the
+    platform, the interpreter, the extras and the toolkit's dependency file. Another
+    pyproject.toml restores the newest cache of the rest."""
     deps = hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest()
     where = "-".join(environ.get(name) or "any" for name in ("RUNNER_OS", "RUNNER_ARCH"))
     python = f"{sys.implementation.name}{platform.python_version()}"
-    prefix = f"smops-pip-{where}-{python}-{'+'.join(extras) or 'base'}-"
+    tool = f"uv{UV_VERSION}" if installer == "uv" else installer
+    prefix = f"smops-{tool}-{where}-{python}-{'+'.join(extras) or 'base'}-"
     return prefix + deps, prefix
 
 
-def install(env_dir: Path, extras: list[str], base_python: str, log=print) -> Path:
+def fetch_uv(tools: Path, base_python: str, log=print) -> Path | None:
+    """uv's executable, installed from PyPI into TOOLS by pip (so pip's index settings apply);
+    None, with a warning, when it cannot be (no wheel for this platform, no index)."""
+    uv = executable(tools, "uv")
+    if uv.exists():
+        return uv
+    log(f"installing uv {UV_VERSION} into {tools}")
+    fetched = subprocess.run(
+        [base_python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet",
+         "--only-binary=:all:", "--target", str(tools), f"uv=={UV_VERSION}"],
+        check=False,
+    )
+    if fetched.returncode or not uv.exists():
+        log(f"::warning::could not install uv {UV_VERSION} with pip; installing smops with pip "
+            "instead (slower). Set SMOPS_INSTALLER=pip to skip trying uv.")
+        return None
+    return uv
+
+
+def install(
+    env_dir: Path, extras: list[str], base_python: str, installer: str = "uv", environ=None, log=print
+) -> Path:
     """Create or reuse the virtualenv; returns its python."""
+    environ = os.environ if environ is None else environ
     python = executable(env_dir, "python")
-    wanted, afresh = plan(env_dir, extras, base_python)
+    wanted, afresh = plan(env_dir, extras, base_python, installer)
     if wanted is None:
         stamp = read_stamp(env_dir)
         log(f"smops already installed in {env_dir} (extras: {', '.join(stamp['extras']) or 'none'})")
         return python
     extras, digest = wanted, toolkit_digest()
+    uv = fetch_uv(env_dir.parent / f"smops-uv-{UV_VERSION}", base_python, log) if installer == "uv" else None
+    if uv is None and not afresh and not executable(env_dir, "pip").exists():
+        afresh = True  # made by uv, to be completed by pip: pip needs a venv of its own
     if afresh:
-        # Another toolkit or interpreter: start over rather than mix two installs.
-        venv.EnvBuilder(clear=True, with_pip=True).create(env_dir)
+        # Another toolkit, interpreter or installer: start over rather than mix two installs.
+        venv.EnvBuilder(clear=True, with_pip=uv is None).create(env_dir)
     target = f"{TOOLKIT}[{','.join(extras)}]" if extras else str(TOOLKIT)
-    log(f"installing {target} into {env_dir}")
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input", target],
-        check=True,
-    )
-    (env_dir / STAMP).write_text(json.dumps({"toolkit": digest, "python": base_python, "extras": extras}))
+    log(f"installing {target} into {env_dir} with {'uv' if uv else 'pip'}")
+    if uv:
+        compile_bytecode = ["--compile-bytecode"] if environ.get("PYTHONDONTWRITEBYTECODE") else []
+        command = [str(uv), "pip", "install", "--python", str(python), *compile_bytecode, target]
+    else:
+        command = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input", target]
+    subprocess.run(command, check=True)
+    stamp = {"toolkit": digest, "python": base_python, "installer": installer, "extras": extras}
+    (env_dir / STAMP).write_text(json.dumps(stamp))
     return python
 
 
@@ -143,18 +197,18 @@ def write_outputs(environ: dict[str, str], outputs: dict[str, str]) -> None:
 def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     environ = dict(os.environ if environ is None else environ)
-    extras = wanted_extras(environ)
+    extras, installer = wanted_extras(environ), wanted_installer(environ)
     temp = Path(environ.get("RUNNER_TEMP") or tempfile.gettempdir())
     env_dir = temp / "smops-venv"
     if argv == ["--cache-key"]:
-        wanted, _ = plan(env_dir, extras, sys.executable)
-        key, restore = cache_key(wanted, environ) if wanted is not None else ("", "")
+        wanted, _ = plan(env_dir, extras, sys.executable, installer)
+        key, restore = cache_key(wanted, installer, environ) if wanted is not None else ("", "")
         # A directory of its own: the cache holds the toolkit's downloads, not the job's others.
-        write_outputs(environ, {"key": key, "restore-key": restore, "dir": str(temp.resolve() / "smops-pip-cache")})
+        write_outputs(environ, {"key": key, "restore-key": restore, "dir": str(temp.resolve() / "smops-cache")})
         return 0
     if argv:
         raise SystemExit(f"usage: install.py [--cache-key]; not {' '.join(argv)!r}")
-    python = install(env_dir, extras, sys.executable)
+    python = install(env_dir, extras, sys.executable, installer, environ)
     publish(python, env_dir, environ)
     return 0
 
