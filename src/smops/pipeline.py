@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from smops import aws, gha
+from smops import aws, gha, render_cache
 from smops.errors import BadInput
 from smops.waiting import duration, heartbeat_seconds, wait_for
 
@@ -53,10 +53,25 @@ JOB_LOGS = {
 # -- loading ---------------------------------------------------------------------------------
 
 
-def load(spec: str, kwargs: dict[str, Any]) -> dict:
-    """The pipeline definition named by SPEC, as a dict; BadInput for anything unusable."""
+def load(spec: str, kwargs: dict[str, Any], cache: bool = False) -> dict:
+    """The pipeline definition named by SPEC, as a dict; BadInput for anything unusable. With
+    `cache`, a definition rendered before from the same inputs is reused (see render_cache)."""
     if spec.endswith(".json"):
         return _read_json(Path(spec))
+    if not cache:
+        return _render_code(spec, kwargs)
+    request = {"spec": spec, "kwargs": kwargs}
+    definition = render_cache.lookup(request)
+    if definition is not None:
+        gha.log("reusing the definition rendered before from the same files, arguments and environment")
+        return definition
+    with render_cache.recording() as record:
+        definition = _render_code(spec, kwargs)
+    render_cache.store(request, record, definition)
+    return definition
+
+
+def _render_code(spec: str, kwargs: dict[str, Any]) -> dict:
     target, function_name = _split_spec(spec)
     module = _import(target)
     function = getattr(module, function_name, None)
