@@ -133,8 +133,7 @@ def setup_steps(action_file: str) -> str:
         "      shell: bash\n"
         "      env:\n"
         "        BASE_PYTHON: ${{ steps.python.outputs.python-path }}\n"
-        "        UV_CACHE_DIR: ${{ steps.cache-key.outputs.dir }}/uv\n"
-        "        PIP_CACHE_DIR: ${{ steps.cache-key.outputs.dir }}/pip\n"
+        "        SMOPS_INSTALL_CACHE: ${{ steps.cache-key.outputs.dir }}\n"
         f"{extras}"
         f"      run: {command}\n"
     )

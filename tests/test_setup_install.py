@@ -62,7 +62,8 @@ def test_a_real_install_gives_a_python_with_smops_and_is_reused(tmp_path):
 def test_where_python_may_not_write_bytecode_uv_compiles_it_at_install(install, tmp_path):
     env_dir = tmp_path / "smops-venv"
     logged = []
-    python = install.install(env_dir, [], sys.executable, "uv", {"PYTHONDONTWRITEBYTECODE": "1"}, log=logged.append)
+    environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    python = install.install(env_dir, [], sys.executable, "uv", environ, log=logged.append)
     assert (_site_packages(env_dir) / "botocore" / "__pycache__").is_dir()
     assert subprocess.run([str(python), "-c", "import smops.cli"], capture_output=True).returncode == 0
 
@@ -72,11 +73,33 @@ def test_when_uv_cannot_be_fetched_pip_installs_instead(install, tmp_path):
     # itself comes from the interpreter running install.py, as in the action.
     env_dir = tmp_path / "smops-venv"
     logged = []
-    python = install.install(env_dir, [], "/bin/false", "uv", {}, log=logged.append)
+    python = install.install(env_dir, [], "/bin/false", "uv", dict(os.environ), log=logged.append)
     warning = next(line for line in logged if line.startswith("::warning::"))
     assert "could not install uv" in warning and "SMOPS_INSTALLER=pip" in warning
     assert any(line.endswith("with pip") for line in logged)
     assert subprocess.run([str(python), "-m", "smops", "--version"], capture_output=True).returncode == 0
+
+
+def test_uv_and_the_caches_live_in_the_directory_actions_cache_keeps(install, tmp_path):
+    cache = tmp_path / "smops-cache"
+    tools, environ = install.tool_environment({"SMOPS_INSTALL_CACHE": str(cache), "HOME": "/home/x"}, tmp_path)
+    assert tools == cache / f"uv-{install.UV_VERSION}"
+    assert environ == {
+        "SMOPS_INSTALL_CACHE": str(cache), "HOME": "/home/x",
+        "UV_CACHE_DIR": str(cache / "uv"), "PIP_CACHE_DIR": str(cache / "pip"),
+    }
+    # Without it (a run outside Actions), uv goes to the temp directory and the caches stay put.
+    assert install.tool_environment({"HOME": "/home/x"}, tmp_path) == (
+        tmp_path / f"smops-uv-{install.UV_VERSION}", {"HOME": "/home/x"}
+    )
+
+
+def test_a_uv_restored_from_the_cache_is_not_fetched_again(install, tmp_path):
+    uv = install.executable(tmp_path / "tools", "uv")
+    uv.parent.mkdir(parents=True)
+    uv.write_text("#!/bin/sh\n")
+    # "/bin/false" as the base interpreter: asking pip for uv would fail.
+    assert install.fetch_uv(tmp_path / "tools", "/bin/false", dict(os.environ), log=pytest.fail) == uv
 
 
 def test_the_installer_is_uv_unless_pip_is_asked_for(install):

@@ -15,14 +15,15 @@ installs with pip instead, for runners whose package index is configured for pip
 UV_DEFAULT_INDEX and UV_INDEX, not pip.conf); so does a runner where uv cannot be fetched, with
 a warning.
 
-`--cache-key` only says how to cache the installer's downloads for the install to come, for the
-actions/cache step that runs before it (actions/setup-python's own cache cannot key on a file
-outside the workspace, where this toolkit usually is): the `key`, a `restore-key` prefix and the
-`dir` to cache, which the install step gets as UV_CACHE_DIR and PIP_CACHE_DIR (its `uv` and
-`pip` folders). The key is empty when nothing needs installing.
+`--cache-key` only says how to cache the install to come, for the actions/cache step that runs
+before it (actions/setup-python's own cache cannot key on a file outside the workspace, where
+this toolkit usually is): the `key`, a `restore-key` prefix and the `dir` to cache, which the
+install step gets as SMOPS_INSTALL_CACHE. That directory holds uv itself (so a warm job does not
+fetch it again) and uv's cache, or pip's. The key is empty when nothing needs installing.
 
 Inputs (environment): INPUT_SDK_EXTRA and INPUT_EMULATOR_EXTRA ("true"/"false"), SMOPS_INSTALLER
-(uv, the default, or pip), RUNNER_TEMP, RUNNER_OS and RUNNER_ARCH (for the cache key).
+(uv, the default, or pip), SMOPS_INSTALL_CACHE, RUNNER_TEMP, RUNNER_OS and RUNNER_ARCH (for the
+cache key).
 Writes: the `python` step output, SMOPS_PYTHON to GITHUB_ENV, and a directory holding only the
 `smops` command to GITHUB_PATH; with `--cache-key`, the `key`, `restore-key` and `dir` outputs.
 """
@@ -118,7 +119,19 @@ def cache_key(
     return prefix + deps, prefix
 
 
-def fetch_uv(tools: Path, base_python: str, log=print) -> Path | None:
+def tool_environment(environ: dict[str, str], temp: Path) -> tuple[Path, dict[str, str]]:
+    """Where uv is kept, and the environment of the installers: with SMOPS_INSTALL_CACHE (the
+    directory actions/cache keeps) uv and both caches live there; without, uv goes to the temp
+    directory and the caches stay the tools' own."""
+    cache = environ.get("SMOPS_INSTALL_CACHE")
+    if not cache:
+        return temp / f"smops-uv-{UV_VERSION}", dict(environ)
+    cache_dir = Path(cache)
+    tools = {"UV_CACHE_DIR": str(cache_dir / "uv"), "PIP_CACHE_DIR": str(cache_dir / "pip")}
+    return cache_dir / f"uv-{UV_VERSION}", {**environ, **tools}
+
+
+def fetch_uv(tools: Path, base_python: str, environ: dict[str, str], log=print) -> Path | None:
     """uv's executable, installed from PyPI into TOOLS by pip (so pip's index settings apply);
     None, with a warning, when it cannot be (no wheel for this platform, no index)."""
     uv = executable(tools, "uv")
@@ -127,7 +140,8 @@ def fetch_uv(tools: Path, base_python: str, log=print) -> Path | None:
     log(f"installing uv {UV_VERSION} into {tools}")
     fetched = subprocess.run(
         [base_python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet",
-         "--only-binary=:all:", "--target", str(tools), f"uv=={UV_VERSION}"],
+         "--no-deps", "--only-binary=:all:", "--target", str(tools), f"uv=={UV_VERSION}"],
+        env=environ,
         check=False,
     )
     if fetched.returncode or not uv.exists():
@@ -141,7 +155,7 @@ def install(
     env_dir: Path, extras: list[str], base_python: str, installer: str = "uv", environ=None, log=print
 ) -> Path:
     """Create or reuse the virtualenv; returns its python."""
-    environ = os.environ if environ is None else environ
+    tools, environ = tool_environment(dict(os.environ if environ is None else environ), env_dir.parent)
     python = executable(env_dir, "python")
     wanted, afresh = plan(env_dir, extras, base_python, installer)
     if wanted is None:
@@ -149,7 +163,7 @@ def install(
         log(f"smops already installed in {env_dir} (extras: {', '.join(stamp['extras']) or 'none'})")
         return python
     extras, digest = wanted, toolkit_digest()
-    uv = fetch_uv(env_dir.parent / f"smops-uv-{UV_VERSION}", base_python, log) if installer == "uv" else None
+    uv = fetch_uv(tools, base_python, environ, log) if installer == "uv" else None
     if uv is None and not afresh and not executable(env_dir, "pip").exists():
         afresh = True  # made by uv, to be completed by pip: pip needs a venv of its own
     if afresh:
@@ -162,7 +176,7 @@ def install(
         command = [str(uv), "pip", "install", "--python", str(python), *compile_bytecode, target]
     else:
         command = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input", target]
-    subprocess.run(command, check=True)
+    subprocess.run(command, env=environ, check=True)
     stamp = {"toolkit": digest, "python": base_python, "installer": installer, "extras": extras}
     (env_dir / STAMP).write_text(json.dumps(stamp))
     return python
