@@ -1,8 +1,8 @@
 """What `actions/setup` costs a job: actions/setup/install.py itself, as every action runs it.
 
-Each install goes into a fresh RUNNER_TEMP (a new virtualenv; uv fetched again), with the
-installer's cache in a directory of the run's own: empty for the cold install, as the cold one
-left it for the warm one (what actions/cache restores). Like a GitHub-hosted runner, the installs
+Each install goes into a fresh RUNNER_TEMP (a new virtualenv), with SMOPS_INSTALL_CACHE (uv and
+the installer's cache) in a directory of the run's own: empty for the cold install, as the cold
+one left it for the warm one (what actions/cache restores). Like a GitHub-hosted runner, the installs
 see no pip configuration of this machine (PIP_CONFIG_FILE is the null device) and no
 PYTHONDONTWRITEBYTECODE, so uv compiles no bytecode; one more variant sets it, as some container
 images do, and uv compiles at install time as pip always does.
@@ -37,7 +37,7 @@ def install(workdir: Path, cache: Path, installer: str, sdk: str, no_bytecode: s
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         RUNNER_TEMP=str(runner_temp), INPUT_SDK_EXTRA=sdk, SMOPS_INSTALLER=installer,
-        UV_CACHE_DIR=str(cache / "uv"), PIP_CACHE_DIR=str(cache / "pip"), PIP_CONFIG_FILE=os.devnull,
+        SMOPS_INSTALL_CACHE=str(cache), PIP_CONFIG_FILE=os.devnull,
     )
     if no_bytecode:
         env["PYTHONDONTWRITEBYTECODE"] = no_bytecode
