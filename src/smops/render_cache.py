@@ -98,7 +98,7 @@ class Record:
     files: set[str] = field(default_factory=set)
     listings: set[str] = field(default_factory=set)
     variables: dict[str, str | None] = field(default_factory=dict)
-    outside_world: str = ""  # the first call out (socket, process) that makes it unkeepable
+    reached_outside: bool = False  # a connection or a process: what it got cannot be checked
 
     def saw(self, event: str, args: tuple) -> None:
         if threading.get_ident() != self.thread:
@@ -110,8 +110,8 @@ class Record:
                 self.files.add(os.path.abspath(os.fsdecode(path)))
         elif event in {"os.listdir", "os.scandir"} and isinstance(args[0], (str, bytes, os.PathLike)):
             self.listings.add(os.path.abspath(os.fsdecode(args[0])))
-        elif event in OUTSIDE_WORLD and not self.outside_world:
-            self.outside_world = f"{event} {args[:2]!r}"
+        elif event in OUTSIDE_WORLD:
+            self.reached_outside = True
 
     def read_variable(self, name: str, value: str | None) -> None:
         if threading.get_ident() == self.thread and name not in IGNORED_VARIABLES:
@@ -214,7 +214,7 @@ def lookup(request: dict) -> dict | None:
 
 def store(request: dict, record: Record, definition: dict) -> None:
     """Keep the definition with its record; a render that reached outside is not kept."""
-    if record.outside_world:
+    if record.reached_outside:
         return
     entry = _entry(request)
     content = {"distributions": _distributions(), **record.dependencies(), "definition": definition}
