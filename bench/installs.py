@@ -1,8 +1,14 @@
 """What `actions/setup` costs a job: actions/setup/install.py itself, as every action runs it.
 
-Each install goes into a fresh RUNNER_TEMP (a new virtualenv), with SMOPS_INSTALL_CACHE (uv and
-the installer's cache) in a directory of the run's own: empty for the cold install, as the cold
-one left it for the warm one (what actions/cache restores). Like a GitHub-hosted runner, the installs
+Each install goes into a fresh RUNNER_TEMP (a new virtualenv), with SMOPS_INSTALL_CACHE (uv, the
+toolkit's wheel and the installer's cache) in a directory of the run's own: empty for the cold
+install, as the cold one left it for the warm one (what actions/cache restores).
+
+PyPI says how long its answers stay fresh (Cache-Control: ten minutes for an index page, for ever
+for a file); the registry proxy of the machine these numbers come from strips those headers, so
+uv would revalidate, and download again, every file it has cached. The installs give uv PyPI's
+own headers back through its `cache-control` index setting (PYPI_HEADERS), so that a warm cache
+behaves as on a GitHub runner. pip has no such setting: its warm numbers here download again. Like a GitHub-hosted runner, the installs
 see no pip configuration of this machine (PIP_CONFIG_FILE is the null device) and no
 PYTHONDONTWRITEBYTECODE, so uv compiles no bytecode; one more variant sets it, as some container
 images do, and uv compiles at install time as pip always does.
@@ -21,6 +27,12 @@ from pathlib import Path
 from common import ROOT, median, table
 
 INSTALL = ROOT / "actions" / "setup" / "install.py"
+PYPI_HEADERS = """
+[[index]]
+url = "https://pypi.org/simple"
+default = true
+cache-control = { api = "max-age=600", files = "max-age=365000000, immutable" }
+"""
 # (label, SMOPS_INSTALLER, PYTHONDONTWRITEBYTECODE)
 INSTALLERS = [("uv", "uv", ""), ("pip", "pip", ""), ("uv, PYTHONDONTWRITEBYTECODE=1", "uv", "1")]
 EXTRAS = [("toolkit", "false"), ("toolkit + [sdk]", "true")]
@@ -37,7 +49,7 @@ def install(workdir: Path, cache: Path, installer: str, sdk: str, no_bytecode: s
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         RUNNER_TEMP=str(runner_temp), INPUT_SDK_EXTRA=sdk, SMOPS_INSTALLER=installer,
-        SMOPS_INSTALL_CACHE=str(cache), PIP_CONFIG_FILE=os.devnull,
+        SMOPS_INSTALL_CACHE=str(cache), PIP_CONFIG_FILE=os.devnull, UV_CONFIG_FILE=str(workdir / "uv.toml"),
     )
     if no_bytecode:
         env["PYTHONDONTWRITEBYTECODE"] = no_bytecode
@@ -58,6 +70,7 @@ def run(runs: int) -> dict:
             for label, installer, no_bytecode in INSTALLERS:
                 with tempfile.TemporaryDirectory(prefix="smops-bench-install-") as tmp:
                     workdir, cache = Path(tmp), Path(tmp) / "cache"
+                    (workdir / "uv.toml").write_text(PYPI_HEADERS)
                     cold, megabytes = install(workdir, cache, installer, sdk, no_bytecode)
                     warm, _ = install(workdir, cache, installer, sdk, no_bytecode)
                     cache_mb = size_mb(cache)

@@ -80,18 +80,29 @@ def test_when_uv_cannot_be_fetched_pip_installs_instead(install, tmp_path):
     assert subprocess.run([str(python), "-m", "smops", "--version"], capture_output=True).returncode == 0
 
 
-def test_uv_and_the_caches_live_in_the_directory_actions_cache_keeps(install, tmp_path):
+def test_uv_the_wheel_and_the_caches_live_in_the_directory_actions_cache_keeps(install, tmp_path):
     cache = tmp_path / "smops-cache"
-    tools, environ = install.tool_environment({"SMOPS_INSTALL_CACHE": str(cache), "HOME": "/home/x"}, tmp_path)
-    assert tools == cache / f"uv-{install.UV_VERSION}"
+    home, environ = install.tool_environment({"SMOPS_INSTALL_CACHE": str(cache), "HOME": "/home/x"}, tmp_path)
+    assert home == cache
     assert environ == {
         "SMOPS_INSTALL_CACHE": str(cache), "HOME": "/home/x",
         "UV_CACHE_DIR": str(cache / "uv"), "PIP_CACHE_DIR": str(cache / "pip"),
     }
-    # Without it (a run outside Actions), uv goes to the temp directory and the caches stay put.
-    assert install.tool_environment({"HOME": "/home/x"}, tmp_path) == (
-        tmp_path / f"smops-uv-{install.UV_VERSION}", {"HOME": "/home/x"}
-    )
+    # Without it (a run outside Actions), they go to the temp directory and the caches stay put.
+    assert install.tool_environment({"HOME": "/home/x"}, tmp_path) == (tmp_path / "smops-tools", {"HOME": "/home/x"})
+
+
+def test_the_toolkit_is_built_once_per_version_of_its_source(install, tmp_path):
+    # A uv that cannot run: building would fail the test, so a wheel that is there is reused.
+    uv = tmp_path / "no-uv"
+    kept = tmp_path / "toolkit" / "digest-1" / "sagemaker_mlops_actions-0.1.0-py3-none-any.whl"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("")
+    assert install.toolkit_wheel(uv, tmp_path, "digest-1", dict(os.environ)) == kept
+    # Another version of the source: the old wheel goes, and uv is asked to build.
+    with pytest.raises(OSError):
+        install.toolkit_wheel(uv, tmp_path, "digest-2", dict(os.environ))
+    assert not kept.exists()
 
 
 def test_a_uv_restored_from_the_cache_is_not_fetched_again(install, tmp_path):

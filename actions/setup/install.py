@@ -18,8 +18,10 @@ a warning.
 `--cache-key` only says how to cache the install to come, for the actions/cache step that runs
 before it (actions/setup-python's own cache cannot key on a file outside the workspace, where
 this toolkit usually is): the `key`, a `restore-key` prefix and the `dir` to cache, which the
-install step gets as SMOPS_INSTALL_CACHE. That directory holds uv itself (so a warm job does not
-fetch it again) and uv's cache, or pip's. The key is empty when nothing needs installing.
+install step gets as SMOPS_INSTALL_CACHE. That directory holds uv itself and the toolkit built
+as a wheel (so a warm job neither fetches uv nor builds the toolkit: uv rebuilds a source tree
+every time it is given one), and uv's cache, or pip's. The key is empty when nothing needs
+installing.
 
 Inputs (environment): INPUT_SDK_EXTRA and INPUT_EMULATOR_EXTRA ("true"/"false"), SMOPS_INSTALLER
 (uv, the default, or pip), SMOPS_INSTALL_CACHE, RUNNER_TEMP, RUNNER_OS and RUNNER_ARCH (for the
@@ -34,6 +36,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +46,7 @@ from pathlib import Path
 TOOLKIT = Path(__file__).resolve().parents[2]
 STAMP = ".smops-setup.json"
 UV_VERSION = "0.13.9"
+DISTRIBUTION = "sagemaker-mlops-actions"
 INSTALLERS = ("uv", "pip")
 
 
@@ -120,15 +124,26 @@ def cache_key(
 
 
 def tool_environment(environ: dict[str, str], temp: Path) -> tuple[Path, dict[str, str]]:
-    """Where uv is kept, and the environment of the installers: with SMOPS_INSTALL_CACHE (the
-    directory actions/cache keeps) uv and both caches live there; without, uv goes to the temp
-    directory and the caches stay the tools' own."""
+    """Where uv and the toolkit's wheel are kept, and the installers' environment: with
+    SMOPS_INSTALL_CACHE (the directory actions/cache keeps) they and both caches live there;
+    without, they go to the temp directory and the caches stay the tools' own."""
     cache = environ.get("SMOPS_INSTALL_CACHE")
     if not cache:
-        return temp / f"smops-uv-{UV_VERSION}", dict(environ)
-    cache_dir = Path(cache)
-    tools = {"UV_CACHE_DIR": str(cache_dir / "uv"), "PIP_CACHE_DIR": str(cache_dir / "pip")}
-    return cache_dir / f"uv-{UV_VERSION}", {**environ, **tools}
+        return temp / "smops-tools", dict(environ)
+    home = Path(cache)
+    return home, {**environ, "UV_CACHE_DIR": str(home / "uv"), "PIP_CACHE_DIR": str(home / "pip")}
+
+
+def toolkit_wheel(uv: Path, home: Path, digest: str, environ: dict[str, str]) -> Path:
+    """The toolkit built once per version of its source (its digest), kept next to uv."""
+    wheels = home / "toolkit"
+    built = sorted((wheels / digest).glob("*.whl"))
+    if built:
+        return built[0]
+    shutil.rmtree(wheels, ignore_errors=True)  # another version's
+    command = [str(uv), "build", "--quiet", "--wheel", "--out-dir", str(wheels / digest), str(TOOLKIT)]
+    subprocess.run(command, env=environ, check=True)
+    return next((wheels / digest).glob("*.whl"))
 
 
 def fetch_uv(tools: Path, base_python: str, environ: dict[str, str], log=print) -> Path | None:
@@ -155,7 +170,7 @@ def install(
     env_dir: Path, extras: list[str], base_python: str, installer: str = "uv", environ=None, log=print
 ) -> Path:
     """Create or reuse the virtualenv; returns its python."""
-    tools, environ = tool_environment(dict(os.environ if environ is None else environ), env_dir.parent)
+    home, environ = tool_environment(dict(os.environ if environ is None else environ), env_dir.parent)
     python = executable(env_dir, "python")
     wanted, afresh = plan(env_dir, extras, base_python, installer)
     if wanted is None:
@@ -163,18 +178,21 @@ def install(
         log(f"smops already installed in {env_dir} (extras: {', '.join(stamp['extras']) or 'none'})")
         return python
     extras, digest = wanted, toolkit_digest()
-    uv = fetch_uv(tools, base_python, environ, log) if installer == "uv" else None
+    uv = fetch_uv(home / f"uv-{UV_VERSION}", base_python, environ, log) if installer == "uv" else None
     if uv is None and not afresh and not executable(env_dir, "pip").exists():
         afresh = True  # made by uv, to be completed by pip: pip needs a venv of its own
     if afresh:
         # Another toolkit, interpreter or installer: start over rather than mix two installs.
         venv.EnvBuilder(clear=True, with_pip=uv is None).create(env_dir)
-    target = f"{TOOLKIT}[{','.join(extras)}]" if extras else str(TOOLKIT)
-    log(f"installing {target} into {env_dir} with {'uv' if uv else 'pip'}")
+    extras_suffix = f"[{','.join(extras)}]" if extras else ""
+    log(f"installing {TOOLKIT}{extras_suffix} into {env_dir} with {'uv' if uv else 'pip'}")
     if uv:
+        wheel = toolkit_wheel(uv, home, digest, environ)
         compile_bytecode = ["--compile-bytecode"] if environ.get("PYTHONDONTWRITEBYTECODE") else []
+        target = f"{DISTRIBUTION}{extras_suffix} @ {wheel.as_uri()}"
         command = [str(uv), "pip", "install", "--python", str(python), *compile_bytecode, target]
     else:
+        target = f"{TOOLKIT}{extras_suffix}"
         command = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input", target]
     subprocess.run(command, env=environ, check=True)
     stamp = {"toolkit": digest, "python": base_python, "installer": installer, "extras": extras}
