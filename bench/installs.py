@@ -9,9 +9,7 @@ for a file); the registry proxy of the machine these numbers come from strips th
 uv would revalidate, and download again, every file it has cached. The installs give uv PyPI's
 own headers back through its `cache-control` index setting (PYPI_HEADERS), so that a warm cache
 behaves as on a GitHub runner. pip has no such setting: its warm numbers here download again. Like a GitHub-hosted runner, the installs
-see no pip configuration of this machine (PIP_CONFIG_FILE is the null device) and no
-PYTHONDONTWRITEBYTECODE, so uv compiles no bytecode; one more variant sets it, as some container
-images do, and uv compiles at install time as pip always does.
+see no pip configuration of this machine (PIP_CONFIG_FILE is the null device).
 """
 
 from __future__ import annotations
@@ -33,8 +31,7 @@ url = "https://pypi.org/simple"
 default = true
 cache-control = { api = "max-age=600", files = "max-age=365000000, immutable" }
 """
-# (label, SMOPS_INSTALLER, PYTHONDONTWRITEBYTECODE)
-INSTALLERS = [("uv", "uv", ""), ("pip", "pip", ""), ("uv, PYTHONDONTWRITEBYTECODE=1", "uv", "1")]
+INSTALLERS = ["uv", "pip"]
 EXTRAS = [("toolkit", "false"), ("toolkit + [sdk]", "true")]
 
 
@@ -42,17 +39,15 @@ def size_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink()) / 1e6
 
 
-def install(workdir: Path, cache: Path, installer: str, sdk: str, no_bytecode: str) -> tuple[float, float]:
+def install(workdir: Path, cache: Path, installer: str, sdk: str) -> tuple[float, float]:
     """Seconds and the virtualenv's size (MB) of one install into a fresh RUNNER_TEMP."""
     runner_temp = Path(tempfile.mkdtemp(dir=workdir))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "GITHUB_", "SMOPS_"))}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a GitHub runner: Python writes bytecode on import
     env.update(
         RUNNER_TEMP=str(runner_temp), INPUT_SDK_EXTRA=sdk, SMOPS_INSTALLER=installer,
         SMOPS_INSTALL_CACHE=str(cache), PIP_CONFIG_FILE=os.devnull, UV_CONFIG_FILE=str(workdir / "uv.toml"),
     )
-    if no_bytecode:
-        env["PYTHONDONTWRITEBYTECODE"] = no_bytecode
     started = time.perf_counter()
     done = subprocess.run([sys.executable, str(INSTALL)], env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -67,31 +62,38 @@ def run(runs: int) -> dict:
     samples: dict[str, dict[str, list[float]]] = {}
     for _ in range(runs):
         for extras_label, sdk in EXTRAS:
-            for label, installer, no_bytecode in INSTALLERS:
+            for installer in INSTALLERS:
                 with tempfile.TemporaryDirectory(prefix="smops-bench-install-") as tmp:
                     workdir, cache = Path(tmp), Path(tmp) / "cache"
                     (workdir / "uv.toml").write_text(PYPI_HEADERS)
-                    cold, megabytes = install(workdir, cache, installer, sdk, no_bytecode)
-                    warm, _ = install(workdir, cache, installer, sdk, no_bytecode)
+                    cold, megabytes = install(workdir, cache, installer, sdk)
+                    warm, _ = install(workdir, cache, installer, sdk)
                     cache_mb = size_mb(cache)
-                got = samples.setdefault(f"{extras_label} | {label}", {"cold": [], "warm": [], "venv_mb": [], "cache_mb": []})
+                got = samples.setdefault(f"{extras_label} | {installer}", {"cold": [], "warm": [], "venv_mb": [], "cache_mb": []})
                 for key, value in (("cold", cold), ("warm", warm), ("venv_mb", megabytes), ("cache_mb", cache_mb)):
                     got[key].append(value)
-                print(f"  {extras_label}, {label}: cold {cold:.1f} s, warm {warm:.1f} s", flush=True)
-    medians = {name: {key: median(values) for key, values in got.items()} for name, got in samples.items()}
-    rows = []
+                print(f"  {extras_label}, {installer}: cold {cold:.1f} s, warm {warm:.1f} s", flush=True)
+    # Ratios are taken within a run (the same minute's load), then their median over the runs.
+    for got in samples.values():
+        got["warm/cold"] = [w / c for w, c in zip(got["warm"], got["cold"])]
     for extras_label, _ in EXTRAS:
-        uv = medians[f"{extras_label} | uv"]
-        for label, _, _ in INSTALLERS:
-            m = medians[f"{extras_label} | {label}"]
-            rows.append([
-                extras_label, label, f"{m['cold']:.1f}", f"{m['warm']:.1f}", f"{m['warm'] / m['cold']:.2f}",
-                f"{m['cold'] / uv['cold']:.1f}x", f"{m['venv_mb']:.0f}", f"{m['cache_mb']:.0f}",
-            ])
+        uv = samples[f"{extras_label} | uv"]
+        for installer in INSTALLERS:
+            got = samples[f"{extras_label} | {installer}"]
+            got["cold vs uv"] = [c / u for c, u in zip(got["cold"], uv["cold"])]
+    medians = {name: {key: median(values) for key, values in got.items()} for name, got in samples.items()}
+    rows = [
+        [
+            extras_label, installer, f"{m['cold']:.1f}", f"{m['warm']:.1f}", f"{m['warm/cold']:.2f}",
+            f"{m['cold vs uv']:.1f}x", f"{m['venv_mb']:.0f}", f"{m['cache_mb']:.0f}",
+        ]
+        for extras_label, _ in EXTRAS
+        for installer in INSTALLERS
+        for m in [medians[f"{extras_label} | {installer}"]]
+    ]
     head = ["install", "installer", "cold s", "warm s", "warm/cold", "cold vs uv", "venv MB", "cache MB"]
-    sdk_uv, sdk_pip = medians["toolkit + [sdk] | uv"], medians["toolkit + [sdk] | pip"]
     bars = {
-        "sdk_pip_over_uv_cold": sdk_pip["cold"] / sdk_uv["cold"],
-        "uv_warm_over_cold": {e: medians[f"{e} | uv"]["warm"] / medians[f"{e} | uv"]["cold"] for e, _ in EXTRAS},
+        "sdk_pip_over_uv_cold": medians["toolkit + [sdk] | pip"]["cold vs uv"],
+        "uv_warm_over_cold": {e: medians[f"{e} | uv"]["warm/cold"] for e, _ in EXTRAS},
     }
     return {"samples": samples, "medians": medians, "bars": bars, "table": table(head, rows)}

@@ -59,15 +59,6 @@ def test_a_real_install_gives_a_python_with_smops_and_is_reused(tmp_path):
     assert "already installed" in again.stdout
 
 
-def test_where_python_may_not_write_bytecode_uv_compiles_it_at_install(install, tmp_path):
-    env_dir = tmp_path / "smops-venv"
-    logged = []
-    environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    python = install.install(env_dir, [], sys.executable, "uv", environ, log=logged.append)
-    assert (_site_packages(env_dir) / "botocore" / "__pycache__").is_dir()
-    assert subprocess.run([str(python), "-c", "import smops.cli"], capture_output=True).returncode == 0
-
-
 def test_when_uv_cannot_be_fetched_pip_installs_instead(install, tmp_path):
     # A base interpreter whose pip cannot fetch uv (here: not a python at all); the virtualenv
     # itself comes from the interpreter running install.py, as in the action.

@@ -7,10 +7,10 @@ the same job reuses it: the install is skipped when the toolkit, the base interp
 installer and the requested extras are already there (extras only ever add up).
 
 The installer is uv (a pinned version, fetched from PyPI with the base interpreter's pip into a
-directory of its own): several times faster than pip (bench/README.md). Unlike pip it compiles
-no bytecode at install time: Python writes it on first import, except where
-PYTHONDONTWRITEBYTECODE forbids that, and there uv compiles at install time as pip does, so that
-every smops process does not compile what it imports again. SMOPS_INSTALLER=pip
+directory of its own): several times faster than pip (bench/README.md), in part because, unlike
+pip, it compiles no bytecode up front: Python writes the bytecode of what smops imports on first
+use. (Where PYTHONDONTWRITEBYTECODE forbids that, each smops process compiles its imports, 1-5 s;
+compiling the whole SDK at install would cost a build job far more.) SMOPS_INSTALLER=pip
 installs with pip instead, for runners whose package index is configured for pip only (uv reads
 UV_DEFAULT_INDEX and UV_INDEX, not pip.conf); so does a runner where uv cannot be fetched, with
 a warning.
@@ -188,9 +188,8 @@ def install(
     log(f"installing {TOOLKIT}{extras_suffix} into {env_dir} with {'uv' if uv else 'pip'}")
     if uv:
         wheel = toolkit_wheel(uv, home, digest, environ)
-        compile_bytecode = ["--compile-bytecode"] if environ.get("PYTHONDONTWRITEBYTECODE") else []
         target = f"{DISTRIBUTION}{extras_suffix} @ {wheel.as_uri()}"
-        command = [str(uv), "pip", "install", "--python", str(python), *compile_bytecode, target]
+        command = [str(uv), "pip", "install", "--python", str(python), target]
     else:
         target = f"{TOOLKIT}{extras_suffix}"
         command = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input", target]
