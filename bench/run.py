@@ -1,70 +1,83 @@
-"""Benchmarks: how fast smops starts and how much it adds around AWS's own waits.
+"""Benchmarks: the time and the API calls smops adds around SageMaker's own work.
 
-Run with `.venv/bin/python bench/run.py [--demo]` (after scripts/bootstrap). It prints a Markdown
-table of medians; `--demo` adds one timed `smops demo` (the README promises under a minute). Timings belong here, never in tests. The emulator is set to zero-length steps and
-endpoint updates, so what is measured is smops itself (process start, imports, API calls, polls).
+Run from a fresh clone with `scripts/bench` (it makes .venv first); `scripts/bench --only waits,rebuild
+--runs 5` picks sections and repetitions. Each section prints a Markdown table of medians over the
+runs, with the machine's load average before and after it, and everything measured goes to
+bench/results.json (or --json PATH). Timings belong here, never in tests. Sections:
+
+- installs: what `actions/setup` costs a job, uv (the default) against pip, with and without the
+  SDK, cold (empty caches) and warm (the cache a previous run left), in fresh virtualenvs;
+- waits: waiting on a pipeline execution of one 1-, 10- or 60-minute step (time scaled), smops'
+  schedule against a fixed 30-second poll, calls counted by a botocore hook;
+- rebuild: `smops build` of 50 pipelines, then of the same 50 unchanged, calls counted from the
+  emulator's request log (moto's recorder);
+- commands: how fast each smops process starts and does its work against instant AWS;
+- demo: `smops demo`, the whole lifecycle, with the time of each phase.
+
+A section for a whole workflow run of the lifecycle under act (each job's time split into setup,
+smops and waiting, with uv and with pip) is still to come: it needs the act harness.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import json
 import os
-import statistics
-import subprocess
+import platform
 import sys
-import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from common import ROOT, load_average  # first: it puts src/ on sys.path and names the recorder file
 
-from smops.emulator import Emulator, settings  # noqa: E402
-
-ROLE = "arn:aws:iam::123456789012:role/bench"
-DEFINITION = ROOT / "tests" / "data" / "pipeline-definition.json"
+SECTIONS = ["installs", "waits", "rebuild", "commands", "demo"]
 
 
-def timed(args: list[str], env: dict, runs: int) -> tuple[float, float]:
-    """Median and best wall time of a smops process, in milliseconds."""
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "smops", *args], env=env, check=True, capture_output=True)
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples), min(samples)
+def machine() -> dict[str, object]:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    ) if Path("/proc/cpuinfo").exists() else platform.processor()
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "system": platform.platform(),
+        "python": platform.python_version(),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+    }
 
 
-def main() -> None:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SMOPS_", "GITHUB_"))}
-    rows = [
-        ("smops --help", *timed(["--help"], base, 10)),
-        ("smops deploy --help", *timed(["deploy", "--help"], base, 10)),
-    ]
-    with Emulator() as emulator:
-        settings.step_seconds = 0
-        settings.endpoint_seconds = 0
-        settings.time_scale = 0
-        env = {**base, **emulator.env(), "SMOPS_POLL_SECONDS": "0.05"}
-        build = ["build", "--pipeline", str(DEFINITION), "--pipeline-name", "bench", "--role-arn", ROLE]
-        rows.append(("smops build (JSON, 4 instant steps)", *timed(build, env, 5)))
-        subprocess.run(
-            [sys.executable, "-m", "smops", "approve", "--model-package-group", "smops-test-models"],
-            env=env, check=True, capture_output=True,
-        )
-        deploy = ["deploy", "--model-package-group", "smops-test-models", "--endpoint-name", "bench",
-                  "--role-arn", ROLE]
-        rows.append(("smops deploy (create, instant endpoint)", *timed(deploy, env, 1)))
-        rows.append(("smops deploy (re-run, unchanged)", *timed(deploy, env, 5)))
-        payload = ROOT / "examples" / "smoke-payload.csv"
-        smoke = ["smoke-test", "--endpoint-name", "bench", "--payload", str(payload), "--count", "10"]
-        rows.append(("smops smoke-test (10 invocations)", *timed(smoke, env, 5)))
-    if "--demo" in sys.argv[1:]:
-        with tempfile.TemporaryDirectory() as tmp:
-            rows.append(("smops demo (whole lifecycle)", *timed(["demo", "--report", f"{tmp}/r.md"], base, 1)))
-    print("| benchmark | median ms | best ms |\n|---|---:|---:|")
-    for name, median, best in rows:
-        print(f"| {name} | {median:.0f} | {best:.0f} |")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections ({', '.join(SECTIONS)})")
+    parser.add_argument("--runs", type=int, default=3, help="repetitions per measurement; medians are shown")
+    parser.add_argument("--json", default=str(ROOT / "bench" / "results.json"), help="where the results go")
+    args = parser.parse_args(argv)
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(chosen) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+
+    results: dict[str, object] = {"machine": machine(), "runs": args.runs, "sections": {}}
+    info = results["machine"]
+    print(f"{info['cpus']} CPUs ({info['cpu']}), {info['memory_gb']} GB, Python {info['python']}, {info['date']}\n")
+    for name in chosen:
+        module = importlib.import_module(name)
+        before = load_average()
+        started = time.monotonic()
+        section = module.run(args.runs)
+        section.update(load_before=before, load_after=load_average(), seconds=round(time.monotonic() - started))
+        results["sections"][name] = section
+        print(f"## {name} (load average before: {before}; after: {section['load_after']})\n")
+        print(section["table"] + "\n", flush=True)
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results: {args.json}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -2,7 +2,7 @@
 
 - `action.yml` (the root action): one input per flag of every command it runs, described from
   actions/<command> when that exists and from the flag's help otherwise, and the union of outputs.
-- The setup steps every action starts with (Python, pip's cache, the toolkit's virtualenv),
+- The setup steps every action starts with (Python, the installer's cache, the toolkit's virtualenv),
   from `# >>> setup steps` to the end of the `setup` step in each actions/*/action.yml: one source,
   since a composite action cannot call actions/setup from its own repository (actions/runner#1348).
 - The input/output tables in README.md and docs/*.md, between markers such as
@@ -127,26 +127,27 @@ def setup_steps(action_file: str) -> str:
         f"      uses: {SETUP_PYTHON}\n"
         "      with:\n"
         "        python-version: ${{ inputs.python-version }}\n"
-        "    # pip's cache through actions/cache, keyed by install.py: setup-python's `cache: pip`\n"
-        "    # hashes only files in the workspace, and the toolkit is not there (actions/setup-python#361).\n"
-        "    - id: pip-cache-key\n"
+        "    # The installer's cache (uv's, or pip's with SMOPS_INSTALLER=pip) through actions/cache,\n"
+        "    # keyed by install.py: setup-python's `cache: pip` hashes only files in the workspace, and\n"
+        "    # the toolkit is not there (actions/setup-python#361).\n"
+        "    - id: cache-key\n"
         "      shell: bash\n"
         "      env:\n"
         "        BASE_PYTHON: ${{ steps.python.outputs.python-path }}\n"
         f"{extras}"
         f"      run: {command} --cache-key\n"
-        "    - id: pip-cache\n"
-        "      if: steps.pip-cache-key.outputs.key != ''\n"  # empty: installed by an earlier step
+        "    - id: cache\n"
+        "      if: steps.cache-key.outputs.key != ''\n"  # empty: installed by an earlier step
         f"      uses: {CACHE}\n"
         "      with:\n"
-        "        path: ${{ steps.pip-cache-key.outputs.dir }}\n"
-        "        key: ${{ steps.pip-cache-key.outputs.key }}\n"
-        "        restore-keys: ${{ steps.pip-cache-key.outputs.restore-key }}\n"
+        "        path: ${{ steps.cache-key.outputs.dir }}\n"
+        "        key: ${{ steps.cache-key.outputs.key }}\n"
+        "        restore-keys: ${{ steps.cache-key.outputs.restore-key }}\n"
         "    - id: setup\n"
         "      shell: bash\n"
         "      env:\n"
         "        BASE_PYTHON: ${{ steps.python.outputs.python-path }}\n"
-        "        PIP_CACHE_DIR: ${{ steps.pip-cache-key.outputs.dir }}\n"
+        "        SMOPS_INSTALL_CACHE: ${{ steps.cache-key.outputs.dir }}\n"
         f"{extras}"
         f"      run: {command}\n"
     )

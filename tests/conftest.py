@@ -45,6 +45,7 @@ def _hermetic_env(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "github_output"))
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "step_summary.md"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # smops' render cache, per test
     aws.session.cache_clear()
     aws.client.cache_clear()
 

@@ -208,7 +208,7 @@ def test_the_same_pin_everywhere():
     assert pins and all(len(refs) == 1 for refs in pins.values()), pins
 
 
-SETUP_IDS = ["python", "pip-cache-key", "pip-cache", "setup"]
+SETUP_IDS = ["python", "cache-key", "cache", "setup"]
 
 
 @pytest.mark.parametrize("path", [*ACTION_FILES, *WORKFLOW_FILES], ids=str)
@@ -235,14 +235,14 @@ def test_every_action_sets_up_smops_the_same_way():
         assert python["with"] == {"python-version": "${{ inputs.python-version }}"}, path
         assert key["run"].endswith(" --cache-key"), path
         assert cache["uses"].startswith("actions/cache@")
-        assert cache["if"] == "steps.pip-cache-key.outputs.key != ''"
+        assert cache["if"] == "steps.cache-key.outputs.key != ''"
         assert cache["with"] == {
-            "path": "${{ steps.pip-cache-key.outputs.dir }}",
-            "key": "${{ steps.pip-cache-key.outputs.key }}",
-            "restore-keys": "${{ steps.pip-cache-key.outputs.restore-key }}",
+            "path": "${{ steps.cache-key.outputs.dir }}",
+            "key": "${{ steps.cache-key.outputs.key }}",
+            "restore-keys": "${{ steps.cache-key.outputs.restore-key }}",
         }
         # The key is computed for exactly the install that follows, into the directory cached.
-        assert setup["env"].pop("PIP_CACHE_DIR") == "${{ steps.pip-cache-key.outputs.dir }}", path
+        assert setup["env"].pop("SMOPS_INSTALL_CACHE") == "${{ steps.cache-key.outputs.dir }}", path
         assert key["env"] == setup["env"], path
         assert key["run"] == setup["run"] + " --cache-key", path
         for step in (key, setup):

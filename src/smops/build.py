@@ -36,7 +36,7 @@ def run(args) -> dict[str, str]:
     available = {kw: getattr(args, attr) for kw, attr in pipeline.PIPELINE_KWARGS.items()}
     available["region"] = region
     with gha.group(f"Render {args.pipeline}"):
-        definition = pipeline.load(args.pipeline, available)
+        definition = pipeline.load(args.pipeline, available, cache=args.render_cache)
         parameters = pipeline.parameter_values(definition, args.parameter)
         gha.log(
             f"{len(definition['Steps'])} top-level steps, "

@@ -93,6 +93,8 @@ class Demo:
             **github.env(),
             "AWS_EC2_METADATA_DISABLED": "true",
             "SMOPS_POLL_SECONDS": "0.2",
+            # smops' caches (the rendered definition) start empty, as on a fresh runner.
+            "XDG_CACHE_HOME": str(workdir / "cache"),
             "GITHUB_REPOSITORY": REPOSITORY,
             "GITHUB_SERVER_URL": "https://github.com",
             "GITHUB_SHA": "4b825dc642cb6eb9a060e54bf8d69288fbee4904",

@@ -16,15 +16,16 @@ import json
 import os
 import re
 import sys
+import time
 import traceback
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from smops import aws, gha
+from smops import aws, gha, render_cache
 from smops.errors import BadInput
-from smops.waiting import duration, wait_for
+from smops.waiting import duration, heartbeat_seconds, wait_for
 
 DEFAULT_FUNCTION = "get_pipeline"
 # The keyword arguments of the AWS project templates' get_pipeline(), and where they come from.
@@ -38,6 +39,7 @@ PIPELINE_KWARGS = {
     "sagemaker_project_name": "project_name",
 }
 TERMINAL = {"Succeeded", "Failed", "Stopped", "CompletedWithFailures"}
+RUNNING_STEPS = {"Starting", "Executing", "Stopping"}
 DEFINITION_TAG = "smops:definition-sha256"
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 STEP_REFERENCE = re.compile(r"^Steps\.([^.\[]+)")
@@ -52,10 +54,25 @@ JOB_LOGS = {
 # -- loading ---------------------------------------------------------------------------------
 
 
-def load(spec: str, kwargs: dict[str, Any]) -> dict:
-    """The pipeline definition named by SPEC, as a dict; BadInput for anything unusable."""
+def load(spec: str, kwargs: dict[str, Any], cache: bool = False) -> dict:
+    """The pipeline definition named by SPEC, as a dict; BadInput for anything unusable. With
+    `cache`, a definition rendered before from the same inputs is reused (see render_cache)."""
     if spec.endswith(".json"):
         return _read_json(Path(spec))
+    if not cache:
+        return _render_code(spec, kwargs)
+    request = {"spec": spec, "kwargs": kwargs}
+    definition = render_cache.lookup(request)
+    if definition is not None:
+        gha.log("reusing the definition rendered before from the same files, arguments and environment")
+        return definition
+    with render_cache.recording() as record:
+        definition = _render_code(spec, kwargs)
+    render_cache.store(request, record, definition)
+    return definition
+
+
+def _render_code(spec: str, kwargs: dict[str, Any]) -> dict:
     target, function_name = _split_spec(spec)
     module = _import(target)
     function = getattr(module, function_name, None)
@@ -255,10 +272,10 @@ class Deployed:
     definition: dict
     role_arn: str
     description: str
-    tags: dict[str, str]
 
 
 def describe(sm, name: str) -> Deployed | None:
+    """The deployed pipeline, from one DescribePipeline call; None when there is none."""
     import botocore.exceptions
 
     try:
@@ -272,7 +289,6 @@ def describe(sm, name: str) -> Deployed | None:
         definition=json.loads(found.get("PipelineDefinition") or "{}"),
         role_arn=found.get("RoleArn", ""),
         description=found.get("PipelineDescription", ""),
-        tags=aws.tags(sm, found["PipelineArn"]),
     )
 
 
@@ -286,9 +302,10 @@ def upsert(
 ) -> tuple[str, str]:
     """Create, update or leave the pipeline; returns (arn, created|updated|unchanged).
 
-    Unchanged means the smops:definition-sha256 tag matches the new definition and the deployed
-    definition still hashes to it (nobody edited it in the console since), with the same role
-    and description.
+    Unchanged means the deployed definition (as DescribePipeline returns it, so an edit made in
+    the console since counts) hashes to the new one's fingerprint, with the same role and
+    description: one read and no write. Created and updated pipelines are tagged with that
+    fingerprint (smops:definition-sha256), a record of what smops deployed.
     """
     new_sha = fingerprint(definition)
     tags = tags + [{"Key": DEFINITION_TAG, "Value": new_sha}]
@@ -304,8 +321,7 @@ def upsert(
         )["PipelineArn"]
         return arn, "created"
     same = (
-        deployed.tags.get(DEFINITION_TAG) == new_sha
-        and fingerprint(deployed.definition) == new_sha
+        fingerprint(deployed.definition) == new_sha
         and deployed.role_arn == role_arn
         and (description is None or deployed.description == description)
     )
@@ -367,10 +383,13 @@ def start(sm, name: str, parameters: list[dict[str, str]]) -> str:
 
 
 def steps(sm, execution_arn: str) -> list[dict]:
-    """Every step so far, oldest first."""
+    """Every step so far, oldest first (the API's largest page: one call for up to 100 steps)."""
     found = []
     paginator = sm.get_paginator("list_pipeline_execution_steps")
-    for page in paginator.paginate(PipelineExecutionArn=execution_arn, SortOrder="Ascending"):
+    pages = paginator.paginate(
+        PipelineExecutionArn=execution_arn, SortOrder="Ascending", PaginationConfig={"PageSize": 100}
+    )
+    for page in pages:
         found.extend(page["PipelineExecutionSteps"])
     return found
 
@@ -433,17 +452,35 @@ def step_seconds(step: dict) -> float | None:
 
 
 def wait(sm, execution_arn: str, timeout_seconds: float, types: dict[str, str]) -> tuple[dict, list[dict]]:
-    """Poll until the execution ends, printing each step's transitions once."""
-    seen: dict[str, str] = {}
+    """Poll until the execution ends, printing each step's transitions once.
 
-    def fetch():
-        execution = sm.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
+    Each poll lists the steps, which is what the log shows. The execution is described only when
+    no step is running (it may be over) and once per heartbeat (a safety net), so a poll during a
+    long step costs one call, not two. Its end is confirmed by a describe, then the steps are
+    listed once more so the result holds every step's final state.
+    """
+    seen: dict[str, str] = {}
+    execution: dict = {}
+    described_at = float("-inf")
+
+    def listed() -> list[dict]:
         current = steps(sm, execution_arn)
         for step in current:
             status = step["StepStatus"]
             if seen.get(step["StepName"]) != status:
                 seen[step["StepName"]] = status
                 gha.log(_transition(step, types))
+        return current
+
+    def fetch():
+        nonlocal execution, described_at
+        current = listed()
+        running = any(step["StepStatus"] in RUNNING_STEPS for step in current)
+        if not execution or not running or time.monotonic() - described_at >= heartbeat_seconds():
+            execution = sm.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
+            described_at = time.monotonic()
+            if execution["PipelineExecutionStatus"] in TERMINAL:
+                current = listed()
         return execution, current
 
     return wait_for(

@@ -23,9 +23,13 @@ from smops.errors import RemoteFailure, TimedOut
 
 T = TypeVar("T")
 
-# SMOPS_POLL_SECONDS shortens the first poll for emulators and tests; real AWS wants the default.
+# SMOPS_POLL_SECONDS shortens the first poll for emulators and tests (and scales the whole
+# schedule with it); real AWS wants the default.
 DEFAULT_FIRST_POLL = 5.0
-GROWTH = 1.5
+# The longest delay between polls, and the heartbeat's period, in first polls (30 s and 3 min).
+CEILING_POLLS, HEARTBEAT_POLLS = 6, 36
+# A poll comes at most this share of the time waited so far after the one before.
+LATENESS = 0.1
 # Polls in a row that may fail (each after botocore's own retries) before a wait gives up.
 POLL_FAILURES = 3
 
@@ -36,6 +40,18 @@ class PollingFailed(RemoteFailure):
 
 def first_poll_seconds() -> float:
     return float(os.environ.get("SMOPS_POLL_SECONDS") or DEFAULT_FIRST_POLL)
+
+
+def heartbeat_seconds() -> float:
+    return first_poll_seconds() * HEARTBEAT_POLLS
+
+
+def next_delay(waited: float, first: float) -> float:
+    """Seconds until the next poll: a tenth of the time waited so far, kept between the first
+    poll and the ceiling, so the end is noticed within 10 % of the wait and never more than 30 s
+    late, while a long wait polls only every 30 s. Jitter (up to 20 %) only ever shortens the
+    delay, so jobs polling one account drift apart without breaking that bound."""
+    return min(max(LATENESS * waited, first), first * CEILING_POLLS) * random.uniform(0.8, 1.0)
 
 
 def duration(seconds: float) -> str:
@@ -58,11 +74,9 @@ def wait_for(
 ) -> T:
     """Poll `fetch` until `done` says so; raise TimedOut at the deadline.
 
-    The delay starts at SMOPS_POLL_SECONDS (5 s), grows by half each poll up to six times that
-    (30 s), with ±20 % jitter so many jobs polling one account do not move in step.
+    Polls follow `next_delay`; a heartbeat line is logged every `heartbeat_seconds` (3 min).
     """
-    first = first_poll_seconds()
-    delay, ceiling, heartbeat_every = first, first * 6, first * 36
+    first, heartbeat_every = first_poll_seconds(), heartbeat_seconds()
     start = time.monotonic()
     deadline = start + timeout_seconds
     last_heartbeat = start
@@ -87,8 +101,7 @@ def wait_for(
         if now - last_heartbeat >= heartbeat_every:
             gha.log(f"… {what} still {shown} ({duration(now - start)} so far)")
             last_heartbeat = now
-        time.sleep(min(delay * random.uniform(0.8, 1.2), max(deadline - now, 0)))
-        delay = min(delay * GROWTH, ceiling)
+        time.sleep(min(next_delay(now - start, first), max(deadline - now, 0)))
 
 
 def _tolerate(exc: Exception, failures: int, what: str) -> None:

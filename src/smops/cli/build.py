@@ -76,6 +76,14 @@ def add(subparsers) -> None:
         help="stop the execution when smops is interrupted (SIGINT/SIGTERM) or times out",
     )
     p.flag(
+        "--render-cache",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="reuse the definition rendered before from the same pipeline files, arguments and "
+        "environment (default); --no-render-cache renders every time, for a pipeline whose "
+        "definition depends on the clock or on chance",
+    )
+    p.flag(
         "--dry-run",
         action="store_true",
         help="render and validate, print a diff against the deployed definition, change nothing",
