@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from test_deploy import fast_endpoints, deploy, first_error_line, register, trip_alarm_when_updating  # noqa: F401 (fast_endpoints is autouse)
 
 from smops.cli import main
