@@ -12,10 +12,9 @@ bench/results.json (or --json PATH). Timings belong here, never in tests. Sectio
 - rebuild: `smops build` of 50 pipelines, then of the same 50 unchanged, calls counted from the
   emulator's request log (moto's recorder);
 - commands: how fast each smops process starts and does its work against instant AWS;
-- demo: `smops demo`, the whole lifecycle, with the time of each phase.
-
-A section for a whole workflow run of the lifecycle under act (each job's time split into setup,
-smops and waiting, with uv and with pip) is still to come: it needs the act harness.
+- demo: `smops demo`, the whole lifecycle, with the time of each phase;
+- act: a whole workflow run of the lifecycle on nektos/act (the real-engine tests' own runs), each
+  job's time split into setup, smops and the rest, with uv and with pip.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from pathlib import Path
 
 from common import ROOT, load_average  # first: it puts src/ on sys.path and names the recorder file
 
-SECTIONS = ["installs", "waits", "rebuild", "commands", "demo"]
+SECTIONS = ["installs", "waits", "rebuild", "commands", "demo", "act"]
 
 
 def machine() -> dict[str, object]:

@@ -149,6 +149,7 @@ class Step:
     id: str  # the job's step id (act numbers a step that has none)
     name: str
     result: str  # success, failure, skipped
+    seconds: float = 0.0  # as act timed it
 
 
 @dataclass
@@ -157,6 +158,7 @@ class Job:
     name: str
     result: str | None = None  # success or failure; None when act never finished it
     steps: list[Step] = field(default_factory=list)
+    action_steps: list[Step] = field(default_factory=list)  # a composite action's own, id "STEP/ITS_STEP"
     outputs: dict[str, str] = field(default_factory=dict)  # every step output the job set
     summaries: dict[str, str] = field(default_factory=dict)  # step id → what it wrote to the job summary
 
@@ -208,13 +210,17 @@ def parse(lines: str) -> tuple[dict[str, Job], str]:
             job.result = entry["jobResult"]
         if entry.get("command") == "set-output":
             job.outputs[entry["name"]] = entry.get("arg", "")
-        # A composite action's own steps come as [its step, theirs], and again as its step: the
-        # job's steps only. A step its `if:` skipped has no entry at all.
+        # A composite action's own steps come as [its step, theirs] (action_steps), and again as
+        # its step (steps). A step its `if:` skipped has no entry at all.
         step_id = entry.get("stepID") or []
-        if len(step_id) != 1 or entry.get("stage") != "Main":
+        if not step_id or entry.get("stage") != "Main":
             continue
         if "stepResult" in entry:
-            job.steps.append(Step(id=step_id[0], name=entry.get("step", ""), result=entry["stepResult"]))
+            step = Step(id="/".join(step_id), name=entry.get("step", ""), result=entry["stepResult"],
+                        seconds=entry.get("executionTime", 0) / 1e9)
+            (job.steps if len(step_id) == 1 else job.action_steps).append(step)
+        if len(step_id) != 1:
+            continue
         if entry.get("command") == "summary":
             job.summaries[step_id[0]] = job.summaries.get(step_id[0], "") + entry.get("content", "")
     return jobs, "\n".join(text)
@@ -395,6 +401,7 @@ class Consumer:
         jobs, log = parse(completed.stdout)
         run = Run(completed.returncode, jobs, log, completed.stderr, time.monotonic() - started)
         (scratch / "act.log").write_text(log)
+        (scratch / "act.jsonl").write_text(completed.stdout)  # for bench/act.py
         self.runs.append(run)
         return run
 

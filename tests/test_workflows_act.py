@@ -13,6 +13,7 @@ installs numpy); `scripts/test` runs them, `pytest` alone skips them.
 from __future__ import annotations
 
 import json
+import os
 
 import boto3
 import pytest
@@ -72,8 +73,11 @@ def actions_cache(tmp_path_factory):
 def consumer(aws_env, tmp_path, actions_cache):
     """octo-org/churn: a pipeline definition, a smoke-test payload, and whatever starters the test
     adds. When the test ends, no run may have printed a secret."""
+    # SMOPS_INSTALLER (uv by default) reaches the jobs: bench/act.py times these runs with pip too.
+    installer = {"SMOPS_INSTALLER": os.environ["SMOPS_INSTALLER"]} if os.environ.get("SMOPS_INSTALLER") else {}
     with Consumer(
-        tmp_path / "churn", aws_endpoint=aws_env.url, cache_dir=actions_cache, env={"SMOPS_POLL_SECONDS": "0.05"}
+        tmp_path / "churn", aws_endpoint=aws_env.url, cache_dir=actions_cache,
+        env={"SMOPS_POLL_SECONDS": "0.05", **installer},
     ) as repo:
         repo.write("ml/pipeline.json", DEFINITION)
         repo.write("ml/smoke-payload.csv", "34,1,0,12.5\n")
