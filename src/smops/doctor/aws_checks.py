@@ -163,10 +163,10 @@ def needs(ctx: Context, name: str) -> list[Need]:
         baseline = f"{a.production_endpoint_name}-v1-smops-doctor"
         return [
             Need(pipeline, ["sagemaker:CreatePipeline", "sagemaker:UpdatePipeline", "sagemaker:DescribePipeline",
-                            "sagemaker:StartPipelineExecution", "sagemaker:AddTags", "sagemaker:ListTags"]),
+                            "sagemaker:StartPipelineExecution", "sagemaker:AddTags"]),
             Need(f"{pipeline}/execution/smopsdoctor", ["sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineExecutionSteps",
                                                        "sagemaker:StopPipelineExecution"]),
-            Need(package.resource, [*package.actions, "sagemaker:UpdateModelPackage", "sagemaker:AddTags"]),
+            Need(package.resource, ["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage", "sagemaker:AddTags"]),
             Need("*", ["sagemaker:ListModelPackages"]),
             Need(f"{sm}:endpoint/{a.production_endpoint_name}", ["sagemaker:DescribeEndpoint"]),
             Need(f"{sm}:endpoint-config/{baseline}", ["sagemaker:DescribeEndpointConfig"]),
