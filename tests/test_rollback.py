@@ -46,6 +46,8 @@ def test_rollback_returns_to_the_previous_config_and_back(sagemaker, outputs, ca
     assert out["model-package-arn"].endswith("/fraud-models/1")
     assert serving(sagemaker) == first
     assert "### smops rollback: `fraud-prod` ✅ updated" in summary()
+    # No strategy given: UpdateEndpoint gets no DeploymentConfig, and the summary says so.
+    assert "| Strategy | SageMaker's default: blue/green, all at once, no bake, no rollback alarms |" in summary()
     # The config served before the current one is now the second: rolling back again returns there.
     assert rollback() == 0
     assert serving(sagemaker) == second

@@ -18,7 +18,7 @@ from smops import alarms, aws, endpoint, gha, history, pictures, plan_report, re
 from smops import plan as planning
 from smops.errors import BadInput, RemoteFailure, TimedOut
 from smops.plan import CONFIG_TAG, ENDPOINT_TAG, Plan
-from smops.strategy import Strategy
+from smops.strategy import DEFAULT_UPDATE, Strategy
 from smops.waiting import duration
 
 __all__ = ["CONFIG_TAG", "ENDPOINT_TAG", "run", "update"]
@@ -113,7 +113,7 @@ def update(args, plan: Plan, sm, cw, aas, outputs: dict, started: float, deadlin
             if suspended:
                 scaling.apply(aas, args.endpoint_name, plan.new.variant, plan.scaling_before)
             raise
-    how = plan.strategy.describe() if plan.deployment_config() else "SageMaker's default blue/green, all at once"
+    how = plan.strategy.describe() if plan.deployment_config() else DEFAULT_UPDATE
     gha.log(f"updating endpoint {args.endpoint_name}: {current['EndpointConfigName']} -> {name} ({how})")
     outputs.update({"endpoint-arn": response["EndpointArn"], "action": "updated"})
     try:

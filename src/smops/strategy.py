@@ -14,6 +14,8 @@ from smops.errors import BadInput
 BLUE_GREEN = {"all-at-once": "ALL_AT_ONCE", "canary": "CANARY", "linear": "LINEAR"}
 SERVERLESS_MEMORY = range(1024, 6145, 1024)
 DEFAULT_WAIT = 300
+# What UpdateEndpoint does when given no DeploymentConfig.
+DEFAULT_UPDATE = "SageMaker's default: blue/green, all at once, no bake, no rollback alarms"
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ class Strategy:
 
     def describe(self) -> str:
         """One line for logs and the summary."""
+        if self.deployment_config() is None:
+            return DEFAULT_UPDATE
         rollback = f"auto-rollback on {', '.join(self.alarms)}" if self.alarms else "no rollback alarms"
         return f"{self.shape()}, bake {self.bake}s, {rollback}"
 
