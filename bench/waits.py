@@ -101,6 +101,7 @@ def one_wait(emulator, name: str, schedule: str, scale: float, offset: float, re
 
 def run(runs: int) -> dict:
     from smops.emulator import Emulator, settings
+    from smops.waiting import DEFAULT_FIRST_POLL
 
     rows, measured, bars = [], {}, {}
     patched = unittest.mock.patch("time.sleep", sleep_and_note)
@@ -108,7 +109,7 @@ def run(runs: int) -> dict:
         for minutes in STEP_MINUTES:
             scale = WAIT_SECONDS / (minutes * 60)
             settings.step_seconds = minutes * 60 * scale
-            os.environ["SMOPS_POLL_SECONDS"] = str(5 * scale)
+            os.environ["SMOPS_POLL_SECONDS"] = str(DEFAULT_FIRST_POLL * scale)  # the real schedule, scaled
             results: list[dict] = []
             offsets = [random.uniform(0, FIXED_POLL) for _ in range(runs)]
             threads = [

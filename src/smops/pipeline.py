@@ -25,7 +25,7 @@ from typing import Any
 
 from smops import aws, gha, render_cache
 from smops.errors import BadInput
-from smops.waiting import duration, heartbeat_seconds, wait_for
+from smops.waiting import duration, safety_net_seconds, wait_for
 
 DEFAULT_FUNCTION = "get_pipeline"
 # The keyword arguments of the AWS project templates' get_pipeline(), and where they come from.
@@ -455,13 +455,13 @@ def wait(sm, execution_arn: str, timeout_seconds: float, types: dict[str, str]) 
     """Poll until the execution ends, printing each step's transitions once.
 
     Each poll lists the steps, which is what the log shows. The execution is described only when
-    no step is running (it may be over) and once per heartbeat (a safety net), so a poll during a
-    long step costs one call, not two. Its end is confirmed by a describe, then the steps are
-    listed once more so the result holds every step's final state.
+    no step is running (it may be over, or not yet under way) and every ten minutes (a safety
+    net), so a poll during a long step costs one call, not two. Its end is confirmed by a
+    describe, then the steps are listed once more so the result holds every step's final state.
     """
     seen: dict[str, str] = {}
-    execution: dict = {}
-    described_at = float("-inf")
+    execution: dict = {"PipelineExecutionStatus": "Executing"}  # what a running step says
+    described_at = time.monotonic()
 
     def listed() -> list[dict]:
         current = steps(sm, execution_arn)
@@ -476,7 +476,7 @@ def wait(sm, execution_arn: str, timeout_seconds: float, types: dict[str, str]) 
         nonlocal execution, described_at
         current = listed()
         running = any(step["StepStatus"] in RUNNING_STEPS for step in current)
-        if not execution or not running or time.monotonic() - described_at >= heartbeat_seconds():
+        if not running or time.monotonic() - described_at >= safety_net_seconds():
             execution = sm.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
             described_at = time.monotonic()
             if execution["PipelineExecutionStatus"] in TERMINAL:

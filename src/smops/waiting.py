@@ -25,10 +25,12 @@ T = TypeVar("T")
 
 # SMOPS_POLL_SECONDS shortens the first poll for emulators and tests (and scales the whole
 # schedule with it); real AWS wants the default.
-DEFAULT_FIRST_POLL = 5.0
+DEFAULT_FIRST_POLL = 6.0
 # The longest delay between polls, and the heartbeat's period, in first polls (30 s and 3 min).
-CEILING_POLLS, HEARTBEAT_POLLS = 6, 36
-# A poll comes at most this share of the time waited so far after the one before.
+CEILING_POLLS, HEARTBEAT_POLLS = 5, 30
+# A wait on a cheaper signal reads the state itself at least this often, in first polls (10 min).
+SAFETY_NET_POLLS = 100
+# The end of a wait is noticed at most this share of the whole wait late.
 LATENESS = 0.1
 # Polls in a row that may fail (each after botocore's own retries) before a wait gives up.
 POLL_FAILURES = 3
@@ -47,11 +49,18 @@ def heartbeat_seconds() -> float:
 
 
 def next_delay(waited: float, first: float) -> float:
-    """Seconds until the next poll: a tenth of the time waited so far, kept between the first
-    poll and the ceiling, so the end is noticed within 10 % of the wait and never more than 30 s
-    late, while a long wait polls only every 30 s. Jitter (up to 20 %) only ever shortens the
-    delay, so jobs polling one account drift apart without breaking that bound."""
-    return min(max(LATENESS * waited, first), first * CEILING_POLLS) * random.uniform(0.8, 1.0)
+    """Seconds until the next poll: a ninth of the time waited so far (so the next poll is a tenth
+    of the whole wait away), kept between the first poll and the ceiling. An end is then noticed
+    within 10 % of the wait once it passes a minute, and never more than 30 s late, while a long
+    wait polls only every 30 s. Jitter (up to 10 %) only ever shortens the delay, so jobs polling
+    one account drift apart without breaking that bound."""
+    fair = waited * LATENESS / (1 - LATENESS)
+    return min(max(fair, first), first * CEILING_POLLS) * random.uniform(0.9, 1.0)
+
+
+def safety_net_seconds() -> float:
+    """How often a wait that reads a cheaper signal (the steps) also reads the state itself."""
+    return first_poll_seconds() * SAFETY_NET_POLLS
 
 
 def duration(seconds: float) -> str:
