@@ -24,6 +24,8 @@ from smops import aws, gha
 from smops.errors import BadInput
 
 STATISTICS, CONSTRAINTS = "statistics.json", "constraints.json"
+# What a Model Monitor execution writes beside its statistics.json.
+VIOLATIONS = "constraint_violations.json"
 KLL_K, KLL_C = 2048, 0.64  # Deequ's sketch size and shrinking factor
 BUCKETS = 10  # Model Monitor materializes every distribution in 10 buckets
 DOMAIN_MAX = 20  # categorical values listed as a domain (Model Monitor: "for small cardinality")
@@ -80,6 +82,12 @@ def read_text(location: str, region=None, profile=None) -> str | None:
         return body.read().decode("utf-8")
     path = Path(location)
     return path.read_text() if path.is_file() else None
+
+
+def read_violations(folder: str, region=None, profile=None) -> list[dict]:
+    """The violations of a Model Monitor execution's output folder; none when it wrote no file."""
+    text = read_text(f"{folder}/{VIOLATIONS}", region, profile)
+    return (json.loads(text).get("violations") or []) if text else []
 
 
 def write_text(location: str, text: str, region=None, profile=None) -> None:
@@ -194,9 +202,9 @@ def _buckets(column) -> list[dict]:
     low, high = column.min, column.max
     edges = [low + (high - low) * i / BUCKETS for i in range(BUCKETS + 1)]
     inner = sorted(set(edges[1:-1]))
-    cdf = [0.0, *column.sketch.get_cdf(inner)[:-1], 1.0] if inner else [0.0, 1.0]
     if not inner:  # a constant column: one bucket holds everything
         return [{"lower_bound": low, "upper_bound": high, "count": float(column.count)}]
+    cdf = [0.0, *column.sketch.get_cdf(inner)[:-1], 1.0]
     return [
         {"lower_bound": edges[i], "upper_bound": edges[i + 1], "count": round((cdf[i + 1] - cdf[i]) * column.count, 3)}
         for i in range(BUCKETS)

@@ -87,6 +87,8 @@ class Demo:
         self.events = boto3.client("events", **kwargs)
         self.secrets = boto3.client("secretsmanager", **kwargs)
         self.autoscaling = boto3.client("application-autoscaling", **kwargs)
+        self.s3 = boto3.client("s3", **kwargs)
+        self.runtime = boto3.client("sagemaker-runtime", **kwargs)
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SMOPS_", "GITHUB_"))},
             **emulator.env(),
@@ -242,20 +244,15 @@ class Demo:
     def drift(self) -> str:
         """Production traffic whose inputs shifted: `smops drift` finds it against the training
         data's baseline, and the retraining build registers a new version for review."""
-        import boto3
-
-        kwargs = {"endpoint_url": self.emulator.url, "region_name": self.emulator.region,
-                  "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        boto3.client("s3", **kwargs).create_bucket(Bucket=BUCKET)
+        self.s3.create_bucket(Bucket=BUCKET)
         rng = random.Random(7)
         training = self.workdir / "abalone-train.csv"
         training.write_text(",".join(ABALONE_FEATURES) + "\n" + "".join(
             _abalone(rng, 1.0) + "\n" for _ in range(1500)))
         self.smops("baseline", "baseline", "--dataset", str(training), "--output", f"s3://{BUCKET}/baseline")
-        runtime = boto3.client("sagemaker-runtime", **kwargs)
         for _ in range(20):  # bigger abalone than the model was trained on
             body = "\n".join(_abalone(rng, 1.35) for _ in range(25))
-            runtime.invoke_endpoint(EndpointName=PRODUCTION, Body=body.encode(), ContentType="text/csv")
+            self.runtime.invoke_endpoint(EndpointName=PRODUCTION, Body=body.encode(), ContentType="text/csv")
         found = self.smops("drift", "drift", "--endpoint-name", PRODUCTION, "--baseline", f"s3://{BUCKET}/baseline",
                            "--violations-file", str(self.workdir / "constraint_violations.json"))
         self.check(found.get("drifted") == "true", f"drift: expected drift in the shifted traffic, got {found}")

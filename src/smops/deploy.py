@@ -21,9 +21,6 @@ from smops.plan import CONFIG_TAG, ENDPOINT_TAG, Plan
 from smops.strategy import DEFAULT_UPDATE, Strategy
 from smops.waiting import duration
 
-__all__ = ["CONFIG_TAG", "ENDPOINT_TAG", "run", "update"]
-
-
 def run(args) -> dict[str, str]:
     return execute(args, planning.for_deploy, _deploy)
 

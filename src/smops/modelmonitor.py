@@ -50,8 +50,7 @@ def latest(schedule: str, region=None, profile=None):
                        "wait for its next run, or drop --monitoring-schedule to compute drift from the capture")
     job = sm.describe_processing_job(ProcessingJobName=execution["ProcessingJobArn"].rsplit("/", 1)[-1])
     folder = job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"].rstrip("/")
-    text = baseline.read_text(f"{folder}/constraint_violations.json", region, profile)
-    violations = (json.loads(text).get("violations") or []) if text else []
+    violations = baseline.read_violations(folder, region, profile)
     statistics = baseline.read_text(f"{folder}/{baseline.STATISTICS}", region, profile)
     records = int((json.loads(statistics).get("dataset") or {}).get("item_count") or 0) if statistics else 0
     when = execution["ScheduledTime"]

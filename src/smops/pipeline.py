@@ -276,14 +276,9 @@ class Deployed:
 
 def describe(sm, name: str) -> Deployed | None:
     """The deployed pipeline, from one DescribePipeline call; None when there is none."""
-    import botocore.exceptions
-
-    try:
-        found = sm.describe_pipeline(PipelineName=name)
-    except botocore.exceptions.ClientError as exc:
-        if aws.is_not_found(exc):
-            return None
-        raise
+    found = aws.found(sm.describe_pipeline, PipelineName=name)
+    if found is None:
+        return None
     return Deployed(
         arn=found["PipelineArn"],
         definition=json.loads(found.get("PipelineDefinition") or "{}"),

@@ -51,9 +51,6 @@ class Scaling:
             },
         }
 
-    def registration(self) -> Registration:
-        return Registration(self.min_capacity, self.max_capacity, (self.policy(),))
-
 
 @dataclass(frozen=True)
 class Registration:

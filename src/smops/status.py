@@ -108,12 +108,8 @@ def _endpoint(sm, name: str) -> dict[str, Any]:
 
 
 def _check_group(sm, group: str) -> None:
-    try:
-        sm.describe_model_package_group(ModelPackageGroupName=group)
-    except botocore.exceptions.ClientError as exc:
-        if aws.is_not_found(exc):
-            raise BadInput(f"model package group {group} not found", "check the name and the region") from exc
-        raise
+    if aws.found(sm.describe_model_package_group, ModelPackageGroupName=group) is None:
+        raise BadInput(f"model package group {group} not found", "check the name and the region")
 
 
 def _packages(sm, group: str, status: str | None) -> list[dict]:

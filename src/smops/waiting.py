@@ -44,10 +44,6 @@ def first_poll_seconds() -> float:
     return float(os.environ.get("SMOPS_POLL_SECONDS") or DEFAULT_FIRST_POLL)
 
 
-def heartbeat_seconds() -> float:
-    return first_poll_seconds() * HEARTBEAT_POLLS
-
-
 def next_delay(waited: float, first: float) -> float:
     """Seconds until the next poll: a ninth of the time waited so far (so the next poll is a tenth
     of the whole wait away), kept between the first poll and the ceiling. An end is then noticed
@@ -83,9 +79,10 @@ def wait_for(
 ) -> T:
     """Poll `fetch` until `done` says so; raise TimedOut at the deadline.
 
-    Polls follow `next_delay`; a heartbeat line is logged every `heartbeat_seconds` (3 min).
+    Polls follow `next_delay`; a heartbeat line is logged every HEARTBEAT_POLLS first polls (3 min).
     """
-    first, heartbeat_every = first_poll_seconds(), heartbeat_seconds()
+    first = first_poll_seconds()
+    heartbeat_every = first * HEARTBEAT_POLLS
     start = time.monotonic()
     deadline = start + timeout_seconds
     last_heartbeat = start

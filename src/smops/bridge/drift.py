@@ -16,10 +16,10 @@ delivery sends nothing, and a dispatch GitHub may have received is never repeate
 
 from __future__ import annotations
 
-import json
 
 from smops import aws, baseline, gha
 from smops.bridge import dispatch
+from smops.bridge.relay import UNCONFIRMED
 from smops.errors import RemoteFailure
 
 EVENT_TYPE = "model_drift"
@@ -44,10 +44,10 @@ class _Marker:
 
     def get(self) -> str | None:
         if self.cloudwatch:
-            tags = self.client.list_tags_for_resource(ResourceARN=self.arn)["Tags"]
+            tags = {t["Key"]: t["Value"] for t in self.client.list_tags_for_resource(ResourceARN=self.arn)["Tags"]}
         else:
-            tags = self.client.list_tags(ResourceArn=self.arn, MaxResults=100)["Tags"]
-        return {t["Key"]: t["Value"] for t in tags}.get(DISPATCHED_TAG)
+            tags = aws.tags(self.client, self.arn)
+        return tags.get(DISPATCHED_TAG)
 
     def set(self, value: str) -> None:
         tags = [{"Key": DISPATCHED_TAG, "Value": value[:256]}]
@@ -85,7 +85,7 @@ def handle(event: dict, settings) -> dict[str, object]:
     try:
         dispatch.send(github, repository, EVENT_TYPE, payload)
     except dispatch.NoAnswer as exc:
-        marker.set(f"unconfirmed {key}")
+        marker.set(f"{UNCONFIRMED} {key}")
         raise RemoteFailure(
             f"{exc.problem}, so the {EVENT_TYPE} dispatch for {resource} may or may not have gone out; marked "
             f"{DISPATCHED_TAG} so that no retry sends it twice",
@@ -132,8 +132,7 @@ def _from_execution(detail: dict, settings):
     described = sagemaker.describe_monitoring_schedule(MonitoringScheduleName=schedule)
     outputs = (detail.get("ProcessingOutputConfig") or {}).get("Outputs") or [{}]
     folder = ((outputs[0].get("S3Output") or {}).get("S3Uri") or "").rstrip("/")
-    text = baseline.read_text(f"{folder}/constraint_violations.json", region, settings.profile) if folder else None
-    violations = (json.loads(text).get("violations") or []) if text else []
+    violations = baseline.read_violations(folder, region, settings.profile) if folder else []
     drifted = {v["feature_name"] for v in violations if v.get("constraint_check_type") == "baseline_drift_check"}
     features = sorted(drifted or {v.get("feature_name", "") for v in violations})
     arn = detail.get("ProcessingJobArn") or ""
