@@ -49,11 +49,9 @@ def create(cw, endpoint: str, variant: str, latency_ms: int, tags: list[dict]) -
     return [errors, latency]
 
 
-def check_exist(cw, alarm_names: list[str]) -> None:
-    """UpdateEndpoint needs its rollback alarms to exist; say which do not, before any change."""
-    if not alarm_names:
-        return
-    found = {a["AlarmName"] for a in cw.describe_alarms(AlarmNames=alarm_names)["MetricAlarms"]}
+def check_exist(found: dict[str, str], alarm_names: list[str]) -> None:
+    """UpdateEndpoint needs its rollback alarms to exist; say which of `alarm_names` are not among
+    the alarms `states` found, before any change."""
     missing = [n for n in alarm_names if n not in found]
     if missing:
         raise BadInput(

@@ -120,7 +120,7 @@ class Plan:
 def for_deploy(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
     """The plan of `smops deploy`; waits for a busy endpoint only when `wait` (a real deploy)."""
     serverless = args.serverless_memory_mb is not None
-    strategy = deploy_strategy(args)
+    strategy = strategy_with_alarms(args, args.variant_name)
     check_flags(args, strategy, serverless)
     wanted = scaling.from_args(args)
     if wanted:
@@ -168,7 +168,8 @@ def for_deploy(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
     if current:
         check_update(args.endpoint_name, args.variant_name, strategy, current, serverless)
     shifting = bool(current) and not serverless and not is_serverless(current)
-    alarms.check_exist(cw, list(args.alarm))
+    alarm_states = alarms.states(cw, list(strategy.alarms))
+    alarms.check_exist(alarm_states, list(args.alarm))
     if shifting:
         warnings += fallback_warnings(strategy, args.instance_type)
     warnings += unsupported_instance_warnings(package, args, serverless)
@@ -190,7 +191,7 @@ def for_deploy(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
         shifting=shifting,
         creates_config=True,
         alarms_created=alarms.names(args.endpoint_name, args.variant_name) if args.create_alarms else (),
-        alarm_states=alarms.states(cw, list(strategy.alarms)),
+        alarm_states=alarm_states,
         warnings=warnings,
         variant_spec=variant,
         data_capture=capture,
@@ -205,10 +206,11 @@ def for_deploy(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
     return plan
 
 
-def deploy_strategy(args) -> Strategy:
+def strategy_with_alarms(args, variant_name: str) -> Strategy:
+    """The strategy the flags ask for, guarded by --alarm and the alarms --create-alarms makes."""
     planned = list(args.alarm)
     if args.create_alarms:
-        planned += [a for a in alarms.names(args.endpoint_name, args.variant_name) if a not in planned]
+        planned += [a for a in alarms.names(args.endpoint_name, variant_name) if a not in planned]
     return strategy_from(args, planned)
 
 
@@ -437,13 +439,11 @@ def for_rollback(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
     variant_name = current["ProductionVariants"][0]["VariantName"]
     new = fleet_of_config(sm, target, variant_name, served)
     target_serverless = new.serverless is not None
-    planned = list(args.alarm)
-    if args.create_alarms:
-        planned += [a for a in alarms.names(args.endpoint_name, variant_name) if a not in planned]
-    strategy = strategy_from(args, planned)
+    strategy = strategy_with_alarms(args, variant_name)
     strategy.check(target_serverless or is_serverless(current))
     check_update(args.endpoint_name, new.variant, strategy, current, target_serverless)
-    alarms.check_exist(cw, list(args.alarm))
+    alarm_states = alarms.states(cw, list(strategy.alarms))
+    alarms.check_exist(alarm_states, list(args.alarm))
     old = fleet_of_endpoint(sm, current)
     unchanged = target == current["EndpointConfigName"]
     shifting = not unchanged and not target_serverless and not is_serverless(current)
@@ -461,7 +461,7 @@ def for_rollback(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
         shifting=shifting,
         creates_config=False,
         alarms_created=alarms.names(args.endpoint_name, variant_name) if args.create_alarms else (),
-        alarm_states=alarms.states(cw, list(strategy.alarms)),
+        alarm_states=alarm_states,
         warnings=([warning] if warning else []) + (fallback_warnings(strategy, new.instance_type or "") if shifting else []),
         scaling_before=before,
         scaling_after=before,
