@@ -219,15 +219,16 @@ def _checks(response, region: str, operation: str, resource: str) -> tuple[list[
     return requirement(Request(response, region)), False
 
 
-def _denial(response, moto_request, check: Check, moto_default: bool) -> Exception | None:
-    """None when allowed, else the error to answer: moto decides the operations it knows, with the
-    IAM service prefix; ours are decided with the request's condition keys (iam:PassedToService)."""
+def _denial(response, moto_request, check: Check, policies: list | None) -> Exception | None:
+    """None when allowed, else the error to answer: moto decides the operations it knows (no
+    `policies`), with the IAM service prefix; ours are decided on the caller's `policies` (moto
+    IAMPolicy objects) with the request's condition keys (iam:PassedToService)."""
     from moto.core.exceptions import AccessDeniedError
-    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.iam.access_control import PermissionResult
 
     principal = moto_request._access_key.arn
     moto_request._action = check.action
-    if moto_default:
+    if policies is None:
         try:
             moto_request.check_action_permitted(check.resource)
         except AccessDeniedError:
@@ -235,10 +236,7 @@ def _denial(response, moto_request, check: Check, moto_default: bool) -> Excepti
         except (HTTPException, ServiceException) as error:  # S3's own AccessDenied
             return error
         return None
-    results = {
-        IAMPolicy(policy).is_action_permitted(check.action, check.resource, None, check.context)
-        for policy in moto_request._access_key.collect_policies()
-    }
+    results = {policy.is_action_permitted(check.action, check.resource, None, check.context) for policy in policies}
     if PermissionResult.PERMITTED in results and PermissionResult.DENIED not in results:
         return None
     return access_denied(response, principal, check)
@@ -269,6 +267,7 @@ def install() -> None:
     """Decide each request's checks in moto's one place for it (ActionAuthenticatorMixin)."""
     from moto import settings
     from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import IAMPolicy
 
     def authenticate_and_authorize(self, iam_request_cls, resource="*"):
         # moto's flow: free for the first INITIAL_NO_AUTH_ACTION_COUNT requests, public operations,
@@ -287,8 +286,10 @@ def install() -> None:
         service, _, name = moto_request._action.partition(":")
         operation = f"{IAM_PREFIXES.get(service, service)}:{name}"
         checks, moto_default = _checks(self, moto_request._region, operation, resource)
+        # The caller's policies, collected once for all the request's checks.
+        policies = None if moto_default else [IAMPolicy(p) for p in moto_request._access_key.collect_policies()]
         for check in checks:
-            error = _denial(self, moto_request, check, moto_default)
+            error = _denial(self, moto_request, check, policies)
             with _decisions_lock:
                 decisions.append(
                     Decision(moto_request._access_key.arn, operation, check.action, check.resource, error is None)
