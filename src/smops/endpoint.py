@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import time
 
-import botocore.exceptions
-
 from smops import aws, gha
 from smops.errors import BadInput, TimedOut
 from smops.waiting import PollingFailed, wait_for
@@ -33,13 +31,14 @@ def serving_model(sm, config_name: str) -> dict | None:
     None when there is none, or when the config or model was deleted while the endpoint runs it
     (SageMaker allows that).
     """
-    try:
-        variants = sm.describe_endpoint_config(EndpointConfigName=config_name).get("ProductionVariants") or []
-        return sm.describe_model(ModelName=variants[0]["ModelName"]) if variants else None
-    except botocore.exceptions.ClientError as exc:
-        if aws.is_not_found(exc):
-            return None
-        raise
+    config = aws.found(sm.describe_endpoint_config, EndpointConfigName=config_name)
+    return config_model(sm, config) if config else None
+
+
+def config_model(sm, config: dict) -> dict | None:
+    """The Model behind a described endpoint config's first variant; None when there is none."""
+    variants = config.get("ProductionVariants") or []
+    return aws.found(sm.describe_model, ModelName=variants[0]["ModelName"]) if variants else None
 
 
 def model_package(model: dict | None) -> str | None:

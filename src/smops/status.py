@@ -79,19 +79,29 @@ def _endpoint(sm, name: str) -> dict[str, Any]:
     if found is None:
         return {"endpoint-name": name, "endpoint-status": "does not exist"}
     config_name = found["EndpointConfigName"]
+    # One describe of the config serves the package it serves and the deployment's record; a
+    # config deleted while the endpoint runs it (SageMaker allows that) leaves both unknown.
+    try:
+        config, missing = sm.describe_endpoint_config(EndpointConfigName=config_name), None
+    except botocore.exceptions.ClientError as exc:
+        if not aws.is_not_found(exc):
+            raise
+        config, missing = None, aws.error_code(exc)
     item: dict[str, Any] = {
         "endpoint-name": name,
         "endpoint-status": found["EndpointStatus"],
         "endpoint-config-name": config_name,
-        "model-package-arn": endpoint.config_package(sm, config_name),
+        "model-package-arn": endpoint.model_package(endpoint.config_model(sm, config)) if config else None,
     }
     pending = (found.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
     if pending:
         item["deploying-endpoint-config-name"] = pending
     if found.get("FailureReason"):
         item["last-failure"] = found["FailureReason"]
+    if config is None:
+        item["deployment"] = f"unreadable: {missing}"
+        return item
     try:
-        config = sm.describe_endpoint_config(EndpointConfigName=config_name)
         tags = aws.tags(sm, config["EndpointConfigArn"])
     except botocore.exceptions.ClientError as exc:
         item["deployment"] = f"unreadable: {aws.error_code(exc)}"
