@@ -322,15 +322,12 @@ def find_baseline(sm, package: dict, endpoint_name: str | None) -> tuple[dict | 
     group = package.get("ModelPackageGroupName")
     if not group:
         return None, "an unversioned package has no group: no baseline"
-    pages = sm.get_paginator("list_model_packages").paginate(
-        ModelPackageGroupName=group, ModelApprovalStatus="Approved", SortBy="CreationTime", SortOrder="Descending"
-    )
-    for page in pages:
-        for summary in page["ModelPackageSummaryList"]:
-            if summary["ModelPackageArn"] != package["ModelPackageArn"]:
-                baseline = registry.describe(sm, summary["ModelPackageArn"])
-                return baseline, f"the newest Approved package of {group}: {registry.label(baseline)}"
-    return None, f"{group} has no other Approved package: no baseline"
+    approved = registry.summaries(sm, group, "Approved")
+    other = next((s for s in approved if s["ModelPackageArn"] != package["ModelPackageArn"]), None)
+    if other is None:
+        return None, f"{group} has no other Approved package: no baseline"
+    baseline = registry.describe(sm, other["ModelPackageArn"])
+    return baseline, f"the newest Approved package of {group}: {registry.label(baseline)}"
 
 
 def apply(sm, assessment: Assessment, approve_on_pass: bool) -> str | None:

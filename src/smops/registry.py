@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import botocore.exceptions
 
@@ -38,21 +39,26 @@ def describe(sm, arn: str) -> dict:
         raise
 
 
-def newest(sm, group: str, status: str | None) -> dict | None:
-    """The newest package of the group (in that approval status, when given), described."""
+def summaries(sm, group: str, status: str | None = None) -> Iterator[dict]:
+    """The group's package summaries (in that approval status, when given), newest first, read a
+    page at a time as they are consumed. A filtered page may come back empty with a NextToken:
+    the paginator reads on."""
     request = {"ModelPackageGroupName": group, "SortBy": "CreationTime", "SortOrder": "Descending"}
     if status:
         request["ModelApprovalStatus"] = status
+    for page in sm.get_paginator("list_model_packages").paginate(**request):
+        yield from page["ModelPackageSummaryList"]
+
+
+def newest(sm, group: str, status: str | None) -> dict | None:
+    """The newest package of the group (in that approval status, when given), described."""
     try:
-        # A filtered page may come back empty with a NextToken: keep reading until one is found.
-        for page in sm.get_paginator("list_model_packages").paginate(**request):
-            if page["ModelPackageSummaryList"]:
-                return describe(sm, page["ModelPackageSummaryList"][0]["ModelPackageArn"])
+        summary = next(summaries(sm, group, status), None)
     except botocore.exceptions.ClientError as exc:
         if aws.is_not_found(exc):
             raise BadInput(f"model package group {group} not found", "check the name and region") from exc
         raise
-    return None
+    return describe(sm, summary["ModelPackageArn"]) if summary else None
 
 
 def resolve(sm, arn: str | None, group: str | None, status: str) -> dict:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from itertools import islice
 from typing import Any
 
 import botocore.exceptions
@@ -52,9 +53,10 @@ def collect(sm, s3, group: str | None, endpoint_names: list[str], limit: int) ->
     packages = {}
     for arn in dict.fromkeys(e["model-package-arn"] for e in serving if e.get("model-package-arn")):
         packages[arn] = _package(sm, s3, arn, serving)
-    newest = [s["ModelPackageArn"] for s in _packages(sm, group, None)[:limit]] if group else []
+    newest = [s["ModelPackageArn"] for s in islice(registry.summaries(sm, group), limit)] if group else []
     groups = dict.fromkeys([group] if group else [p["model-package-group"] for p in packages.values()])
-    pending = [s["ModelPackageArn"] for name in groups if name for s in _packages(sm, name, "PendingManualApproval")]
+    pending = [s["ModelPackageArn"] for name in groups if name
+               for s in registry.summaries(sm, name, "PendingManualApproval")]
     for arn in dict.fromkeys(newest + pending):
         if arn not in packages:
             packages[arn] = _package(sm, s3, arn, serving)
@@ -120,14 +122,6 @@ def _endpoint(sm, name: str) -> dict[str, Any]:
 def _check_group(sm, group: str) -> None:
     if aws.found(sm.describe_model_package_group, ModelPackageGroupName=group) is None:
         raise BadInput(f"model package group {group} not found", "check the name and the region")
-
-
-def _packages(sm, group: str, status: str | None) -> list[dict]:
-    request = {"ModelPackageGroupName": group, "SortBy": "CreationTime", "SortOrder": "Descending"}
-    if status:
-        request["ModelApprovalStatus"] = status
-    pages = sm.get_paginator("list_model_packages").paginate(**request)
-    return [s for page in pages for s in page["ModelPackageSummaryList"]]
 
 
 def _package(sm, s3, arn: str, serving: list[dict]) -> dict[str, Any]:
