@@ -152,7 +152,7 @@ def for_deploy(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
     timeout_warning = strategy_timeout_warning(strategy, args.timeout)
     warnings = [timeout_warning] if timeout_warning else []
 
-    serving = pending or (serving_this(sm, current, arn, digest, args.role_arn) if current else None)
+    serving = pending or (serving_this(sm, old, arn, digest, args.role_arn) if current else None)
     if serving:
         return Plan(
             action="unchanged",
@@ -368,16 +368,15 @@ def config_tags(sm, config_name: str) -> dict[str, str]:
     return aws.tags(sm, config["EndpointConfigArn"]) if config else {}
 
 
-def serving_this(sm, current: dict, arn: str, fingerprint: str, role_arn: str | None) -> str | None:
-    """The config the endpoint runs, when it already runs this package with these settings (and
-    this role, if given); None when a deploy would change something."""
-    config_name = current["EndpointConfigName"]
-    if config_tags(sm, config_name).get(CONFIG_TAG) != fingerprint:
+def serving_this(sm, old: Fleet, arn: str, fingerprint: str, role_arn: str | None) -> str | None:
+    """The config the endpoint runs (`old`, as read already), when it already runs this package
+    with these settings (and this role, if given); None when a deploy would change something. A
+    config with smops' fingerprint has one variant, so `old`'s model is the one it serves."""
+    if config_tags(sm, old.config).get(CONFIG_TAG) != fingerprint:
         return None
-    model = endpoint.serving_model(sm, config_name)
-    if endpoint.model_package(model) != arn or (role_arn and model.get("ExecutionRoleArn") != role_arn):
+    if old.package_arn != arn or (role_arn and old.role != role_arn):
         return None
-    return config_name
+    return old.config
 
 
 def variant_spec(args, serverless: bool) -> dict:
