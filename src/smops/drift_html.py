@@ -133,7 +133,7 @@ def _table(features) -> str:
             f'<td class="{"bad" if f.checks else "good"}">{"✗" if f.checks else "✓"} {escape(verdict)}</td></tr>'
         )
     return ("<table>\n<thead><tr><th>feature</th><th>baseline</th><th>now</th><th>distance</th><th>threshold</th>"
-            "<th>0 → 1, ┃ threshold</th><th>verdict</th></tr></thead>\n<tbody>\n"
+            "<th aria-label=\"distance, the mark at the threshold\"></th><th>verdict</th></tr></thead>\n<tbody>\n"
             + "\n".join(rows) + "\n</tbody>\n</table>")
 
 
@@ -262,7 +262,7 @@ def _histogram(left: float, width: float, edges: np.ndarray, shares: list[np.nda
     top = max(float(max(s.max() for s in shares)) * 1.12, 1e-9)
     frame = _Frame(left, width, (float(edges[0]), float(edges[-1])), (0.0, top))
     out = ['<g class="panel histogram">',
-           frame.axes("Distribution", "value", "share of values", lambda v: f"{100 * v:.0f}%" if top > 0.05 else f"{100 * v:.1f}%")]
+           frame.axes("Distribution", f"value (the end bars hold the {100 * TAIL:g}% tails)", "share of values", _percent)]
     for i in range(len(edges) - 1):
         x0, x1 = frame.x(edges[i]), frame.x(edges[i + 1])
         bar = (x1 - x0) * 0.42
@@ -278,8 +278,7 @@ def _histogram(left: float, width: float, edges: np.ndarray, shares: list[np.nda
 def _cdf_panel(left: float, width: float, xs: tuple[float, float], baseline, captured, gap) -> str:
     frame = _Frame(left, width, xs, (0.0, 1.0))
     grid = np.linspace(xs[0], xs[1], 240)
-    out = ['<g class="panel cdf">', frame.axes("Cumulative distribution", "value", "share of values ≤ value",
-                                               lambda v: f"{100 * v:.0f}%")]
+    out = ['<g class="panel cdf">', frame.axes("Cumulative distribution", "value", "share of values ≤ value", _percent)]
     for (x, y), colour in ((baseline, BASELINE_COLOUR), (captured, CAPTURED_COLOUR)):
         line = " ".join(f"{frame.x(v):.1f},{frame.y(f):.1f}" for v, f in zip(grid, np.interp(grid, x, y, left=0.0, right=1.0)))
         out.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2.2"/>')
@@ -307,6 +306,10 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
     return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
 
 
+def _percent(share: float) -> str:
+    return f"{_number(round(100 * share, 6))}%"
+
+
 def _number(value: float) -> str:
     if value == 0 or 1e-3 <= abs(value) < 1e6:
         return f"{value:.6g}" if abs(value - round(value)) > 1e-9 * max(1.0, abs(value)) else f"{round(value):d}"
@@ -331,7 +334,7 @@ def _categorical_figure(feature) -> str:
     values = sorted(set(d.baseline_counts) | set(d.now_counts),
                     key=lambda v: (-max(shares[0].get(v, 0.0), shares[1].get(v, 0.0)), v))[:TOP_VALUES]
     row, top, label_width = 30, 34, 180
-    height = top + row * len(values) + 30
+    height = top + row * len(values) + 8
     scale = (WIDTH - label_width - 90) / max(max(s.get(v, 0.0) for s in shares for v in values), 1e-9)
     out = [_legend_categorical()]
     for i, value in enumerate(values):
