@@ -70,7 +70,7 @@ def render(endpoint: str, report) -> str:
     numeric = sorted((f for f in report.features if f.drifted and f.distributions is not None
                       and f.distributions.points is not None), key=lambda f: -(f.distance or 0))
     categorical = [f for f in report.features if f.distributions is not None and f.distributions.baseline_counts
-                   and _changes(f.distributions)[0] | _changes(f.distributions)[1]]
+                   and any(_changes(f.distributions))]
     figures = [_numeric_figure(f) for f in numeric] + [_categorical_figure(f) for f in categorical]
     body = [_header(endpoint, report, drifted)]
     if figures:
