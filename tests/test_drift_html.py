@@ -147,7 +147,8 @@ def test_a_browser_draws_each_drifted_feature_with_its_labels(tmp_path):
         assert figure["marks"] > drift_html.BINS  # the bars, the two CDFs and the gap
         assert f"{feature.name} drifted: distance {feature.distance:.3f}" in figure["caption"]
         labels = {text["text"]: text for text in figure["texts"]}
-        for label in ("baseline", "captured", "largest gap", "Distribution", "Cumulative distribution",
+        for label in ("baseline (5,000 values)", "captured (3,000 values)", "largest gap", "Distribution",
+                      "Cumulative distribution",
                       "share of values", "share of values ≤ value", "0%", "100%"):
             assert labels[label]["width"] > 0 and labels[label]["height"] > 0, (feature.name, label)
         assert any(text["text"].startswith("gap ") and text["width"] > 0 for text in figure["texts"])

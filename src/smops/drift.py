@@ -47,6 +47,7 @@ class Distributions:
     baseline_cdf: Any = None
     now_cdf: Any = None
     now_range: tuple[float, float] | None = None
+    sizes: tuple[float, int] | None = None  # values in the baseline's sketch, values captured
     baseline_counts: dict[str, float] = field(default_factory=dict)
     now_counts: dict[str, int] = field(default_factory=dict)
 
@@ -224,7 +225,8 @@ def _check(base, feature: dict, column, cdf, violations: list) -> Feature:
             distance = max(0.0, distance - C_ALPHA * math.sqrt((n + m) / (n * m)))
         row.distance = distance
         row.threshold = float(distribution.get("comparison_threshold", 0.1))
-        row.distributions = Distributions(points, baseline_cdf, column.cdf_at_split_points(), (column.min, column.max))
+        row.distributions = Distributions(points, baseline_cdf, column.cdf_at_split_points(), (column.min, column.max),
+                                          sizes=(n, column.count))
         if distance > row.threshold:
             row.checks.append(_violate(
                 violations, name, "baseline_drift_check",

@@ -195,7 +195,7 @@ def _numeric_figure(feature) -> str:
     allowance = feature.distance < abs(gap[1] - gap[2]) - 1e-9
     half = WIDTH // 2
     parts = [
-        _legend(),
+        _legend(d.sizes),
         _histogram(0, half, edges, shares),
         _cdf_panel(half, half, (low, high), baseline, captured, gap),
     ]
@@ -210,13 +210,17 @@ def _numeric_figure(feature) -> str:
     )
 
 
-def _legend() -> str:
-    items, x = [], WIDTH / 2 - 150
-    for label, colour in (("baseline", BASELINE_COLOUR), ("captured", CAPTURED_COLOUR), ("largest gap", GAP_COLOUR)):
+def _legend(sizes: tuple[float, int] | None) -> str:
+    counts = [f" ({n:,.0f} values)" for n in sizes] if sizes else ["", ""]
+    entries = (("baseline", counts[0], BASELINE_COLOUR), ("captured", counts[1], CAPTURED_COLOUR),
+               ("largest gap", "", GAP_COLOUR))
+    items, x = [], WIDTH / 2 - (200 if sizes else 150)
+    for label, count, colour in entries:
         mark = (f'<rect x="{x:.0f}" y="10" width="14" height="10" rx="2" fill="{colour}"/>' if label != "largest gap"
                 else f'<line x1="{x + 7:.0f}" y1="8" x2="{x + 7:.0f}" y2="22" stroke="{colour}" stroke-width="2.5"/>')
-        items.append(f'<g class="legend-item">{mark}<text x="{x + 20:.0f}" y="19" font-size="12">{label}</text></g>')
-        x += 110
+        items.append(f'<g class="legend-item">{mark}<text x="{x + 20:.0f}" y="19" font-size="12">'
+                     f'{label}<tspan class="tick">{count}</tspan></text></g>')
+        x += 110 + 7 * len(count)
     return '<g class="legend">' + "".join(items) + "</g>"
 
 
