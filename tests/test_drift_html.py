@@ -128,6 +128,9 @@ def test_a_browser_draws_each_drifted_feature_with_its_labels(tmp_path):
     page.write_text(drift_html.render("churn-production", found))
     screenshot = tmp_path / "drift-report.png"
     seen = render(page, screenshot)
+    ARTIFACTS.mkdir(exist_ok=True)  # kept before any check, to look at when one fails
+    for path in (page, screenshot):
+        shutil.copy(path, ARTIFACTS / path.name)
 
     # Nothing but the page itself was asked for, and nothing went wrong on it (CSP included).
     assert seen["requests"] == [page.as_uri()]
@@ -164,6 +167,3 @@ def test_a_browser_draws_each_drifted_feature_with_its_labels(tmp_path):
     assert [row.split("\t")[0] for row in seen["rows"]][:2] == sorted(found.drifted, key=lambda n: -next(
         f.distance for f in found.features if f.name == n))
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    ARTIFACTS.mkdir(exist_ok=True)
-    for path in (page, screenshot):
-        shutil.copy(path, ARTIFACTS / path.name)
