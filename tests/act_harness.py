@@ -21,7 +21,8 @@ What act is given, and why:
   services: AWS_ENDPOINT_URL (the emulator, for the non-rehearsal path; the real one would
   reach AWS), ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (GitHub's OIDC token service, played by the
   GitHub stand-in, `Consumer.github`, which also takes the bridge's dispatches), and the
-  stand-ins' settings (STANDIN_*).
+  stand-ins' settings (STANDIN_*; the upload-artifact stand-in stores each run's artifacts under
+  `Consumer.artifacts`, RUN_ID/NAME.zip).
 - A run id per run (GITHUB_RUN_ID; act's own is always 1), as GitHub gives each run.
 - A fresh HOME and action cache per run, so no ~/.actrc or earlier run leaks in; the
   actions/cache stand-in's store is shared by the session (`cache_dir`), as GitHub's cache is by
@@ -68,6 +69,7 @@ STAND_IN_FOR = {
     "actions/checkout": STAND_INS / "checkout",
     "actions/setup-python": STAND_INS / "setup-python",
     "actions/cache": STAND_INS / "cache",
+    "actions/upload-artifact": STAND_INS / "upload-artifact",
     "aws-actions/configure-aws-credentials": STAND_INS / "configure-aws-credentials",
     "actions/upload-artifact": STAND_INS / "upload-artifact",
     "actions/download-artifact": STAND_INS / "download-artifact",
@@ -282,6 +284,7 @@ class Consumer:
         self.repository = repository
         self.aws_endpoint = aws_endpoint
         self.cache_dir = cache_dir or root.parent / "actions-cache"
+        self.artifacts = root.parent / "artifacts"  # the upload-artifact stand-in's store: RUN_ID/NAME.zip
         self.env = dict(env or {})
         self.github = GitHubStandIn()
         self.toolkit = snapshot(ROOT, root.parent / "toolkit")
@@ -360,6 +363,7 @@ class Consumer:
             "STANDIN_SETUP_PYTHON": os.path.realpath(sys._base_executable),
             "STANDIN_REPOSITORIES": json.dumps(mapping),
             "STANDIN_CACHE_DIR": str(self.cache_dir),
+            "STANDIN_ARTIFACT_DIR": str(self.artifacts),
             **self.env,
         }
 
@@ -398,8 +402,7 @@ class Consumer:
         # Each run its own id, as on GitHub (act's is always 1): smops build's idempotency token
         # holds it, so a second run would otherwise get the first run's pipeline execution.
         run_ids = {"GITHUB_RUN_ID": str(10**9 + random.randbelow(10**9)), "GITHUB_RUN_NUMBER": str(self._count)}
-        artifacts = {"STANDIN_ARTIFACTS_DIR": str(scratch / "artifacts")}  # a run's own, as on GitHub
-        for name, value in {**self.act_env(), **run_ids, **artifacts, "RUNNER_TRACKING_ID": tracking}.items():
+        for name, value in {**self.act_env(), **run_ids, "RUNNER_TRACKING_ID": tracking}.items():
             args += ["--env", f"{name}={value}"]
         machine = {k: v for k, v in os.environ.items() if not k.startswith(NOT_ON_A_RUNNER)}
         started = time.monotonic()

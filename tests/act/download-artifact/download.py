@@ -1,13 +1,16 @@
-"""actions/download-artifact stand-in: copies an artifact of this run out of the store the
-upload-artifact stand-in writes (STANDIN_ARTIFACTS_DIR)."""
+"""actions/download-artifact stand-in: unzips an artifact of this run from the store the
+upload-artifact stand-in writes (STANDIN_ARTIFACT_DIR/RUN_ID/NAME.zip)."""
 
 import os
-import shutil
 import sys
+import zipfile
 from pathlib import Path
 
-store, name = Path(os.environ["STANDIN_ARTIFACTS_DIR"]), os.environ["INPUT_NAME"]
-if not (store / name).is_dir():
-    sys.exit(f"::error::download-artifact stand-in: this run has no artifact {name}")
-shutil.copytree(store / name, Path(os.environ["GITHUB_WORKSPACE"], os.environ["INPUT_PATH"]), dirs_exist_ok=True)
-print(f"downloaded artifact {name}")
+name = os.environ["INPUT_NAME"]
+stored = Path(os.environ["STANDIN_ARTIFACT_DIR"], os.environ["GITHUB_RUN_ID"], f"{name}.zip")
+if not stored.is_file():
+    sys.exit(f"::error::Artifact not found for name: {name}")
+target = Path(os.environ["GITHUB_WORKSPACE"], os.environ["INPUT_PATH"])
+with zipfile.ZipFile(stored) as archive:
+    archive.extractall(target)
+print(f"downloaded artifact {name} to {target}")
