@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import signal
 import sys
 import time
@@ -124,8 +123,8 @@ def _check_quality_flags(args) -> None:
         )
     if (args.gate or args.approve_on_pass) and not args.wait:
         raise BadInput("--gate and --approve-on-pass need the execution's result", "drop --no-wait")
-    if args.baseline_endpoint and not re.match(endpoint.NAME_PATTERN, args.baseline_endpoint):
-        raise BadInput(f"--baseline-endpoint {args.baseline_endpoint!r} is not an endpoint name", "check the name")
+    if args.baseline_endpoint:
+        endpoint.check_name(args.baseline_endpoint)
 
 
 def _tag_package(sm, package: dict) -> None:
