@@ -127,10 +127,10 @@ def filled_in(ctx: Context) -> str:
 def lower_case_names(ctx: Context) -> str:
     given = _given(ctx.root)
     disagree = _disagreements(given)
-    wrong = {field: [f"{where} {value!r}" for where, value in given[field] if not project.LOWER_CASE_NAME.match(value)]
+    mixed = {field: [f"{where} {value!r}" for where, value in given[field] if not project.LOWER_CASE_NAME.match(value)]
              for field in NAMES}
-    reported = [field for field in NAMES if wrong[field] and field in disagree]  # the starters check said it
-    wrong = [said for field in NAMES if field not in reported for said in wrong[field]]
+    reported = [field for field in NAMES if mixed[field] and field in disagree]  # the starters check said it
+    wrong = [said for field in NAMES if field not in reported for said in mixed[field]]
     if wrong:
         raise Problem(f"not in lower case: {', '.join(wrong)}",
                       "IAM compares ARNs case-sensitively and SageMaker writes these names in lower case: rename them in lower case")
