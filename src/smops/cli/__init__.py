@@ -8,6 +8,7 @@ argparse; the implementation is imported only when the command runs, so `--help`
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import traceback
@@ -34,8 +35,9 @@ def parser() -> flags.Parser:
     top = flags.Parser(
         prog="smops",
         description="From a push on GitHub to a production Amazon SageMaker endpoint.",
-        epilog="Run `smops COMMAND --help` for a command's flags. Exit codes: 0 done, 1 the "
-        "remote operation failed, 2 bad input (nothing changed), 3 timed out.",
+        epilog="Run `smops COMMAND --help` for a command's flags and what its exit codes mean.\n"
+        + flags.exit_codes({0: "done", 1: "the remote operation failed", 3: "timed out waiting"}),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("--version", action="version", version=f"smops {__version__}")
     subparsers = top.add_subparsers(
