@@ -6,10 +6,14 @@ from __future__ import annotations
 import argparse
 import re
 
+import boto3
+import botocore.config
+import botocore.exceptions
 import pytest
 from conftest import run_smops
 
-from smops.cli import COMMANDS, flags, parser
+from smops import aws
+from smops.cli import COMMANDS, _aws_error, flags, main, parser
 
 
 def refusal(capsys, *argv: str) -> str:
@@ -92,3 +96,45 @@ def test_the_top_level_help_lists_every_exit_code():
     text = " ".join(run_smops("--help").stdout.split())
     for code in ("0 done", "1 the remote operation failed", "2 bad input", "3 timed out", "130 interrupted"):
         assert code in text
+
+
+# -- a misspelled region ------------------------------------------------------------------------
+
+REGION_FIX = "pass --region us-east-1 or fix AWS_REGION or the profile's region"
+
+
+def test_a_misspelled_region_flag_is_refused_naming_the_nearest_region(aws_env, capsys):
+    assert main(["approve", "--model-package-group", "churn", "--region", "us-eats-1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("error: region 'us-eats-1' is not an AWS region (did you mean us-east-1?): " + REGION_FIX)
+
+
+def test_a_misspelled_aws_region_variable_is_refused_as_a_process():
+    result = run_smops("status", "--model-package-group", "churn", env={"AWS_REGION": "eu-wset-1"})
+    assert result.returncode == 2
+    assert "region 'eu-wset-1' is not an AWS region (did you mean eu-west-1?)" in result.stderr
+
+
+def test_every_region_botocore_knows_is_taken():
+    for region in ("us-east-1", "eu-west-1", "ap-southeast-7", "cn-north-1", "us-gov-west-1"):
+        aws.check_region(region)
+
+
+def test_the_emulator_answers_an_unknown_region_as_aws_does_with_no_answer(aws_env):
+    """On AWS an unknown region's endpoint does not resolve (EndpointConnectionError); the
+    emulator closes the connection: a connection-level failure either way, never an HTTP error,
+    and smops words both the same way."""
+    no_retries = botocore.config.Config(retries={"total_max_attempts": 1})
+    lost = boto3.client("sagemaker", region_name="us-eats-1", config=no_retries)
+    with pytest.raises(botocore.exceptions.BotoCoreError) as raised:
+        lost.list_model_package_groups()
+    assert not isinstance(raised.value, botocore.exceptions.ClientError)
+    unresolved = botocore.exceptions.EndpointConnectionError(endpoint_url="https://api.sagemaker.us-eats-1.amazonaws.com/")
+    for error in (raised.value, unresolved):
+        failure = _aws_error(error)
+        assert failure.exit_code == 1 and str(failure).startswith("could not reach AWS: ")
+        assert "check the network, the region and AWS_ENDPOINT_URL" in str(failure)
+    # A known region still gets its answer.
+    assert "ModelPackageGroupSummaryList" in boto3.client("sagemaker", config=no_retries).list_model_package_groups()
+
