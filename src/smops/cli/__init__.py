@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from smops import __version__, gha
 from smops.cli import (
     approve, baseline, bridge, build, cleanup, demo, deploy, dispatch, doctor, drift, emulator, flags, init,
-    rollback, setup_aws, smoke_test, status,
+    rollback, setup_aws, smoke_test, status, teardown,
 )
 from smops.cli.flags import env_name
 from smops.errors import BadInput, RemoteFailure, SmopsError
@@ -27,7 +27,7 @@ __all__ = ["env_name", "main", "parser"]
 # The sub-commands, in the order `smops --help` lists them.
 COMMANDS = [
     build, deploy, rollback, smoke_test, approve, status, cleanup, drift, baseline, dispatch, bridge,
-    init, setup_aws, doctor, emulator, demo,
+    init, setup_aws, doctor, teardown, emulator, demo,
 ]
 
 
