@@ -138,3 +138,9 @@ def test_the_emulator_answers_an_unknown_region_as_aws_does_with_no_answer(aws_e
     # A known region still gets its answer.
     assert "ModelPackageGroupSummaryList" in boto3.client("sagemaker", config=no_retries).list_model_package_groups()
 
+
+
+def test_the_emulator_refuses_a_misspelled_region_it_would_print_as_aws_region():
+    result = run_smops("emulator", "--region", "eu-wset-1", timeout=120)  # a safety net: it would serve forever
+    assert result.returncode == 2 and "region 'eu-wset-1' is not an AWS region (did you mean eu-west-1?)" in result.stderr
+    assert "export" not in result.stdout

@@ -117,6 +117,9 @@ class Emulator:
 
 def run(args) -> dict[str, str]:
     """`smops emulator`: serve until Ctrl-C or SIGTERM."""
+    from smops import aws
+
+    aws.check_region(args.region)  # the AWS_REGION it prints: a misspelled one would get no answers
     if args.step_seconds is not None:
         settings.step_seconds = args.step_seconds
     settings.fail_steps.update(dict(args.fail_step))
