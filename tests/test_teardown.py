@@ -12,8 +12,9 @@ from conftest import read_outputs
 from test_deploy import IMAGE
 from test_setup_aws import MODEL_ROLE, account, bridge_zip, repo, setup_aws, stack_names  # noqa: F401 - fixtures
 
+from smops import aws
 from smops.cli import main
-from smops.emulator import settings
+from smops.emulator import faults, settings
 
 CAPTURE = "s3://churn-capture/capture"
 STAGING, PRODUCTION = "churn-staging", "churn-production"
@@ -138,3 +139,19 @@ def test_endpoints_given_without_starters(deployed, tmp_path, outputs):
 def test_nothing_to_tear_down_is_bad_input(aws_env, tmp_path, capsys):
     assert main(["teardown", "--dir", str(tmp_path), "--dry-run"]) == 2
     assert "no endpoints to tear down" in capsys.readouterr().err
+
+
+def test_a_refused_deletion_stops_it_naming_what_is_left_and_a_rerun_finishes(deployed, outputs, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # no retry hides the refusal
+    aws.client.cache_clear()
+    faults.inject("DeleteEndpointConfig", "500", times=1)
+    assert teardown(deployed, "--yes") == 1
+    err = capsys.readouterr().err
+    line = next(line for line in err.splitlines() if line.startswith("error:"))
+    assert "teardown stopped deleting endpoint config churn-staging-v1-" in line and "InternalFailure" in line
+    assert "still there: endpoint config churn-staging-v1-" in line and "stack smops-github-oidc" in line
+    assert "run smops teardown again" in line
+    assert [step["kind"] for step in json.loads(outputs()["deleted"])][:2] == ["endpoint", "autoscaling"]
+    assert everything()["endpoints"] == []
+    assert teardown(deployed, "--yes") == 0
+    assert everything()["configs"] == [f"{PRODUCTION}-by-hand"] and everything()["stacks"] == []

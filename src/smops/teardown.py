@@ -72,7 +72,8 @@ def run(args) -> dict[str, str]:
             step.delete()
         except (SmopsError, *aws.ERRORS) as exc:
             left = ", ".join(f"{s.kind} {s.name}" for s in steps[done:])
-            raise RemoteFailure(
+            failure = type(exc) if isinstance(exc, SmopsError) else RemoteFailure  # a timeout stays exit 3
+            raise failure(
                 f"teardown stopped deleting {step.kind} {step.name}: {exc}",
                 f"{done} of {len(steps)} deleted; still there: {left}; fix the cause and run smops teardown again",
                 outputs=outputs,
