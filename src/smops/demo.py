@@ -377,7 +377,7 @@ def _story_teardown(demo: Demo) -> str:
     kinds = [step["kind"] for step in json.loads(out["plan"])]
     demo.check(kinds.count("endpoint") == 2 and "autoscaling" in kinds, f"teardown's plan misses an endpoint: {kinds}")
     demo.check(all(demo.serving(e) for e in (STAGING, PRODUCTION)), "the teardown dry run changed an endpoint")
-    counts = ", ".join(f"{kinds.count(kind)} {kind}" for kind in dict.fromkeys(kinds))
+    counts = ", ".join(f"{kind} ×{kinds.count(kind)}" for kind in dict.fromkeys(kinds))
     return f"smops teardown --dry-run would delete {counts}; the registry is kept; nothing deleted"
 
 
