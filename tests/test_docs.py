@@ -15,6 +15,10 @@ from smops.cli import flags
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "infra" / "README.md"]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 FIRST_SCREEN = 40  # lines
+# `smops COMMAND ...` in a document, continuation lines joined; and the flags on it.
+COMMAND_LINE = re.compile(r"(?:^|[\s`$(])smops ([a-z-]+)((?: +[^\s`|;&)]+)*)", flags=re.M)
+FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z-]*[a-z])(?![\w*-])")
+MISSPELLED_ON_PURPOSE = {("deploy", "--dryrun")}  # the README's example of what a misspelled flag gets
 
 
 def headings(path: Path) -> set[str]:
@@ -59,3 +63,16 @@ def test_the_documented_exit_codes_are_the_ones_help_lists():
     documented = " ".join((ROOT / "docs" / "cli.md").read_text().split())
     for code in (0, 1, 2, 3, *flags.COMMON_EXITS):
         assert f"`{code}` " in documented
+
+
+def test_every_flag_the_documents_show_is_a_flag_of_that_command():
+    """Spelled out in full: abbreviations are refused, so an example with one would fail."""
+    commands = subcommands()
+    unknown = []
+    for path in [*DOCUMENTS, ROOT / "examples" / "README.md", ROOT / "bench" / "README.md"]:
+        for command, rest in COMMAND_LINE.findall(path.read_text().replace("\\\n", " ")):
+            if command in commands:
+                unknown += [(path.name, command, flag) for flag in FLAG.findall(rest)
+                            if flag not in commands[command]._option_string_actions
+                            and (command, flag) not in MISSPELLED_ON_PURPOSE]
+    assert not unknown
