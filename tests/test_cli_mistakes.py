@@ -68,6 +68,12 @@ def test_a_misspelled_choice_or_command_names_the_one_meant(capsys):
     assert "(did you mean 'deploy'?): see `smops --help`" in line
 
 
+def test_a_misspelled_flag_of_smops_itself_is_named_before_the_command_complains(capsys):
+    assert refusal(capsys, "--verison", "deploy") == (
+        "error: unknown flag --verison (did you mean --version?): see `smops --help`"
+    )
+
+
 def test_a_stray_word_points_to_the_commands_own_help(capsys):
     line = refusal(capsys, "status", "--endpoint-name", "e", "extra")
     assert line == "error: unrecognized arguments: extra: see `smops status --help`"

@@ -56,9 +56,11 @@ class Parser(argparse.ArgumentParser):
         # Reported only now, so a bad variable breaks the command that reads it, not --help.
         if self.env_errors:
             self.error(self.env_errors[0])
-        if self._subparsers is not None:  # smops itself: the command's own parser checks its flags
-            return super().parse_known_args(args, namespace)
         given = sys.argv[1:] if args is None else list(args)
+        if self._subparsers is not None:  # smops itself: its own flags come before the command's
+            command = next((i for i, word in enumerate(given) if not word.startswith("-")), len(given))
+            self._refuse_unknown_flags(given[:command])
+            return super().parse_known_args(given, namespace)
         self._refuse_unknown_flags(given)  # before argparse names a required flag the typo stood for
         namespace, extras = super().parse_known_args(given, namespace)
         if extras:
