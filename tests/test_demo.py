@@ -26,7 +26,8 @@ def test_demo_runs_the_whole_lifecycle(tmp_path):
     narrative = result.stdout
     for phase in ("1 build", "2 approve → dispatch", "3 staging + smoke test", "4 production (canary)",
                   "5 v2: build → staging", "5 v2: production plan", "5 v2: production rollback", "6 v3: quality gate",
-                  "7 cleanup", "8 one-command rollback", "9 drift → retrain", "10 status"):
+                  "7 cleanup", "8 one-command rollback", "9 drift → retrain", "10 status",
+                  "11 teardown (dry run)"):
         assert f"✓ {phase}" in narrative
     assert "production still serves AbaloneModelPackageGroup v1" in narrative
     assert "the gate set AbaloneModelPackageGroup v3 Rejected" in narrative
@@ -44,6 +45,8 @@ def test_demo_runs_the_whole_lifecycle(tmp_path):
     assert "## rollback production — `smops rollback`" in text and "autoscaling 1-4 and its 3 live instances kept" in narrative
     assert "| `regression_metrics.r2>=0.5` | ✅ pass |" in text and "| `regression_metrics.r2>=0.5` | ❌ fail |" in text
     assert "## status — `smops status`" in text
+    assert "## teardown (dry run) — `smops teardown`" in text and "(dry run: nothing is deleted)" in text
+    assert "smops teardown --dry-run would delete endpoint ×2, autoscaling ×1, alarm ×2" in narrative
     # The bridge read the token to dispatch; nothing it or any other step printed shows it.
     written = {"stdout": result.stdout, "stderr (every step's log)": result.stderr, "report (every step summary)": text}
     assert leaks(written, {"the bridge's GitHub token": GITHUB_TOKEN}) == []

@@ -206,9 +206,10 @@ def test_newest_approved_of_a_group(sagemaker, outputs):
 
 
 def test_group_without_approved_package(sagemaker, capsys):
-    register(sagemaker, status="Rejected")
+    rejected = register(sagemaker, status="Rejected")
     assert deploy("--model-package-group", GROUP) == 2
-    assert f"has no Approved package: approve one: smops approve --model-package-group {GROUP}" in capsys.readouterr().err
+    assert f"has no Approved package: register a new version with smops build, or approve the newest rejected one: " \
+           f"smops approve --model-package-arn {rejected}" in capsys.readouterr().err
     assert nothing_created(sagemaker)
 
 

@@ -6,14 +6,17 @@ AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> variables, so there is no flag for
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import re
 import unicodedata
 
 import boto3
+import botocore
 import botocore.config
 import botocore.exceptions
+import botocore.loaders
 
 from smops import __version__, gha
 from smops.errors import BadInput
@@ -45,7 +48,28 @@ def session(region: str | None = None, profile: str | None = None) -> boto3.Sess
             "no AWS region configured",
             "pass --region (or the action's region input) or set AWS_REGION",
         )
+    check_region(sess.region_name)
     return sess
+
+
+@functools.lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    """Every region of every AWS partition, from botocore's own endpoint data."""
+    partitions = botocore.loaders.create_loader().load_data("endpoints")["partitions"]
+    return frozenset(region for partition in partitions for region in partition["regions"])
+
+
+def check_region(region: str) -> None:
+    """Refuse a misspelled region up front: AWS would answer it only with a connection error
+    (no such endpoint) after every retry."""
+    if region in known_regions():
+        return
+    close = difflib.get_close_matches(region, sorted(known_regions()), n=1)
+    raise BadInput(
+        f"region {region!r} is not an AWS region" + (f" (did you mean {close[0]}?)" if close else ""),
+        f"pass --region {close[0] if close else 'REGION'} or fix AWS_REGION or the profile's region "
+        f"(a region newer than botocore {botocore.__version__} needs a newer boto3)",
+    )
 
 
 @functools.lru_cache(maxsize=None)

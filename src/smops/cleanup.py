@@ -36,13 +36,13 @@ def run(args) -> dict[str, str]:
         served = history.read(sm, current["EndpointArn"])
     target = history.previous(served, current["EndpointConfigName"]) if current else None
 
-    configs = _ours(sm, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigArn", args.endpoint_name)
+    configs = ours(sm, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigArn", args.endpoint_name)
     beyond_keep = [c for c in configs if c not in in_use][args.keep :]
     older = [c for c in beyond_keep if not (target and c == target.config)]
     lost = {e.config: e for e in served if e.config in older}
     kept = [c for c in configs if c not in older]
     kept_models = {model for config in kept for model in _variant_models(sm, config)}
-    models = _ours(sm, "list_models", "Models", "ModelArn", args.endpoint_name)
+    models = ours(sm, "list_models", "Models", "ModelArn", args.endpoint_name)
     unused_models = [m for m in models if m not in kept_models]
 
     verb = "would delete" if args.dry_run else "deleting"
@@ -78,7 +78,7 @@ def _lost(entry: history.Entry) -> str:
     return f"history entry {entry.label()}, which `smops rollback` can no longer return to"
 
 
-def _ours(sm, operation: str, key: str, arn_key: str, endpoint_name: str) -> list[str]:
+def ours(sm, operation: str, key: str, arn_key: str, endpoint_name: str) -> list[str]:
     """Names of the configs or models tagged for this endpoint, newest first."""
     pages = sm.get_paginator(operation).paginate(
         NameContains=endpoint_name[:NAME_PREFIX], SortBy="CreationTime", SortOrder="Descending"

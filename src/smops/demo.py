@@ -301,6 +301,7 @@ def run(args) -> dict[str, str]:
             demo.phase("8 one-command rollback", lambda: _story_rollback_command(demo, first, second))
             demo.phase("9 drift → retrain", demo.drift)
             demo.phase("10 status", lambda: _story_status(demo))
+            demo.phase("11 teardown (dry run)", lambda: _story_teardown(demo))
         except Expectation as exc:
             failure = str(exc)
             print(f"✗ {failure}", flush=True)
@@ -367,6 +368,17 @@ def _story_status(demo: Demo) -> str:
                "--endpoint-name", PRODUCTION)
     demo.status_text = demo.stdout
     return f"lineage of {STAGING} and {PRODUCTION}: package, run, commit, execution, data, approvals"
+
+
+def _story_teardown(demo: Demo) -> str:
+    """What `smops teardown` would delete after the last run; the dry run deletes nothing."""
+    out = demo.smops("teardown (dry run)", "teardown", "--dir", str(demo.workdir), "--endpoint-name", STAGING,
+                     "--endpoint-name", PRODUCTION, "--model-package-group", GROUP, "--dry-run")
+    kinds = [step["kind"] for step in json.loads(out["plan"])]
+    demo.check(kinds.count("endpoint") == 2 and "autoscaling" in kinds, f"teardown's plan misses an endpoint: {kinds}")
+    demo.check(all(demo.serving(e) for e in (STAGING, PRODUCTION)), "the teardown dry run changed an endpoint")
+    counts = ", ".join(f"{kind} ×{kinds.count(kind)}" for kind in dict.fromkeys(kinds))
+    return f"smops teardown --dry-run would delete {counts}; the registry is kept; nothing deleted"
 
 
 def _story_rollback(demo: Demo, first: dict, second: dict) -> str:

@@ -21,7 +21,6 @@ from smops import aws, gha, project
 from smops.errors import BadInput
 
 PAYLOAD_PLACEHOLDER = "REPLACE-ME"
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -129,8 +128,8 @@ def check(field: str, flag: str, value: str) -> None:
     if field.endswith(("_name", "_group")) and (not project.LOWER_CASE_NAME.match(value) or len(value) > longest):
         raise BadInput(f"{flag} {value!r} must be lower-case letters, digits and hyphens (at most {longest})",
                        f"IAM compares ARNs case-sensitively and SageMaker writes names in lower case: pass {flag} {value.lower()}")
-    if field == "region" and not REGION.match(value):
-        raise BadInput(f"--region {value!r} is not an AWS region", "pass e.g. --region eu-west-1")
+    if field == "region":
+        aws.check_region(value)
     if field.endswith("_role_arn") and not aws.ROLE_ARN.match(value):
         raise BadInput(f"{flag} {value!r} is not an IAM role ARN", "pass arn:aws:iam::ACCOUNT:role/NAME")
     if field == "default_bucket" and not BUCKET.match(value):

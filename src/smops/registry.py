@@ -79,13 +79,19 @@ def resolve(sm, arn: str | None, group: str | None, status: str) -> dict:
             "check the name and the region; `smops build` registers packages into it",
         )
     if found is None:
-        raise BadInput(
-            f"model package group {group} has no {status} package",
-            "run `smops build` to register one"
-            if status == "PendingManualApproval"
-            else f"approve one: smops approve --model-package-group {group}",
-        )
+        raise BadInput(f"model package group {group} has no {status} package", _what_to_do(sm, group, status))
     return found
+
+
+def _what_to_do(sm, group: str, wanted: str) -> str:
+    """Advice that works when followed: approve the newest pending package (when an Approved one
+    was wanted), else the newest rejected one by its ARN, else build one."""
+    if wanted == "Approved" and next(summaries(sm, group, "PendingManualApproval"), None):
+        return f"approve one: smops approve --model-package-group {group}"
+    rejected = next(summaries(sm, group, "Rejected"), None)
+    if rejected:
+        return f"register a new version with smops build, or approve the newest rejected one: smops approve --model-package-arn {rejected['ModelPackageArn']}"
+    return "register one with smops build"
 
 
 def label(package: dict) -> str:

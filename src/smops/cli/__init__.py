@@ -8,6 +8,7 @@ argparse; the implementation is imported only when the command runs, so `--help`
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import traceback
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from smops import __version__, gha
 from smops.cli import (
     approve, baseline, bridge, build, cleanup, demo, deploy, dispatch, doctor, drift, emulator, flags, init,
-    rollback, setup_aws, smoke_test, status,
+    rollback, setup_aws, smoke_test, status, teardown,
 )
 from smops.cli.flags import env_name
 from smops.errors import BadInput, RemoteFailure, SmopsError
@@ -26,7 +27,7 @@ __all__ = ["env_name", "main", "parser"]
 # The sub-commands, in the order `smops --help` lists them.
 COMMANDS = [
     build, deploy, rollback, smoke_test, approve, status, cleanup, drift, baseline, dispatch, bridge,
-    init, setup_aws, doctor, emulator, demo,
+    init, setup_aws, doctor, teardown, emulator, demo,
 ]
 
 
@@ -34,8 +35,9 @@ def parser() -> flags.Parser:
     top = flags.Parser(
         prog="smops",
         description="From a push on GitHub to a production Amazon SageMaker endpoint.",
-        epilog="Run `smops COMMAND --help` for a command's flags. Exit codes: 0 done, 1 the "
-        "remote operation failed, 2 bad input (nothing changed), 3 timed out.",
+        epilog="Run `smops COMMAND --help` for a command's flags and what its exit codes mean.\n"
+        + flags.exit_codes({0: "done", 1: "the remote operation failed", 3: "timed out waiting"}),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("--version", action="version", version=f"smops {__version__}")
     subparsers = top.add_subparsers(

@@ -19,6 +19,7 @@ def add(subparsers) -> None:
         "(completeness, non-negativity, domains, Model Monitor's default thresholds). Model Monitor\n"
         "and smops drift both read them. Outputs statistics-uri, constraints-uri, records, features.\n"
         "Needs the [monitor] extra.",
+        exits={0: "written", 1: "reading the dataset or writing the baseline failed"},
     )
     p.flag("--dataset", required=True, metavar="CSV", help="the dataset: a CSV path or s3:// URI")
     p.flag("--output", required=True, metavar="LOCATION", help="folder or s3:// prefix to write the two files to")

@@ -14,6 +14,7 @@ def add(subparsers) -> None:
         "Build a zip with smops and PyGithub (with its dependencies, as manylinux x86_64 wheels)\n"
         "for the approval bridge Lambda; boto3 comes from the Lambda runtime. Needs pip and\n"
         "access to PyPI (or PIP_INDEX_URL). Outputs zip, sha256 and python-version.",
+        exits={0: "built", 1: "pip could not build the package"},
     )
     p.add_argument("action", choices=["package"], help="what to do: package")
     p.flag("--out", default="dist/bridge.zip", help="where to write the zip (default dist/bridge.zip)")

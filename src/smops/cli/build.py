@@ -18,9 +18,12 @@ def add(subparsers) -> None:
         "pipeline-arn, execution-arn, execution-status and model-package-arn.\n\n"
         "The registered package's metrics (its ModelMetrics reports and numeric customer\n"
         "metadata) are compared with a baseline's in the job summary; --gate checks them, and a\n"
-        "failed gate sets the package Rejected with the reason in its approval description.\n\n"
-        "exit codes: 0 succeeded, 1 the execution failed or stopped, or a gate failed, 2 bad\n"
-        "input (nothing was changed), 3 timed out waiting",
+        "failed gate sets the package Rejected with the reason in its approval description.",
+        exits={
+            0: "succeeded",
+            1: "the execution failed or stopped, or a gate failed",
+            3: "timed out waiting",
+        },
     )
     p.flag(
         "--pipeline",

@@ -15,6 +15,10 @@ def add(subparsers) -> None:
         "except the one it serves, the one `smops rollback` would return to, and the --keep\n"
         "newest. Says which deleted configs were in the rollback history. Never touches\n"
         "untagged resources.",
+        exits={
+            0: "deleted, or nothing to delete",
+            1: "AWS refused a delete (what was deleted before it is listed)",
+        },
     )
     p.flag("--endpoint-name", required=True, help="endpoint whose old configs to delete")
     p.flag("--keep", type=int, default=2, help="newest configs to keep besides the current one and the rollback target (default 2)")

@@ -16,6 +16,7 @@ def add(subparsers) -> None:
         "a second version whose canary trips an alarm and rolls back, cleanup, and drift in\n"
         "production traffic that starts a retraining build: each phase a\n"
         "real smops process. Exits 0 only when every phase did what the lifecycle needs.",
+        exits={0: "every phase did what the lifecycle needs", 1: "a phase failed (the report says which)"},
     )
     p.flag("--report", default="smops-demo-report.md", help="where to write the Markdown report (default smops-demo-report.md)")
     flags.fail_step_flag(p)

@@ -16,9 +16,13 @@ def add(subparsers) -> None:
         "InService. Fails (exit 1) when SageMaker rolled the update back. Re-running the same\n"
         "deploy changes nothing (action=unchanged). An endpoint registered for automatic scaling\n"
         "keeps its registration and its live instance count through every update. --dry-run\n"
-        "prints the plan and changes nothing.\n\n"
-        "exit codes: 0 deployed or unchanged, 1 the deployment failed or rolled back, 2 bad\n"
-        "input (nothing was created), 3 timed out waiting",
+        "prints the plan and changes nothing.",
+        exits={
+            0: "deployed or unchanged",
+            1: "the deployment failed or rolled back",
+            2: "bad input (nothing was created)",
+            3: "timed out waiting",
+        },
     )
     flags.model_package_flags(p, "deploy the newest Approved package of this group instead of an ARN")
     p.flag("--endpoint-name", required=True, help="endpoint to create or update")

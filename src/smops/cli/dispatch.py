@@ -16,9 +16,12 @@ def add(subparsers) -> None:
         "package (--model-package-arn). Outputs action (dispatched, duplicate or ignored),\n"
         "model-package-arn, repository, event-type and event-id, or reason when nothing was sent.\n\n"
         "The repository is --repository when given, else the group's entry in\n"
-        "SMOPS_REPOSITORY_MAP (JSON), else the group's smops:github-repository tag.\n\n"
-        "exit codes: 0 dispatched or nothing to do, 1 GitHub refused or failed, 2 bad input\n"
-        "(nothing was sent)",
+        "SMOPS_REPOSITORY_MAP (JSON), else the group's smops:github-repository tag.",
+        exits={
+            0: "dispatched or nothing to do",
+            1: "GitHub refused or failed",
+            2: "bad input (nothing was sent)",
+        },
     )
     p.flag("--event", metavar="FILE", help="saved 'SageMaker Model Package State Change' event (JSON)")
     p.flag("--model-package-arn", help="re-send the dispatch for this Approved model package")

@@ -20,8 +20,8 @@ def add(subparsers) -> None:
         "    stacks against the starters, the bridge's rule, dead-letter queue, secret, and\n"
         "    whether its token may create repository_dispatch events.\n"
         "What cannot be checked with the credentials at hand is listed as not checked. Outputs\n"
-        "status (ok or failed), passed, failed, skipped and checks (JSON).\n\n"
-        "exit codes: 0 every check passed, 1 a check failed, 2 bad input",
+        "status (ok or failed), passed, failed, skipped and checks (JSON).",
+        exits={0: "every check passed", 1: "a check failed"},
     )
     flags.onboarding_flags(p)
     p.flag("--github-api-url", help="GitHub API URL (default GITHUB_API_URL or https://api.github.com)")

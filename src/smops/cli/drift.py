@@ -21,9 +21,12 @@ def add(subparsers) -> None:
         "The baseline: --baseline, else the data quality baseline (DriftCheckBaselines, else\n"
         "ModelMetrics) of --model-package-arn or of the package the endpoint serves.\n"
         "With --monitoring-schedule, reads that Model Monitor schedule's latest finished execution\n"
-        "instead of computing.\n\n"
-        "exit codes: 0 checked (drift or not), 1 drift with --fail-on-drift, 2 bad input (no capture\n"
-        "in the window, no baseline, ...)",
+        "instead of computing.",
+        exits={
+            0: "checked (drift or not)",
+            1: "drift with --fail-on-drift",
+            2: "bad input (no capture in the window, no baseline, ...)",
+        },
     )
     p.flag("--endpoint-name", help="the endpoint whose traffic is checked")
     p.flag(

@@ -14,6 +14,7 @@ def add(subparsers) -> None:
         "Start moto's server extended with what SageMaker workflows need (pipeline execution\n"
         "life cycle, steps, model registration). Prints the AWS_ENDPOINT_URL to export and\n"
         "runs until Ctrl-C.",
+        exits={0: "stopped with Ctrl-C or SIGTERM", 1: "it could not start"},
     )
     p.flag("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     p.flag(

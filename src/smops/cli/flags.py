@@ -4,8 +4,11 @@ value types, and the flag groups several commands take."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 import sys
+import textwrap
 
 from smops import gha
 
@@ -14,6 +17,9 @@ FALSE_WORDS = {"0", "false", "no", "off"}
 # How a conversion error from a SMOPS_* variable is worded, by the flag's type.
 EXPECTED = {int: "expected a whole number", float: "expected a number"}
 REQUIRED = "the following arguments are required"  # argparse's words for a missing flag
+INVALID_CHOICE = re.compile(r"invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)")
+# What every command's exit codes 2 and 130 mean; a command's --help lists them after its own.
+COMMON_EXITS = {2: "bad input (nothing changed)", 130: "interrupted (Ctrl-C, or a cancelled job)"}
 
 
 def env_name(flag: str) -> str:
@@ -26,9 +32,12 @@ def env_value(flag: str) -> str | None:
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line and exit 2, per the contract."""
+    """An ArgumentParser whose errors are one line and exit 2, per the contract; a misspelled flag
+    or choice is named with the nearest right one, and abbreviations are refused, so a flag added
+    later cannot change what an old workflow's abbreviation meant."""
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
         self.env_errors: list[str] = []
 
@@ -37,6 +46,9 @@ class Parser(argparse.ArgumentParser):
         if message.startswith(REQUIRED) and all(m.startswith("--") for m in missing):
             # An unset workflow input arrives as an empty SMOPS_* variable: name both ways to give it.
             message += f": pass {'them' if len(missing) > 1 else 'it'}, or set {', '.join(env_name(m) for m in missing)}"
+        choice = INVALID_CHOICE.search(message)
+        if choice:
+            message += _did_you_mean(choice["given"], re.findall(r"'([^']*)'", choice["choices"]), quote="'")
         gha.error(f"{message}: see `{self.prog} --help`")
         sys.exit(2)
 
@@ -44,7 +56,26 @@ class Parser(argparse.ArgumentParser):
         # Reported only now, so a bad variable breaks the command that reads it, not --help.
         if self.env_errors:
             self.error(self.env_errors[0])
-        return super().parse_known_args(args, namespace)
+        given = sys.argv[1:] if args is None else list(args)
+        if self._subparsers is not None:  # smops itself: its own flags come before the command's
+            command = next((i for i, word in enumerate(given) if not word.startswith("-")), len(given))
+            self._refuse_unknown_flags(given[:command])
+            return super().parse_known_args(given, namespace)
+        self._refuse_unknown_flags(given)  # before argparse names a required flag the typo stood for
+        namespace, extras = super().parse_known_args(given, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+    def _refuse_unknown_flags(self, given: list[str]) -> None:
+        """The first --flag this command does not have, with the one it most likely meant."""
+        options = given[: given.index("--")] if "--" in given else given
+        for token in options:
+            flag = token.partition("=")[0]
+            # argparse takes a word with a space in it as a value, whatever it starts with.
+            if flag.startswith("--") and " " not in flag and flag not in self._option_string_actions:
+                known = [o for o in self._option_string_actions if o.startswith("--")]
+                self.error(f"unknown flag {flag}{_did_you_mean(flag, known)}")
 
     def flag(self, *names: str, **kwargs) -> argparse.Action:
         """add_argument with the SMOPS_* environment fallback and `(env: …)` in the help."""
@@ -63,6 +94,11 @@ class Parser(argparse.ArgumentParser):
         if help_text != argparse.SUPPRESS:
             kwargs["help"] = f"{help_text} (env: {env_name(long_name)})"
         return self.add_argument(*names, **kwargs)
+
+
+def _did_you_mean(given: str, known: list[str], quote: str = "") -> str:
+    close = difflib.get_close_matches(given, known, n=1)
+    return f" (did you mean {quote}{close[0]}{quote}?)" if close else ""
 
 
 class _AppendReplacingDefault(argparse._AppendAction):
@@ -124,27 +160,32 @@ def positive_minutes(text: str) -> float:
     return value
 
 
-def json_flag(parser: Parser) -> None:
-    parser.flag(
-        "--json", action="store_true", help="also print the outputs as one JSON object on stdout"
-    )
+def json_flag(parser: Parser, help_text: str = "also print the outputs as one JSON object on stdout") -> None:
+    parser.flag("--json", action="store_true", help=help_text)
 
 
-def aws_flags(parser: Parser) -> None:
+def aws_flags(parser: Parser, **json_help: str) -> None:
     parser.flag("--region", help="AWS region; defaults to AWS_REGION or the profile's region")
     parser.flag("--profile", help="named AWS profile; defaults to AWS_PROFILE or the default chain")
-    json_flag(parser)
+    json_flag(parser, **json_help)
 
 
-def command(subparsers, name: str, target: str, help_text: str, description: str) -> Parser:
+def command(subparsers, name: str, target: str, help_text: str, description: str, exits: dict[int, str]) -> Parser:
+    """A sub-command whose --help ends with its exit codes: `exits` says what 0, 1 (and 3) mean
+    for it; 2 and 130 mean the same for every command."""
     parser = subparsers.add_parser(
         name,
         help=help_text,
-        description=description,
+        description=f"{description}\n\n{exit_codes(exits)}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(target=target)
     return parser
+
+
+def exit_codes(exits: dict[int, str]) -> str:
+    codes = {**COMMON_EXITS, **exits}
+    return textwrap.fill("exit codes: " + ", ".join(f"{code} {codes[code]}" for code in sorted(codes)), width=92)
 
 
 def model_package_flags(p: Parser, group_help: str) -> None:

@@ -19,8 +19,8 @@ def add(subparsers) -> None:
         "in brackets); with --no-input, or no terminal, takes the defaults. Values already in the\n"
         "starters are kept, so running it again changes nothing. Never overwrites a starter that\n"
         "differs without --force, nor an existing pipeline or payload. Outputs written and\n"
-        "unchanged (lists of files).\n\n"
-        "exit codes: 0 done, 2 bad input or a starter would be overwritten (nothing written)",
+        "unchanged (lists of files).",
+        exits={0: "done", 2: "bad input or a starter would be overwritten (nothing written)"},
     )
     p.flag("--dir", default=".", help="the repository to write into (default: the current directory)")
     p.flag("--name", help="base of the default names (default: the directory's name, in lower case)")

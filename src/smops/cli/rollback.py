@@ -16,9 +16,12 @@ def add(subparsers) -> None:
         "the history that served model package version --to-version, or to --to-config. The\n"
         "update takes the same guarded path as deploy: the strategy, rollback alarms, autoscaling\n"
         "kept with the live instance count, the wait, and the outcome read back. Refused (exit 2,\n"
-        "nothing changed) when the target config or its model no longer exists.\n\n"
-        "exit codes: 0 rolled back or already there, 1 the update failed or SageMaker rolled it\n"
-        "back, 2 bad input (nothing changed), 3 timed out waiting",
+        "nothing changed) when the target config or its model no longer exists.",
+        exits={
+            0: "rolled back or already there",
+            1: "the update failed or SageMaker rolled it back",
+            3: "timed out waiting",
+        },
     )
     p.flag("--endpoint-name", required=True, help="endpoint to roll back")
     p.flag(

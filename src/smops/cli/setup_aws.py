@@ -18,9 +18,8 @@ def add(subparsers) -> None:
         "ARNs into the starters. --dry-run shows the change sets and changes nothing. Outputs\n"
         "oidc-stack-action and bridge-stack-action (created, updated, unchanged; with --dry-run\n"
         "create, update, unchanged), build-role-arn, staging-role-arn, production-role-arn,\n"
-        "bridge-function-arn and bridge-secret-arn.\n\n"
-        "exit codes: 0 deployed, 1 a stack failed (rolled back), 2 bad input (nothing changed),\n"
-        "3 timed out waiting",
+        "bridge-function-arn and bridge-secret-arn.",
+        exits={0: "deployed", 1: "a stack failed (rolled back)", 3: "timed out waiting"},
     )
     flags.onboarding_flags(p)
     p.flag("--endpoint-name-prefix", help="endpoints the deploy roles may manage (default: what the two endpoint names share)")

@@ -13,6 +13,10 @@ def add(subparsers) -> None:
         "invoke an endpoint and check the answer",
         "Invoke the endpoint --count times with the payload and fail (exit 1) on a non-2xx\n"
         "answer, a missing --expect-contains text, or a median latency over --max-latency-ms.",
+        exits={
+            0: "every answer passed",
+            1: "an answer failed (status, text or latency) or AWS refused the call",
+        },
     )
     p.flag("--endpoint-name", required=True, help="endpoint to invoke")
     p.flag("--payload", required=True, metavar="FILE", help="request body file")

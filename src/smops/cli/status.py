@@ -16,8 +16,8 @@ def add(subparsers) -> None:
         "execution that built it (parameters, input data), its metrics, who registered and who\n"
         "approved or rejected it, when and why, and what waits for approval. Prints text, or\n"
         "Markdown with --markdown; --json prints the outputs (endpoints, model-packages,\n"
-        "pending-approval) as one JSON object instead. The Markdown also goes to the job summary.\n\n"
-        "exit codes: 0 reported, 1 AWS refused a read the report needs, 2 bad input",
+        "pending-approval) as one JSON object instead. The Markdown also goes to the job summary.",
+        exits={0: "reported", 1: "AWS refused a read the report needs"},
     )
     p.flag(
         "--model-package-group",
@@ -32,4 +32,4 @@ def add(subparsers) -> None:
     )
     p.flag("--limit", type=int, default=5, help="newest packages of the group to show (default 5)")
     p.flag("--markdown", action="store_true", help="print Markdown instead of text")
-    flags.aws_flags(p)
+    flags.aws_flags(p, help_text="print the outputs as one JSON object on stdout instead of the report")

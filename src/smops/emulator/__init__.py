@@ -36,8 +36,8 @@ def install() -> None:
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
     from smops.emulator import (
-        cloudformation, endpoints, events, faults, iam, monitoring, policy_simulator, registry, sagemaker,
-        stack_parameters,
+        cloudformation, endpoints, events, faults, iam, monitoring, policy_simulator, regions, registry,
+        sagemaker, stack_parameters,
     )
 
     original_call = SageMakerResponse.call_action
@@ -57,6 +57,7 @@ def install() -> None:
     events.patch(EventsHandler)
     monitoring.patch(SageMakerResponse)
     faults.patch(DomainDispatcherApplication)
+    regions.patch(DomainDispatcherApplication)
     policy_simulator.patch(IamResponse)
     stack_parameters.patch(Stack)
     cloudformation.install()
@@ -116,6 +117,9 @@ class Emulator:
 
 def run(args) -> dict[str, str]:
     """`smops emulator`: serve until Ctrl-C or SIGTERM."""
+    from smops import aws
+
+    aws.check_region(args.region)  # the AWS_REGION it prints: a misspelled one would get no answers
     if args.step_seconds is not None:
         settings.step_seconds = args.step_seconds
     settings.fail_steps.update(dict(args.fail_step))

@@ -129,7 +129,7 @@ def patch(app_class) -> None:
                 answer = original(self, environ, lambda *args: None)
                 b"".join(answer)
                 getattr(answer, "close", lambda: None)()
-            return _hang_up(environ, start_response)
+            return hang_up(environ, start_response)
         status, code, message = ERRORS[fault.kind]
         body = json.dumps({"__type": code, "message": message}).encode()
         start_response(
@@ -145,7 +145,7 @@ def patch(app_class) -> None:
     app_class.__call__ = __call__
 
 
-def _hang_up(environ, start_response):
+def hang_up(environ, start_response):
     """Close the connection without a word: the server's write then fails, which it ignores."""
     connection = environ.get("werkzeug.socket")
     if connection is not None:

@@ -8,6 +8,8 @@
   ApprovalDescription, CustomerMetadataProperties and the additional inference specifications are
   wiped). SageMaker changes only the fields given, merges CustomerMetadataProperties key by key and
   drops the keys in CustomerMetadataPropertiesToRemove.
+- DeleteModelPackage and DeleteModelPackageGroup are missing (smops teardown --delete-registry
+  deletes each version, then the group).
 
 Creating a package and changing its approval status send the EventBridge event SageMaker sends.
 CreatedBy and LastModifiedBy name the caller's IAM identity (moto names a made-up Studio user), as
@@ -105,5 +107,19 @@ def patch(response_class) -> None:
             events.model_package_state_change(self.sagemaker_backend, package)
         return ActionResult({"ModelPackageArn": package.arn})
 
-    for function in (add_tags, list_tags, delete_tags, create_model_package, update_model_package):
+    def delete_model_package(self):
+        backend = self.sagemaker_backend
+        package = _model_package(backend, self._get_param("ModelPackageName"))
+        del backend.model_packages[package.arn]
+        for name in [name for name, arn in backend.model_package_name_mapping.items() if arn == package.arn]:
+            del backend.model_package_name_mapping[name]
+        return EmptyResult()
+
+    def delete_model_package_group(self):
+        group = self.sagemaker_backend.describe_model_package_group(self._get_param("ModelPackageGroupName"))
+        del self.sagemaker_backend.model_package_groups[group.model_package_group_name]
+        return EmptyResult()
+
+    for function in (add_tags, list_tags, delete_tags, create_model_package, update_model_package, delete_model_package,
+                     delete_model_package_group):
         setattr(response_class, function.__name__, function)
