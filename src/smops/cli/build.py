@@ -110,6 +110,20 @@ def add(subparsers) -> None:
         help="approve the package when every --gate passed, so no human approves before staging",
     )
     p.flag(
+        "--training-data",
+        metavar="S3_URI",
+        help="the CSV data (an object or a prefix) to baseline for `smops drift`, as the model is "
+        "trained on it; unset, what the execution's training job read (its train channel, else its "
+        "first). The baseline is recorded on the registered package",
+    )
+    p.flag(
+        "--training-label-column",
+        default="0",
+        metavar="NAME_OR_INDEX",
+        help="the training data's label, left out of the baseline since requests do not carry it "
+        "(default 0: first, as SageMaker's built-in algorithms take CSV); 'none' keeps every column",
+    )
+    p.flag(
         "--pr-comment",
         action="store_true",
         help="in a pull request build, put the metrics and gates in one comment on the pull request, "
