@@ -103,4 +103,7 @@ def _dataset(s3, location: str, args):
     if label == NO_LABEL:
         return names, rows
     index = baseline.column_index(label, names, "--training-label-column")
-    return names[:index] + names[index + 1:], (row[:index] + row[index + 1:] for row in rows)
+    features = names[:index] + names[index + 1:]
+    if names == [f"_c{i}" for i in range(len(names))]:  # no header: number the features as requests carry them
+        features = [f"_c{i}" for i in range(len(features))]
+    return features, (row[:index] + row[index + 1:] for row in rows)
