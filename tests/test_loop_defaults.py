@@ -12,11 +12,13 @@ import random
 
 import boto3
 import pytest
-from conftest import run_smops
+from conftest import ROLE_ARN as ROLE
+from conftest import ROOT, run_smops
 from test_example_pipeline import quiet_sdk
 from test_init import FLAGS, MODEL_ROLE, init, reusable_inputs
 
 from smops import baseline, registry
+from smops.cli import main
 from smops.emulator import settings
 
 BUCKET = "churn-artifacts"
@@ -194,3 +196,70 @@ def test_a_package_without_a_baseline_makes_drift_say_how_to_make_one(aws_env, t
     assert f"model package {arn} has no data quality baseline" in result.stderr
     assert "build it again with smops build, which records one" in result.stderr
 
+
+
+# -- where the baseline is recorded, for any pipeline ------------------------------------------------
+
+DEFINITION = ROOT / "tests" / "data" / "pipeline-definition.json"
+REGISTERED = "s3://example-bucket/registered-baseline"
+
+
+def definition_with_drift_check_baselines(tmp_path) -> str:
+    """The test definition, its package registered with DriftCheckBaselines that no step writes."""
+    definition = json.loads(DEFINITION.read_text())
+    register = definition["Steps"][-1]["Arguments"]["IfSteps"][0]["Arguments"]
+    register["DriftCheckBaselines"] = {"ModelDataQuality": {
+        "Statistics": {"ContentType": "application/json", "S3Uri": f"{REGISTERED}/statistics.json"},
+        "Constraints": {"ContentType": "application/json", "S3Uri": f"{REGISTERED}/constraints.json"}}}
+    path = tmp_path / "pipeline.json"
+    path.write_text(json.dumps(definition))
+    return str(path)
+
+
+def build_json(pipeline: str, *extra: str) -> int:
+    return main(["build", "--pipeline", pipeline, "--pipeline-name", "churn", "--role-arn", ROLE, *extra])
+
+
+@pytest.fixture
+def example_bucket(aws_env):
+    boto3.client("s3").create_bucket(Bucket="example-bucket")
+    settings.processing_outputs["train"] = training_csv(random.Random(4), 50)
+
+
+def test_the_baseline_goes_where_the_pipeline_registered_drift_check_baselines(example_bucket, tmp_path, outputs):
+    assert build_json(definition_with_drift_check_baselines(tmp_path)) == 0
+    found = package(outputs()["model-package-arn"])
+    assert baseline.STATISTICS_KEY not in (found.get("CustomerMetadataProperties") or {})
+    written = baseline.load(f"{REGISTERED}/statistics.json", f"{REGISTERED}/constraints.json")
+    assert written.statistics["dataset"]["item_count"] == 50 and len(written.features()) == FEATURES
+    assert baseline.from_package(found) == (f"{REGISTERED}/statistics.json", f"{REGISTERED}/constraints.json")
+
+
+def test_a_baseline_the_pipeline_wrote_itself_is_kept(example_bucket, tmp_path, summary):
+    own = json.dumps({"version": 0, "features": [{"name": "mine", "inferred_type": "Fractional"}]})
+    boto3.client("s3").put_object(Bucket="example-bucket", Key="registered-baseline/statistics.json", Body=own.encode())
+    assert build_json(definition_with_drift_check_baselines(tmp_path)) == 0
+    assert baseline.read_text(f"{REGISTERED}/statistics.json") == own
+    assert "registered by the pipeline" in summary()
+
+
+def test_training_data_and_its_label_column_can_be_named(example_bucket, outputs):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket="example-bucket", Key="named/part-1.csv", Body=b"tenure,churned,charges\n1,0,20.5\n2,1,30.5\n")
+    s3.put_object(Bucket="example-bucket", Key="named/part-2.csv", Body=b"tenure,churned,charges\n3,0,40.5\n")
+    assert build_json(str(DEFINITION), "--default-bucket", "example-bucket", "--training-data",
+                      "s3://example-bucket/named", "--training-label-column", "churned") == 0
+    found = package(outputs()["model-package-arn"])
+    statistics = found["CustomerMetadataProperties"][baseline.STATISTICS_KEY]
+    assert statistics == "s3://example-bucket/smops-baseline/smops-test-models/v1/statistics.json"
+    written = baseline.load(statistics, None)
+    assert [f["name"] for f in written.features()] == ["tenure", "charges"]
+    assert written.statistics["dataset"]["item_count"] == 3
+
+
+def test_no_training_data_is_a_warning_not_a_failed_build(aws_env, outputs, capsys):
+    """The build registered its package: a missing baseline is said, and drift asks for one later."""
+    assert build_json(str(DEFINITION)) == 0  # s3://example-bucket does not exist
+    err = capsys.readouterr().err
+    assert "no data baseline for smops-test-models v1, so `smops drift` will ask for one" in err
+    assert baseline.STATISTICS_KEY not in (package(outputs()["model-package-arn"]).get("CustomerMetadataProperties") or {})
