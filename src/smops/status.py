@@ -327,8 +327,8 @@ def markdown(report: dict) -> str:
         for p in packages:
             execution = p.get("pipeline-execution") or {}
             parameters = ", ".join(f"{k}={v}" for k, v in (execution.get("parameters") or {}).items())
-            retrained = f"<br>retrained: `{p['retrain-reason']}` {_link(p.get('retrain-run-url'))}" \
-                if p.get("retrain-reason") else ""
+            run = f" {_link(p['retrain-run-url'])}" if p.get("retrain-run-url") else ""
+            retrained = f"<br>retrained: `{p['retrain-reason']}`{run}" if p.get("retrain-reason") else ""
             rows.append([
                 p["label"] + retrained, p["approval-status"], ", ".join(p["served-by"]) or "—",
                 f"{_link(p.get('run-url'))} `{_short(p.get('git-sha'))}`" if p.get("run-url") or p.get("git-sha") else "—",

@@ -19,6 +19,9 @@ def add(subparsers) -> None:
         "The registered package's metrics (its ModelMetrics reports and numeric customer\n"
         "metadata) are compared with a baseline's in the job summary; --gate checks them, and a\n"
         "failed gate sets the package Rejected with the reason in its approval description.\n\n"
+        "The registered package gets a data baseline for smops drift, profiled from what the\n"
+        "training job read (or --training-data), and a retraining's RetrainReason parameter is\n"
+        "recorded on it with the run's URL (smops:retrain-reason, smops:retrain-run-url).\n\n"
         "exit codes: 0 succeeded, 1 the execution failed or stopped, or a gate failed, 2 bad\n"
         "input (nothing was changed), 3 timed out waiting",
     )
