@@ -263,3 +263,9 @@ def test_no_training_data_is_a_warning_not_a_failed_build(aws_env, outputs, caps
     err = capsys.readouterr().err
     assert "no data baseline for smops-test-models v1, so `smops drift` will ask for one" in err
     assert baseline.STATISTICS_KEY not in (package(outputs()["model-package-arn"]).get("CustomerMetadataProperties") or {})
+
+
+def test_training_data_that_is_not_in_s3_is_refused_before_anything_changes(aws_env, capsys):
+    assert build_json(str(DEFINITION), "--training-data", "data/train.csv") == 2
+    assert "--training-data 'data/train.csv' is not an s3:// URI" in capsys.readouterr().err
+    assert boto3.client("sagemaker").list_pipelines()["PipelineSummaries"] == []

@@ -128,6 +128,9 @@ def _check_quality_flags(args) -> None:
         )
     if (args.gate or args.approve_on_pass) and not args.wait:
         raise BadInput("--gate and --approve-on-pass need the execution's result", "drop --no-wait")
+    if args.training_data and not re.match(r"^s3://[^/]+", args.training_data):
+        raise BadInput(f"--training-data {args.training_data!r} is not an s3:// URI",
+                       "pass the training data's S3 location, e.g. s3://my-bucket/churn/train/")
     if args.baseline_endpoint and not re.match(endpoint.NAME_PATTERN, args.baseline_endpoint):
         raise BadInput(f"--baseline-endpoint {args.baseline_endpoint!r} is not an endpoint name", "check the name")
 
