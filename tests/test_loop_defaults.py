@@ -269,3 +269,21 @@ def test_training_data_that_is_not_in_s3_is_refused_before_anything_changes(aws_
     assert build_json(str(DEFINITION), "--training-data", "data/train.csv") == 2
     assert "--training-data 'data/train.csv' is not an s3:// URI" in capsys.readouterr().err
     assert boto3.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
+
+
+def test_the_emulator_describes_a_pipelines_training_job_with_what_it_read(example_bucket, outputs):
+    """DescribeTrainingJob, as SageMaker answers for a job a pipeline started: its channels resolved
+    (here the Preprocess step's train output, which the emulator wrote as train.csv)."""
+    assert build_json(str(DEFINITION)) == 0
+    sagemaker = boto3.client("sagemaker")
+    steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=outputs()["execution-arn"])["PipelineExecutionSteps"]
+    arn = next(s["Metadata"]["TrainingJob"]["Arn"] for s in steps if "TrainingJob" in s.get("Metadata", {}))
+    job = sagemaker.describe_training_job(TrainingJobName=arn.rsplit("/", 1)[-1])
+    assert job["TrainingJobArn"] == arn and job["TrainingJobStatus"] == "Completed"
+    [channel] = job["InputDataConfig"]
+    assert channel["ChannelName"] == "train"
+    assert channel["DataSource"]["S3DataSource"]["S3Uri"] == "s3://example-bucket/data/train"
+    assert boto3.client("s3").get_object(Bucket="example-bucket", Key="data/train/train.csv")["Body"].read().decode() \
+        == settings.processing_outputs["train"]
+    with pytest.raises(sagemaker.exceptions.ClientError):
+        sagemaker.describe_training_job(TrainingJobName="no-such-job")

@@ -210,7 +210,7 @@ class Execution:
         for step in self.steps.values():
             if step.type == "Training" and step.status and self.job_name(step.name).lower() == name.lower():
                 arguments = self.resolve(step.definition.get("Arguments") or {})
-                status = {"Executing": "InProgress", "Stopping": "Stopping"}.get(step.status, step.status)
+                status = {"Executing": "InProgress", "Succeeded": "Completed"}.get(step.status, step.status)
                 return {
                     **{k: arguments[k] for k in ("AlgorithmSpecification", "RoleArn", "InputDataConfig",
                                                  "OutputDataConfig", "ResourceConfig", "HyperParameters")
