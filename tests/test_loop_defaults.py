@@ -15,6 +15,7 @@ import pytest
 from conftest import ROLE_ARN as ROLE
 from conftest import ROOT, run_smops
 from test_example_pipeline import quiet_sdk
+from test_gates import pull_request  # noqa: F401 (fixture)
 from test_init import FLAGS, MODEL_ROLE, init, reusable_inputs
 
 from smops import baseline, registry
@@ -287,3 +288,15 @@ def test_the_emulator_describes_a_pipelines_training_job_with_what_it_read(examp
         == settings.processing_outputs["train"]
     with pytest.raises(sagemaker.exceptions.ClientError):
         sagemaker.describe_training_job(TrainingJobName="no-such-job")
+
+
+def test_the_retrain_reason_shows_in_the_pull_request_comment(aws_env, pull_request, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_RUN_ID", "42")
+    definition = json.loads(DEFINITION.read_text())
+    definition["Parameters"].append({"Name": "RetrainReason", "Type": "String", "DefaultValue": "none"})
+    path = tmp_path / "pipeline.json"
+    path.write_text(json.dumps(definition))
+    assert build_json(str(path), "--parameter", "RetrainReason=drift:tenure", "--pr-comment") == 0
+    [comment] = pull_request.comments.on("octo/churn", 7)
+    assert "**Retrained**: `drift:tenure` ([run](https://github.com/octo/churn/actions/runs/42))" in comment["body"]
