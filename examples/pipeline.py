@@ -80,8 +80,10 @@ def get_pipeline(
     input_data = ParameterString("InputDataUrl", f"{prefix}/data/abalone.csv")
     minimum_r2 = ParameterFloat("MinimumR2", 0.4)
     model_approval_status = ParameterString("ModelApprovalStatus", "PendingManualApproval")
-    # Why this run retrains, e.g. drift:length,diameter (the monitor starter and the approval
-    # bridge's model_drift pass it); the reviewer sees it on the model package.
+    # Why this run retrains, e.g. drift:_c0,_c1 (the monitor starter and the approval bridge's
+    # model_drift pass it); the reviewer sees it on the model package, where smops build also
+    # records it (smops:retrain-reason) with the run that decided it. smops build profiles the
+    # training job's `train` channel into the package's data baseline for smops drift.
     retrain_reason = ParameterString("RetrainReason", "none")
 
     # 1. Preprocess: one-hot encode, then split into train, validation and test CSV files.

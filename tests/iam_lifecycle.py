@@ -52,9 +52,6 @@ POLICIES = {
 # Granted actions this lifecycle does not use, and why each must stay: a path it did not take.
 UNUSED = {
     ("build", "sagemaker:StopPipelineExecution"): "stops the execution when the job is cancelled or times out",
-    ("build", "s3:PutObject"): "a pipeline written with the SageMaker SDK uploads its local code while it renders",
-    ("build", "s3:ListBucket"): "the SDK checks the bucket (HeadBucket) before it uploads",
-    ("build", "sagemaker:UpdateModelPackage"): "a failed quality gate rejects the package; --approve-on-pass approves it",
     ("deploy", "sagemaker:DeleteTags"): "a deploy trims the rollback history (smops:served:N tags) past its 10 newest entries",
     ("deploy", "application-autoscaling:DeregisterScalableTarget"): (
         "an instance-type change of an autoscaled variant deregisters it around the update (UpdateEndpoint refuses otherwise)"
@@ -158,6 +155,8 @@ class Lifecycle:
         settings.step_seconds = 0.05
         settings.endpoint_seconds = 0.2
         settings.time_scale = 0.002
+        # The train split the definition's Preprocess step writes: each build baselines it.
+        settings.processing_outputs["train"] = "4.1,1.0,20.5\n5.2,2.0,30.5\n3.3,3.0,40.5\n"
         s3 = self.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key=CODE_KEY, Body=b"PK\x05\x06" + bytes(18))

@@ -498,7 +498,7 @@ def test_monitor_starter_retrains_through_the_build_starter_when_drifted():
     assert jobs["drift"]["uses"] == "ORG/sagemaker-mlops/.github/workflows/monitor.yml@v1"
     assert jobs["drift"]["with"]["toolkit-ref"] == "v1"
     retrain = jobs["retrain"]
-    assert retrain["needs"] == "drift" and retrain["if"] == "needs.drift.outputs.drifted == 'true'"
+    assert retrain["needs"] == "drift" and retrain["if"] == "needs.drift.outputs.retrain == 'true'"
     assert retrain["uses"] == "./.github/workflows/build.yml"
     assert retrain["with"]["retrain-reason"] == "drift:${{ needs.drift.outputs.drifted-features }}"
     # GitHub refuses the run when a called job asks for more than the caller grants, skipped or not.

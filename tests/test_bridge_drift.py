@@ -123,3 +123,31 @@ def test_the_drift_alarm_rule_passes_alarms_going_to_alarm(aws_env):
     assert events.test_event_pattern(EventPattern=pattern, Event=json.dumps(event))["Result"]
     event["detail"]["state"]["value"] = "OK"
     assert not events.test_event_pattern(EventPattern=pattern, Event=json.dumps(event))["Result"]
+
+
+def test_no_dispatch_while_a_drift_retraining_of_the_endpoint_waits_for_approval(routed):
+    """The model_drift route holds to one drift retraining in flight per endpoint, as the monitor
+    starter does with `smops drift`'s retrain output."""
+    from smops.emulator import settings
+
+    settings.endpoint_seconds = 0
+    sagemaker = boto3.client("sagemaker")
+    sagemaker.create_model_package_group(ModelPackageGroupName="churn")
+    spec = {"Containers": [{"Image": "img"}], "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"]}
+    served = sagemaker.create_model_package(ModelPackageGroupName="churn", ModelApprovalStatus="Approved",
+                                            InferenceSpecification=spec)["ModelPackageArn"]
+    sagemaker.create_model(ModelName=ENDPOINT, ExecutionRoleArn="arn:aws:iam::123456789012:role/m",
+                           PrimaryContainer={"ModelPackageName": served})
+    sagemaker.create_endpoint_config(EndpointConfigName=ENDPOINT, ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": ENDPOINT, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
+    sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=ENDPOINT)
+    retrained = sagemaker.create_model_package(
+        ModelPackageGroupName="churn", ModelApprovalStatus="PendingManualApproval", InferenceSpecification=spec,
+        CustomerMetadataProperties={"smops:retrain-reason": "drift:tenure"})["ModelPackageArn"]
+
+    outputs = handler(alarm_event())
+    assert outputs["action"] == "ignored" and routed.dispatches() == []
+    assert "churn v2, which a drift retrained, still waits for approval" in outputs["reason"]
+    sagemaker.update_model_package(ModelPackageArn=retrained, ModelApprovalStatus="Rejected")
+    assert handler(alarm_event())["action"] == "dispatched"

@@ -39,8 +39,14 @@ def test_demo_runs_the_whole_lifecycle(tmp_path):
     assert "## approval bridge — `smops dispatch`" in text and "Sent `model_approved` to **octo-org/abalone**" in text
     assert "was rolled back" in text and "abalone-production-AllTraffic-5xx-errors" in text
     assert text.count("## build — `smops build`") == 4  # v1, v2, v3 (the failed gate) and the retraining
-    assert "drifted in length,diameter; retraining (drift:length,diameter) registered AbaloneModelPackageGroup v4" in narrative
-    assert "### smops drift: `abalone-production` ⚠️ drift in 2 features" in text and "| `length` |" in text
+    # drift with the monitor starter's flags only: the baseline is the one the build recorded on v1
+    # from its training data (headerless, so its features are _c0 … _c9: length and diameter drifted).
+    assert "drifted in _c0,_c1; retraining (drift:_c0,_c1) registered AbaloneModelPackageGroup v4" in narrative
+    assert "a second drift while it waits starts no other build" in narrative
+    assert "### smops drift: `abalone-production` ⚠️ drift in 2 features" in text and "| `_c0` |" in text
+    assert "smops-baseline/AbaloneModelPackageGroup/v1/statistics.json" in text
+    assert "**No retraining**: AbaloneModelPackageGroup v4, retrained for drift:_c0,_c1" in text
+    assert "retrained: `drift:_c0,_c1`" in text  # smops status
     assert "## plan production — `smops deploy`" in text and "### smops deploy --dry-run: would update" in text
     assert "## rollback production — `smops rollback`" in text and "autoscaling 1-4 and its 3 live instances kept" in narrative
     assert "| `regression_metrics.r2>=0.5` | ✅ pass |" in text and "| `regression_metrics.r2>=0.5` | ❌ fail |" in text

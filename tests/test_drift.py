@@ -425,7 +425,7 @@ def test_monitoring_schedule_reports_the_latest_execution(aws_env, tmp_path, out
     result = run_smops("drift", "--monitoring-schedule", "churn-dq", "--violations-file", str(tmp_path / "v.json"))
     assert result.returncode == 0, result.stderr
     assert outputs() == {"drifted": "true", "violations": "1", "records": "1200", "drifted-features": "tenure",
-                         "violations-file": str(tmp_path / "v.json"), "html-report": ""}
+                         "violations-file": str(tmp_path / "v.json"), "html-report": "", "retrain": "true", "pending-retraining": ""}
     assert "Model Monitor schedule `churn-dq`" in summary() and "`churn-prod`" in summary()
     assert run_smops("drift", "--monitoring-schedule", "nope").returncode == 2
 

@@ -62,7 +62,8 @@ def test_init_fills_in_the_starters_and_writes_the_skeleton_and_payload(repo, ca
     assert (repo / "ml/smoke-payload.csv").read_text().startswith("REPLACE-ME")
     out, err = capsys.readouterr()
     assert sorted(json.loads(out)["written"]) == sorted(
-        str(repo / p) for p in [".github/workflows/build.yml", ".github/workflows/deploy.yml", "ml/pipeline.py", "ml/smoke-payload.csv"]
+        str(repo / p) for p in [".github/workflows/build.yml", ".github/workflows/deploy.yml", "ml/pipeline.py",
+                                "ml/code/preprocess.py", "ml/code/evaluate.py", "ml/smoke-payload.csv"]
     )
     assert "smops setup-aws" in err and "smops doctor" in err
 
@@ -155,4 +156,4 @@ def test_the_skeleton_renders_as_smops_build_renders_it(repo, tmp_path, aws_env,
                      "--role-arn", build["pipeline-role-arn"], "--default-bucket", build["default-bucket"],
                      "--model-package-group", build["model-package-group"], "--region", "us-east-1"])
     assert code == 0, capsys.readouterr().err
-    assert "2 top-level steps" in capsys.readouterr().err
+    assert "4 top-level steps" in capsys.readouterr().err

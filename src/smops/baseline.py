@@ -24,6 +24,8 @@ from smops import aws, gha
 from smops.errors import BadInput
 
 STATISTICS, CONSTRAINTS = "statistics.json", "constraints.json"
+# Where `smops build` records a baseline the pipeline did not register (s3:// URIs; doctor reads them).
+STATISTICS_KEY, CONSTRAINTS_KEY = "smops:baseline-statistics", "smops:baseline-constraints"
 # What a Model Monitor execution writes beside its statistics.json.
 VIOLATIONS = "constraint_violations.json"
 KLL_K, KLL_C = 2048, 0.64  # Deequ's sketch size and shrinking factor
@@ -131,8 +133,20 @@ def _json(location: str, region, profile, required: bool) -> dict | None:
 
 
 def from_package(package: dict) -> tuple[str, str | None] | None:
-    """The data quality baseline a pipeline registered with the package: DriftCheckBaselines
-    (a QualityCheckStep's), else ModelMetrics."""
+    """The package's data quality baseline: the one its pipeline registered (DriftCheckBaselines,
+    a QualityCheckStep's, else ModelMetrics), else the one `smops build` recorded in its customer
+    metadata."""
+    found = registered(package)
+    if found:
+        return found
+    metadata = package.get("CustomerMetadataProperties") or {}
+    if metadata.get(STATISTICS_KEY):
+        return metadata[STATISTICS_KEY], metadata.get(CONSTRAINTS_KEY)
+    return None
+
+
+def registered(package: dict) -> tuple[str, str | None] | None:
+    """The ModelDataQuality baseline the pipeline registered with the package, if any."""
     for section in (package.get("DriftCheckBaselines"), package.get("ModelMetrics")):
         quality = (section or {}).get("ModelDataQuality") or {}
         statistics = (quality.get("Statistics") or {}).get("S3Uri")
@@ -274,7 +288,7 @@ def read_dataset(location: str, header: bool | None, region=None, profile=None):
 def run(args) -> dict[str, str]:
     """`smops baseline`: profile a CSV dataset into statistics.json and constraints.json."""
     names, rows = read_dataset(args.dataset, args.header, args.region, args.profile)
-    label = _column(args.label_column, names) if args.label_column else None
+    label = column_index(args.label_column, names, "--label-column") if args.label_column else None
     if label is not None:
         order = [i for i in range(len(names)) if i != label] + [label]
         names = [names[i] for i in order]
@@ -298,12 +312,12 @@ def run(args) -> dict[str, str]:
             "features": str(len(names))}
 
 
-def _column(spec: str, names: list[str]) -> int:
+def column_index(spec: str, names: list[str], flag: str) -> int:
     if spec in names:
         return names.index(spec)
     if spec.isdigit() and int(spec) < len(names):
         return int(spec)
-    raise BadInput(f"--label-column {spec!r} is neither a column name nor an index", f"columns: {', '.join(names)}")
+    raise BadInput(f"{flag} {spec!r} is neither a column name nor an index", f"columns: {', '.join(names)}")
 
 
 def _summary(feature: dict) -> str:

@@ -15,6 +15,8 @@ from smops import aws, endpoint, gha, metrics, pictures, pipeline, pr_comment, r
 from smops.errors import BadInput, RemoteFailure, TimedOut
 from smops.waiting import PollingFailed, duration
 
+# The pipeline parameter a retraining build is given its reason in (the build starter sets it).
+RETRAIN_PARAMETER = "RetrainReason"
 STATUS_ICONS = {"Succeeded": "✅", "Failed": "❌", "Stopped": "⏹️", "Executing": "⏳"}
 
 
@@ -92,6 +94,7 @@ def run(args) -> dict[str, str]:
     s3 = aws.client("s3", args.region, args.profile)
     if package:
         _tag_package(sm, package)
+    recorded = _package_metadata(sm, s3, args, package, step_list, parameters) if package and status == "Succeeded" else None
     assessment = _quality(sm, s3, args, package, outputs) if package and status == "Succeeded" else None
     if args.gate and not package:
         gha.warning("no model package was registered: the gates were not checked")
@@ -99,6 +102,8 @@ def run(args) -> dict[str, str]:
         args.pipeline_name, action, outputs, step_list, graph, package, time.monotonic() - started, s3, region,
         assessment,
     ))
+    if recorded:
+        gha.add_summary(recorded.markdown())
     if args.pr_comment:
         comment = _comment(args.pipeline_name, outputs, step_list, graph, package, assessment)
         pr_comment.post(f"build:{args.pipeline_name}", comment)
@@ -123,6 +128,9 @@ def _check_quality_flags(args) -> None:
         )
     if (args.gate or args.approve_on_pass) and not args.wait:
         raise BadInput("--gate and --approve-on-pass need the execution's result", "drop --no-wait")
+    if args.training_data and not re.match(r"^s3://[^/]+", args.training_data):
+        raise BadInput(f"--training-data {args.training_data!r} is not an s3:// URI",
+                       "pass the training data's S3 location, e.g. s3://my-bucket/churn/train/")
     if args.baseline_endpoint:
         endpoint.check_name(args.baseline_endpoint)
 
@@ -136,6 +144,30 @@ def _tag_package(sm, package: dict) -> None:
         sm.add_tags(ResourceArn=package["ModelPackageArn"], Tags=tags)
     except botocore.exceptions.ClientError as exc:
         gha.warning(f"could not tag {registry.label(package)} with the commit and run: {aws.error_message(exc)}")
+
+
+def _package_metadata(sm, s3, args, package: dict, step_list: list[dict], parameters: list[dict]):
+    """Record on the package why it was retrained (the RetrainReason it was built with, and this
+    run) and where its data baseline is; return what was done about the baseline. Neither may
+    fail a build that registered its package: a warning says what is missing."""
+    from smops import data_baseline
+
+    reason = next((p["Value"] for p in parameters if p["Name"] == RETRAIN_PARAMETER), "")
+    reason = "" if reason.lower() == "none" else reason  # the skeleton's default: not a retraining
+    metadata = {registry.RETRAIN_REASON_KEY: reason, registry.RETRAIN_RUN_KEY: gha.run_url() if reason else None}
+    recorded = None
+    try:
+        recorded = data_baseline.attach(sm, s3, package, step_list, args)
+    except (BadInput, botocore.exceptions.ClientError) as exc:
+        gha.warning(f"no data baseline for {registry.label(package)}, so `smops drift` will ask for one: {exc}")
+    if recorded:
+        metadata.update(recorded.metadata)
+    try:
+        registry.add_metadata(sm, package, metadata)
+    except botocore.exceptions.ClientError as exc:
+        gha.warning(f"could not record {', '.join(k for k, v in metadata.items() if v)} on {registry.label(package)}: "
+                    f"{aws.error_message(exc)}")
+    return recorded
 
 
 def _quality(sm, s3, args, package: dict, outputs: dict) -> metrics.Assessment | None:

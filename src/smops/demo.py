@@ -46,13 +46,10 @@ BRIDGE_PATTERN = {
 }
 
 
-# The example's request: seven measurements, then sex one-hot (examples/code/preprocess.py).
-ABALONE_FEATURES = ["length", "diameter", "height", "whole_weight", "shucked_weight", "viscera_weight",
-                    "shell_weight", "sex_F", "sex_I", "sex_M"]
-
-
 def _abalone(rng: random.Random, size: float) -> str:
-    """One plausible abalone as a CSV request; `size` scales its length and diameter."""
+    """One plausible abalone as a CSV request (examples/code/preprocess.py's features: length,
+    diameter, five more measurements, then sex one-hot, _c0 to _c9 in the baseline, which the
+    headerless train split names so); `size` scales its length and diameter."""
     length = rng.uniform(0.2, 0.75)
     weight = 2.0 * length**3 * rng.uniform(0.8, 1.2)
     sex = rng.randrange(3)
@@ -149,6 +146,7 @@ class Demo:
         self.events.put_rule(Name="smops-approval-bridge", EventPattern=json.dumps(BRIDGE_PATTERN))
         self.events.put_targets(Rule="smops-approval-bridge", Targets=[{"Id": "bridge", "Arn": arn}])
         self.queue = queue
+        self.s3.create_bucket(Bucket=BUCKET)  # the artifact bucket: code, baselines, data capture
 
     def delivered_events(self) -> list[Path]:
         """The events EventBridge delivered since the last call (the package's registration and its
@@ -231,7 +229,7 @@ class Demo:
             "--role-arn", ROLE, "--environment", "production", "--strategy", "canary", "--canary-size", "10",
             "--wait-interval", "300", "--create-alarms", "--require-on-endpoint", STAGING,
             "--autoscaling-min", "1", "--autoscaling-max", "4", "--autoscaling-target", "70",
-            "--data-capture-uri", f"s3://{BUCKET}/capture",
+            "--data-capture-uri", f"s3://{BUCKET}/smops-capture",  # as the deploy starter captures
         ]
 
     def production(self, arn: str, *more: str, expect: int = 0) -> dict[str, str]:
@@ -242,26 +240,32 @@ class Demo:
         return self.smops("plan production", *self.production_args(arn), "--dry-run")
 
     def drift(self) -> str:
-        """Production traffic whose inputs shifted: `smops drift` finds it against the training
-        data's baseline, and the retraining build registers a new version for review."""
-        self.s3.create_bucket(Bucket=BUCKET)
+        """Production traffic whose inputs shifted: `smops drift`, with the monitor starter's flags
+        only, finds it against the data baseline the build recorded on the package production
+        serves; the retraining build registers a new version for review, with its reason; a
+        second drift while it waits starts no other retraining."""
         rng = random.Random(7)
-        training = self.workdir / "abalone-train.csv"
-        training.write_text(",".join(ABALONE_FEATURES) + "\n" + "".join(
-            _abalone(rng, 1.0) + "\n" for _ in range(1500)))
-        self.smops("baseline", "baseline", "--dataset", str(training), "--output", f"s3://{BUCKET}/baseline")
         for _ in range(20):  # bigger abalone than the model was trained on
             body = "\n".join(_abalone(rng, 1.35) for _ in range(25))
             self.runtime.invoke_endpoint(EndpointName=PRODUCTION, Body=body.encode(), ContentType="text/csv")
-        found = self.smops("drift", "drift", "--endpoint-name", PRODUCTION, "--baseline", f"s3://{BUCKET}/baseline",
-                           "--violations-file", str(self.workdir / "constraint_violations.json"))
-        self.check(found.get("drifted") == "true", f"drift: expected drift in the shifted traffic, got {found}")
+        found = self.monitor()
+        self.check(found.get("drifted") == "true" and found.get("retrain") == "true",
+                   f"drift: expected drift in the shifted traffic, and a retraining, got {found}")
         reason = f"drift:{found['drifted-features']}"
-        arn = self.build(4, "--parameter", f"RetrainReason={reason}")
+        arn = self.build(4, "--parameter", f"RetrainReason={reason}")  # the monitor run retrains
         metadata = self.sagemaker.describe_model_package(ModelPackageName=arn).get("CustomerMetadataProperties") or {}
-        self.check(metadata.get("retrain-reason") == reason, f"retrain: the package says {metadata}")
+        self.check(metadata.get("smops:retrain-reason") == reason, f"retrain: the package says {metadata}")
+        again = self.monitor()
+        self.check(again.get("retrain") == "false" and again.get("pending-retraining") == arn,
+                   f"a second drift while {_label(arn)} waits must not retrain: {again}")
         return (f"{found['records']} captured requests drifted in {found['drifted-features']}; retraining "
-                f"({reason}) registered {_label(arn)} PendingManualApproval")
+                f"({reason}) registered {_label(arn)} PendingManualApproval; a second drift while it waits "
+                "starts no other build")
+
+    def monitor(self) -> dict[str, str]:
+        """The monitor starter's drift job: the endpoint and the window, nothing else."""
+        return self.smops("drift", "drift", "--endpoint-name", PRODUCTION, "--since", "24h",
+                          "--violations-file", str(self.workdir / "constraint_violations.json"), run_id=4)
 
 
 def run(args) -> dict[str, str]:
@@ -279,6 +283,11 @@ def run(args) -> dict[str, str]:
     settings.time_scale = 1
     settings.fail_steps.update(dict(args.fail_step))
     settings.evaluation_report = regression_report(**FIRST_METRICS)
+    # The train split the example's preprocessing step writes (rings, then the request's features):
+    # every build profiles it into its package's data baseline, which `smops drift` then finds.
+    rng = random.Random(3)
+    settings.processing_outputs["train"] = "".join(
+        f"{rng.randint(3, 20)},{_abalone(rng, 1.0)}\n" for _ in range(1500))
     started = time.monotonic()
     print("smops demo: the lifecycle on the embedded emulator (fake account 123456789012)\n", flush=True)
     with Emulator() as emulator, GitHubStandIn() as github, tempfile.TemporaryDirectory(prefix="smops-demo-") as tmp:

@@ -281,7 +281,25 @@ def run(args) -> dict[str, str]:
             raise BadInput("no endpoint given", "pass --endpoint-name (or --monitoring-schedule)")
         endpoint = args.endpoint_name
         report = _compute(args)
-    return _finish(args, endpoint, report)
+    pending = None
+    if report.drifted:
+        sm = aws.client("sagemaker", args.region, args.profile)
+        pending = retraining_in_flight(sm, endpoint, args.model_package_arn)
+    return _finish(args, endpoint, report, pending)
+
+
+def retraining_in_flight(sm, endpoint_name: str, package_arn: str | None = None) -> dict | None:
+    """The package a drift retrained for what the endpoint serves and that still waits for
+    approval: while it waits, another drift starts no other build."""
+    from smops import endpoint as endpoints
+    from smops import registry
+
+    if not package_arn:
+        described = endpoints.describe(sm, endpoint_name)
+        package_arn = endpoints.config_package(sm, described["EndpointConfigName"]) if described else None
+    if not package_arn:
+        return None
+    return registry.drift_retraining_pending(sm, registry.describe(sm, package_arn)["ModelPackageGroupName"])
 
 
 def _compute(args) -> Report:
@@ -342,12 +360,17 @@ def _baseline(args, sm, described: dict | None) -> baseline.Baseline:
                        "pass --baseline (smops baseline writes one) or --model-package-arn")
     found = baseline.from_package(registry.describe(sm, arn))
     if not found:
-        raise BadInput(f"model package {arn} has no data quality baseline (DriftCheckBaselines or ModelMetrics "
-                       "ModelDataQuality)", "pass --baseline, e.g. one written by `smops baseline`")
+        raise BadInput(f"model package {arn} has no data quality baseline (DriftCheckBaselines, ModelMetrics "
+                       "ModelDataQuality, or smops build's metadata)",
+                       "build it again with smops build, which records one (--training-data names the data), "
+                       "or write one with `smops baseline --dataset TRAINING_CSV --output S3_PREFIX` and pass "
+                       "--baseline S3_PREFIX")
     return baseline.load(*found, args.region, args.profile)
 
 
-def _finish(args, endpoint: str, report: Report) -> dict[str, str]:
+def _finish(args, endpoint: str, report: Report, pending: dict | None) -> dict[str, str]:
+    from smops import registry
+
     drifted = report.drifted
     path = args.violations_file
     if path:
@@ -359,21 +382,32 @@ def _finish(args, endpoint: str, report: Report) -> dict[str, str]:
         "drifted-features": ",".join(drifted),
         "violations-file": path or "",
         "html-report": args.html_report or "",
+        "retrain": str(bool(drifted) and not pending).lower(),
+        "pending-retraining": pending["ModelPackageArn"] if pending else "",
     }
     if args.html_report:
         from smops import drift_html
 
         baseline.write_text(args.html_report, drift_html.render(endpoint, report), args.region, args.profile)
         gha.log(f"wrote the HTML report to {args.html_report}")
+    waiting = ""
+    if pending:
+        reason = (pending.get("CustomerMetadataProperties") or {}).get(registry.RETRAIN_REASON_KEY)
+        waiting = (f"{registry.label(pending)}, retrained for {reason}, still waits for approval: no other "
+                   "retraining starts until it is approved or rejected")
     table = _table(report)
     verdict = f"⚠️ drift in {len(drifted)} feature{'s' * (len(drifted) != 1)}: {', '.join(drifted)}" if drifted \
         else "✅ no drift"
     gha.log(f"{endpoint}: {verdict.split(' ', 1)[1]}; {len(report.violations)} violations in {report.records} records")
+    if waiting:
+        gha.log(waiting)
     if table:
         gha.log(table)
     for violation in report.violations:
         gha.log(f"  {violation['feature_name']}: {violation['constraint_check_type']}: {violation['description']}")
     markdown = f"### smops drift: `{endpoint}` {verdict}\n\n{report.what}.\n"
+    if waiting:
+        markdown += f"\n**No retraining**: {waiting}.\n"
     if table:
         markdown += "\n" + table + "\n"
     if report.violations:

@@ -22,6 +22,10 @@ from smops.errors import BadInput
 
 PAYLOAD_PLACEHOLDER = "REPLACE-ME"
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# A pipeline that registers metrics for the build starter's gates: the SDK's model_metrics= or
+# ModelMetrics, or a definition's "ModelMetrics".
+METRICS = re.compile(r"model_metrics|ModelMetrics")
+GATES_BLOCK = re.compile(r"^( *)gates: \|\n(?:\1  .*\n)+", re.MULTILINE)
 
 
 @dataclass
@@ -141,12 +145,30 @@ def planned_files(root: Path, answers: project.Answers) -> dict[Path, str]:
     payload placeholder when they do not exist yet."""
     files = {project.starter_path(root, name): project.render(project.template(name), name, answers) for name in project.STARTERS}
     pipeline = root / answers.pipeline.split(":", 1)[0]
+    if pipeline.is_file() and not METRICS.search(pipeline.read_text(encoding="utf-8", errors="replace")):
+        build = project.starter_path(root, "build")
+        files[build] = _without_gates(files[build], answers.pipeline)
     if pipeline.suffix == ".py":
         skeleton = _template("pipeline.py")
         skeleton = skeleton.replace("{{pipeline_name}}", answers.pipeline_name)
         files[pipeline] = skeleton.replace("{{model_package_group}}", answers.model_package_group)
+        for script in ("preprocess.py", "evaluate.py"):  # what the skeleton's processing steps run
+            files[pipeline.parent / "code" / script] = _template(f"code/{script}")
     files[root / answers.smoke_payload] = _template("smoke-payload.csv")
     return files
+
+
+def _without_gates(text: str, pipeline: str) -> str:
+    """The build starter with its gates turned into a comment: the pipeline registers no model
+    quality report for them to read, and a gate on a missing metric fails every build."""
+    def comment(match: re.Match) -> str:
+        indent = match.group(1)
+        lines = [f"{indent}# No gates: {pipeline} registers no ModelMetrics for them to read (smops init found",
+                 f"{indent}# none). Once it registers a model quality report with these metrics, uncomment:"]
+        lines += [f"{indent}# {line[len(indent):]}" for line in match.group(0).splitlines()]
+        return "\n".join(lines) + "\n"
+
+    return GATES_BLOCK.sub(comment, text, count=1)
 
 
 def _template(name: str) -> str:

@@ -13,6 +13,10 @@ from smops.errors import BadInput
 PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:([a-z0-9-]+):(\d{12}):model-package/.+$")
 APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
 DESCRIPTION_MAX = 1024  # UpdateModelPackage's ApprovalDescription
+# Why a package was retrained (the build's RetrainReason, e.g. drift:length,diameter) and the run
+# that decided it, in its CustomerMetadataProperties.
+RETRAIN_REASON_KEY, RETRAIN_RUN_KEY = "smops:retrain-reason", "smops:retrain-run-url"
+METADATA_VALUE_MAX = 256  # CustomerMetadataProperties' value length
 
 
 def describe(sm, arn: str) -> dict:
@@ -102,11 +106,13 @@ def label(package: dict) -> str:
 
 
 def headline(package: dict) -> str:
-    """Markdown: the package, its version and its approval status."""
-    return (
+    """Markdown: the package, its version and its approval status, and why it was retrained."""
+    line = (
         f"**Model package** `{package['ModelPackageArn']}` — {label(package)}, "
         f"{package.get('ModelApprovalStatus', 'unknown')}"
     )
+    reason = retraining(package)
+    return f"{line}\n\n{reason}" if reason else line
 
 
 def summary_lines(package: dict, s3) -> str:
@@ -120,6 +126,36 @@ def summary_lines(package: dict, s3) -> str:
     if rows:
         lines += ["", gha.table(["metric", "value"], rows)]
     return "\n".join(lines)
+
+
+def retraining(package: dict) -> str:
+    """Markdown: why the package was retrained and by which run; empty when it was not."""
+    metadata = package.get("CustomerMetadataProperties") or {}
+    reason = metadata.get(RETRAIN_REASON_KEY)
+    if not reason:
+        return ""
+    url = metadata.get(RETRAIN_RUN_KEY)
+    return f"**Retrained**: `{reason}`" + (f" ([run]({url}))" if url else "")
+
+
+def add_metadata(sm, package: dict, properties: dict[str, str]) -> None:
+    """Add CustomerMetadataProperties to the package (kept in `package` too); the rest stay."""
+    properties = {key: str(value)[:METADATA_VALUE_MAX] for key, value in properties.items() if value}
+    if not properties:
+        return
+    sm.update_model_package(ModelPackageArn=package["ModelPackageArn"], CustomerMetadataProperties=properties)
+    package["CustomerMetadataProperties"] = {**(package.get("CustomerMetadataProperties") or {}), **properties}
+
+
+def drift_retraining_pending(sm, group: str) -> dict | None:
+    """The newest package of the group that a drift retrained and that still waits for approval:
+    while it waits, another drift must not start another build."""
+    for summary in summaries(sm, group, "PendingManualApproval"):
+        package = describe(sm, summary["ModelPackageArn"])
+        reason = (package.get("CustomerMetadataProperties") or {}).get(RETRAIN_REASON_KEY) or ""
+        if reason.startswith("drift:"):
+            return package
+    return None
 
 
 def set_status(sm, package: dict, status: str, description: str | None) -> None:

@@ -152,6 +152,10 @@ def _package(sm, s3, arn: str, serving: list[dict]) -> dict[str, Any]:
         "served-by": [e["endpoint-name"] for e in serving if e.get("model-package-arn") == arn],
         "history": _history(package),
     }
+    metadata = package.get("CustomerMetadataProperties") or {}
+    if metadata.get(registry.RETRAIN_REASON_KEY):
+        item["retrain-reason"] = metadata[registry.RETRAIN_REASON_KEY]
+        item["retrain-run-url"] = metadata.get(registry.RETRAIN_RUN_KEY)
     try:
         tags = aws.tags(sm, arn)
         item.update({"git-sha": tags.get("smops:git-sha"), "run-url": tags.get("smops:run-url")})
@@ -288,6 +292,9 @@ def text(report: dict, waits: bool) -> str:
         lines.append(f"{package['label']}: {package['approval-status']}{served}")
         if package.get("run-url") or package.get("git-sha"):
             lines.append(f"  built by {package.get('run-url') or 'an unknown run'} at {_short(package.get('git-sha'))}")
+        if package.get("retrain-reason"):
+            run = f" (decided by {package['retrain-run-url']})" if package.get("retrain-run-url") else ""
+            lines.append(f"  retrained: {package['retrain-reason']}{run}")
         execution = package.get("pipeline-execution")
         if execution:
             state = execution.get("status") or execution.get("details")
@@ -335,8 +342,10 @@ def markdown(report: dict, waits: bool) -> str:
         for p in packages:
             execution = p.get("pipeline-execution") or {}
             parameters = ", ".join(f"{k}={v}" for k, v in (execution.get("parameters") or {}).items())
+            run = f" {_link(p['retrain-run-url'])}" if p.get("retrain-run-url") else ""
+            retrained = f"<br>retrained: `{p['retrain-reason']}`{run}" if p.get("retrain-reason") else ""
             rows.append([
-                p["label"], p["approval-status"], ", ".join(p["served-by"]) or "—",
+                p["label"] + retrained, p["approval-status"], ", ".join(p["served-by"]) or "—",
                 f"{_link(p.get('run-url'))} `{_short(p.get('git-sha'))}`" if p.get("run-url") or p.get("git-sha") else "—",
                 f"`{execution['arn'].rsplit('/', 1)[-1]}` {execution.get('status') or execution.get('details', '')}"
                 if execution else "—",

@@ -11,16 +11,19 @@ the way without it):
 The payload names the endpoint, the schedule and the features. The repository is SMOPS_REPOSITORY,
 else SMOPS_REPOSITORY_MAP's entry for the endpoint (or the schedule). As for approvals, a tag on
 what raised the event (the alarm, or the processing job) records the dispatch, so a repeated
-delivery sends nothing, and a dispatch GitHub may have received is never repeated.
+delivery sends nothing, and a dispatch GitHub may have received is never repeated. While a package
+that a drift retrained waits for approval, no other drift of its endpoint is dispatched (as the
+monitor starter does with `smops drift`'s retrain output).
 """
 
 from __future__ import annotations
 
+import botocore.exceptions
 
-from smops import aws, baseline, gha
+from smops import aws, baseline, drift, gha, registry
 from smops.bridge import dispatch
 from smops.bridge.relay import UNCONFIRMED
-from smops.errors import RemoteFailure
+from smops.errors import BadInput, RemoteFailure
 
 EVENT_TYPE = "model_drift"
 METRIC_PREFIX = "feature_baseline_drift_"
@@ -71,13 +74,18 @@ def handle(event: dict, settings) -> dict[str, object]:
     done = marker.get()
     if done is not None and done.split()[-1] == key:
         return _skipped(f"this violation was dispatched already ({DISPATCHED_TAG}={done})", repository)
+    region = str(event.get("region") or resource.split(":")[3])
+    pending = _retraining_in_flight(endpoint, region, settings)
+    if pending:
+        return _skipped(f"{registry.label(pending)}, which a drift retrained, still waits for approval: no other "
+                        f"retraining of {endpoint} starts until it is approved or rejected", repository)
     event_id = str(event.get("id") or "")
     payload = {
         "endpoint-name": endpoint,
         "monitoring-schedule": schedule,
         "features": ",".join(features),
         "source": resource,
-        "region": str(event.get("region") or resource.split(":")[3]),
+        "region": region,
         "account": str(event.get("account") or resource.split(":")[4]),
         "event-id": event_id,
     }
@@ -94,6 +102,18 @@ def handle(event: dict, settings) -> dict[str, object]:
     marker.set(key)
     gha.log(f"dispatched {EVENT_TYPE} for {endpoint} ({', '.join(features)}) to {repository}")
     return {"action": "dispatched", "event-type": EVENT_TYPE, "repository": repository, **payload}
+
+
+def _retraining_in_flight(endpoint: str, region: str, settings) -> dict | None:
+    """The package a drift retrained for the endpoint, waiting for approval; None when there is
+    none, or when the function may not look (then the dispatch goes out, as before this check)."""
+    if not endpoint:
+        return None
+    try:
+        return drift.retraining_in_flight(aws.client("sagemaker", region, settings.profile), endpoint)
+    except (botocore.exceptions.ClientError, BadInput) as exc:
+        gha.log(f"could not check for a retraining of {endpoint} waiting for approval: {exc}")
+        return None
 
 
 def _from_alarm(detail: dict, settings):

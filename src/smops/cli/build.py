@@ -18,7 +18,10 @@ def add(subparsers) -> None:
         "pipeline-arn, execution-arn, execution-status and model-package-arn.\n\n"
         "The registered package's metrics (its ModelMetrics reports and numeric customer\n"
         "metadata) are compared with a baseline's in the job summary; --gate checks them, and a\n"
-        "failed gate sets the package Rejected with the reason in its approval description.",
+        "failed gate sets the package Rejected with the reason in its approval description.\n\n"
+        "The registered package gets a data baseline for smops drift, profiled from what the\n"
+        "training job read (or --training-data), and a retraining's RetrainReason parameter is\n"
+        "recorded on it with the run's URL (smops:retrain-reason, smops:retrain-run-url).",
         exits={
             0: "succeeded",
             1: "the execution failed or stopped, or a gate failed",
@@ -111,6 +114,20 @@ def add(subparsers) -> None:
         "--approve-on-pass",
         action="store_true",
         help="approve the package when every --gate passed, so no human approves before staging",
+    )
+    p.flag(
+        "--training-data",
+        metavar="S3_URI",
+        help="the CSV data (an object or a prefix) to baseline for `smops drift`, as the model is "
+        "trained on it; unset, what the execution's training job read (its train channel, else its "
+        "first). The baseline is recorded on the registered package",
+    )
+    p.flag(
+        "--training-label-column",
+        default="0",
+        metavar="NAME_OR_INDEX",
+        help="the training data's label, left out of the baseline since requests do not carry it "
+        "(default 0: first, as SageMaker's built-in algorithms take CSV); 'none' keeps every column",
     )
     p.flag(
         "--pr-comment",

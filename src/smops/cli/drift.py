@@ -17,9 +17,12 @@ def add(subparsers) -> None:
         "non-negativity, unseen categories, missing/extra columns. Prints a table per feature, writes\n"
         "the violations in constraint_violations.json's shape (and, with --html-report, the\n"
         "distributions drawn in an HTML page), and outputs drifted, violations, records and\n"
-        "drifted-features. Needs the [monitor] extra (numpy, datasketches).\n\n"
-        "The baseline: --baseline, else the data quality baseline (DriftCheckBaselines, else\n"
-        "ModelMetrics) of --model-package-arn or of the package the endpoint serves.\n"
+        "drifted-features; and retrain: true when drifted and no package a drift retrained still\n"
+        "waits for approval (pending-retraining names it). Needs the [monitor] extra (numpy,\n"
+        "datasketches).\n\n"
+        "The baseline: --baseline, else the data quality baseline of --model-package-arn or of the\n"
+        "package the endpoint serves (DriftCheckBaselines, else ModelMetrics, else the one smops\n"
+        "build recorded in its metadata).\n"
         "With --monitoring-schedule, reads that Model Monitor schedule's latest finished execution\n"
         "instead of computing.",
         exits={

@@ -178,6 +178,7 @@ REQUIREMENTS = {
     ("sagemaker", "DescribePipelineDefinitionForExecution"): _one(
         "sagemaker:DescribePipelineDefinitionForExecution", "pipeline", "PipelineExecutionArn"
     ),
+    ("sagemaker", "DescribeTrainingJob"): _one("sagemaker:DescribeTrainingJob", "training-job", "TrainingJobName"),
     ("sagemaker", "DescribeModelPackage"): _one("sagemaker:DescribeModelPackage", "model-package", "ModelPackageName"),
     ("sagemaker", "UpdateModelPackage"): _one("sagemaker:UpdateModelPackage", "model-package", "ModelPackageArn"),
     ("sagemaker", "DescribeModelPackageGroup"): _one(

@@ -191,13 +191,41 @@ class Execution:
         if not reason:
             for property_file in step.definition.get("PropertyFiles") or []:
                 uri = self._property_file_uri(step.name, property_file["PropertyFileName"])
-                _write_s3(self.backend, uri, settings.evaluation_report)
+                _write_s3(self.backend, uri, json.dumps(settings.evaluation_report, indent=2))
+            outputs = ((step.definition.get("Arguments") or {}).get("ProcessingOutputConfig") or {}).get("Outputs") or []
+            for output in outputs:
+                if output.get("OutputName") in settings.processing_outputs:
+                    folder = str(self.resolve((output.get("S3Output") or {}).get("S3Uri", ""))).rstrip("/")
+                    name = output["OutputName"]
+                    _write_s3(self.backend, f"{folder}/{name}.csv", settings.processing_outputs[name])
         step.status = "Failed" if reason else "Succeeded"
         step.failure_reason = reason or None
 
     def job_name(self, step_name: str) -> str:
         """Pipelines name jobs pipelines-<execution id>-<step>-<suffix>, within 63 characters."""
         return f"pipelines-{self.execution_id}-{step_name}"[:52] + "-a1b2c3d4e5"
+
+    def training_job(self, name: str) -> dict | None:
+        """DescribeTrainingJob of this execution's training job `name`: its arguments, resolved."""
+        for step in self.steps.values():
+            if step.type == "Training" and step.status and self.job_name(step.name).lower() == name.lower():
+                arguments = self.resolve(step.definition.get("Arguments") or {})
+                status = {"Executing": "InProgress", "Succeeded": "Completed"}.get(step.status, step.status)
+                return {
+                    **{k: arguments[k] for k in ("AlgorithmSpecification", "RoleArn", "InputDataConfig",
+                                                 "OutputDataConfig", "ResourceConfig", "HyperParameters")
+                       if k in arguments},
+                    "TrainingJobName": self.job_name(step.name).lower(),
+                    "TrainingJobArn": self._job_arn("training-job", step.name),
+                    "TrainingJobStatus": status,
+                    "SecondaryStatus": status,
+                    "ModelArtifacts": {"S3ModelArtifacts": self._step_property(
+                        f"Steps.{step.name}.ModelArtifacts.S3ModelArtifacts")},
+                    "StoppingCondition": arguments.get("StoppingCondition") or {"MaxRuntimeInSeconds": 86400},
+                    "CreationTime": step.start,
+                    "PipelineExecutionArn": self.moto.arn,
+                }
+        return None
 
     def _job_arn(self, arn_type: str, step_name: str) -> str:
         return arn_formatter(
@@ -354,8 +382,8 @@ def _walk(value: Any, path: str) -> Any:
     return value
 
 
-def _write_s3(sagemaker_backend, uri: str | None, document: dict) -> None:
-    """Put a JSON document into the emulator's S3, creating the bucket as a job's role could not."""
+def _write_s3(sagemaker_backend, uri: str | None, text: str) -> None:
+    """Put a file into the emulator's S3, creating the bucket as a job's role could not."""
     from moto.s3.models import s3_backends
 
     if not uri or not uri.startswith("s3://"):
@@ -364,7 +392,7 @@ def _write_s3(sagemaker_backend, uri: str | None, document: dict) -> None:
     s3 = s3_backends[sagemaker_backend.account_id]["aws"]
     if bucket not in s3.buckets:
         s3.create_bucket(bucket, sagemaker_backend.region_name)
-    s3.put_object(bucket, key, json.dumps(document, indent=2).encode())
+    s3.put_object(bucket, key, text.encode())
 
 
 def _read_s3(sagemaker_backend, uri: str) -> Any:

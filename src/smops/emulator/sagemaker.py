@@ -74,6 +74,19 @@ def patch(response_class) -> None:
         )
         return paged(self, "PipelineExecutionSteps", steps, 20)
 
+    original_describe_training_job = response_class.describe_training_job
+
+    def describe_training_job(self):
+        """A pipeline's training jobs too (moto knows only those CreateTrainingJob made)."""
+        name = self._get_param("TrainingJobName") or ""
+        for pipeline in self.sagemaker_backend.pipelines.values():
+            for execution in pipeline.pipeline_executions.values():
+                simulation = getattr(execution, "smops", None)
+                found = simulation.training_job(name) if simulation else None
+                if found:
+                    return ActionResult(found)
+        return original_describe_training_job(self)
+
     def stop_pipeline_execution(self):
         arn = self._get_param("PipelineExecutionArn")
         execution = get_pipeline_execution_from_arn(self.sagemaker_backend.pipelines, arn)
@@ -91,6 +104,7 @@ def patch(response_class) -> None:
         start_pipeline_execution,
         describe_pipeline_execution,
         list_pipeline_execution_steps,
+        describe_training_job,
         stop_pipeline_execution,
     ):
         setattr(response_class, function.__name__, function)

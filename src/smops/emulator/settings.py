@@ -31,6 +31,9 @@ class Settings:
     # What a finished step writes to each of its property files (the example pipeline's
     # evaluation.json, which its condition reads and its ModelMetrics point to).
     evaluation_report: dict = field(default_factory=lambda: regression_report(mse=4.62, mae=1.53, r2=0.556))
+    # Processing output name → the CSV a finished processing step writes there (as <name>.csv), in
+    # place of a container's work: e.g. the "train" split that `smops build` baselines for drift.
+    processing_outputs: dict[str, str] = field(default_factory=dict)
     # How long an endpoint stays Creating, and an update provisions its new fleet, in seconds.
     endpoint_seconds: float = 1.0
     # Endpoint name → reason: creating it ends Failed, updating it fails and rolls back.
