@@ -119,7 +119,7 @@ def known(answers: Answers) -> dict[str, object]:
 
 def examples_in_starters() -> Answers:
     """The example values the toolkit's starters hold (my-model, account 111122223333, ...)."""
-    answers, taken = Answers(), set()
+    answers, taken = Answers(), {}
     for name in ALL_STARTERS:
         _take(answers, yaml.safe_load(template(name)), name, taken)
     return answers
@@ -128,7 +128,7 @@ def examples_in_starters() -> Answers:
 def read(root: Path) -> tuple[Answers, list[str]]:
     """The answers in the project's starters, and the starters that are missing or unreadable
     (the monitor and rollback starters may be missing: init can leave them out)."""
-    answers, problems, taken = Answers(), [], set()
+    answers, problems, taken = Answers(), [], {}
     for name in ALL_STARTERS:
         path = starter_path(root, name)
         try:
@@ -145,18 +145,19 @@ def read(root: Path) -> tuple[Answers, list[str]]:
     return answers, problems
 
 
-def _take(answers: Answers, document, name: str, taken: set[str]) -> bool:
-    """Copy the answers of one starter's reusable job into answers, but those an earlier starter
-    gave (in `taken`); False when it has no such job."""
+def _take(answers: Answers, document, name: str, taken: dict[str, int]) -> bool:
+    """Copy the answers of one starter's reusable job into answers, unless a starter before it in
+    the field's INPUTS gave one already (`taken`: field -> the rank of the starter it came from);
+    False when it has no such job."""
     job = reusable_job(document, name) if isinstance(document, dict) else None
     if job is None:
         return False
     values = job.get("with") or {}
     for field, targets in INPUTS.items():
-        for starter, key in targets:
-            if starter == name and values.get(key) is not None and field not in taken:
+        for rank, (starter, key) in enumerate(targets):
+            if starter == name and values.get(key) is not None and rank < taken.get(field, len(targets)):
                 setattr(answers, field, _typed(field, values[key]))
-                taken.add(field)
+                taken[field] = rank
     if name == "build":
         answers.toolkit_repository = str(job["uses"]).split("/.github/", 1)[0]
     return True
