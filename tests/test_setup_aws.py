@@ -239,7 +239,10 @@ def test_init_setup_aws_doctor_on_the_emulator_then_three_planted_mistakes(tmp_p
     code, log = smops("doctor", "--dir", str(repo), "--json", env=env)
     print(log)
     assert code == 0, log
-    assert log.count("  ✓ ") == 25 and "✗" not in log and "  - " not in log
+    assert log.count("  ✓ ") == 28 and "✗" not in log
+    # The loop's checks of production wait for the first deploy.
+    assert [line.split()[1:3] for line in log.splitlines() if line.startswith("  - ")] == [
+        ["production", "data"], ["production", "baseline"]]
 
     # 1. The build role trusts another repository (a role copied from an older project).
     iam = boto3.client("iam")
@@ -260,7 +263,7 @@ def test_init_setup_aws_doctor_on_the_emulator_then_three_planted_mistakes(tmp_p
     assert f"✗ build role trust             arn:aws:iam::{ACCOUNT}:role/{build_role} trusts repo:octo-org/churn-old:ref:refs/heads/main, not repo:{REPO}:ref:refs/heads/main" in log
     assert "✗ production reviewers         environment production has no required reviewers" in log
     assert "✗ bridge token may dispatch    the bridge's classic token has the scopes read:org: repository_dispatch needs repo or public_repo" in log
-    assert "error: 3 of 25 checks failed (production reviewers, build role trust, bridge token may dispatch)" in log
+    assert "error: 3 of 30 checks failed (production reviewers, build role trust, bridge token may dispatch)" in log
 
 
 def test_the_starters_init_and_setup_aws_write_are_valid_workflows(repo, bridge_zip):
