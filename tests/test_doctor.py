@@ -134,6 +134,15 @@ def test_starters_not_filled_in_name_their_inputs_and_who_fills_them(world, gith
         "fail", "not filled in: staging-role-to-assume (deploy.yml)", "run smops setup-aws")
 
 
+def test_roles_init_left_empty_are_setup_aws_s_to_fill_in(world, github, capsys):
+    project.write_inputs(world / ".github/workflows/build.yml", "build", {"pipeline-role-arn": ""})
+    project.write_inputs(world / ".github/workflows/deploy.yml", "deploy", {"model-role-arn": ""})
+    results = doctor(world, github, capsys)
+    assert status(results, "starters") == (
+        "fail", "not filled in: pipeline-role-arn (build.yml), model-role-arn (deploy.yml)", "run smops setup-aws")
+    assert status(results, "pipeline and model roles")[0] == "skip"
+
+
 def test_a_missing_starter_is_reported(world, github, capsys):
     (world / ".github/workflows/deploy.yml").unlink()
     state, message, fix = status(doctor(world, github, capsys), "starters")
