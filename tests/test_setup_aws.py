@@ -149,8 +149,17 @@ def test_setup_aws_writes_the_monitor_and_rollback_roles_and_the_monitored_endpo
     rollback = project.reusable_job(yaml.safe_load(project.starter_path(repo, "rollback").read_text()), "rollback")["with"]
     assert monitor["role-to-assume"] == oidc["MonitorRoleArn"]
     assert rollback["role-to-assume"] == oidc["DeployRoleproductionArn"]
-    trust = boto3.client("iam").get_role(RoleName=oidc["MonitorRoleArn"].rsplit("/", 1)[1])["Role"]["AssumeRolePolicyDocument"]
+    iam = boto3.client("iam")
+    monitor_role = oidc["MonitorRoleArn"].rsplit("/", 1)[1]
+    trust = iam.get_role(RoleName=monitor_role)["Role"]["AssumeRolePolicyDocument"]
     assert trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == f"repo:{REPO}:ref:refs/heads/main"
+
+    def sids() -> list[str]:
+        return [s["Sid"] for s in iam.get_role_policy(RoleName=monitor_role, PolicyName="monitor")["PolicyDocument"]["Statement"]]
+
+    assert "ModelMonitorReads" not in sids()
+    assert setup_aws(repo, bridge_zip, "--model-monitor-reads") == 0  # an account that already uses Model Monitor
+    assert stack("smops-github-oidc")["ModelMonitorReads"] == "true" and "ModelMonitorReads" in sids()
 
 
 def test_dry_run_shows_the_change_sets_and_changes_nothing(repo, bridge_zip, outputs, capsys):
