@@ -35,19 +35,43 @@ GROUP = "smops-test-models"  # the group tests/data/pipeline-definition.json reg
 BUCKET = "example-bucket"  # where that pipeline's artifacts and evaluation report are
 PREFIX = "churn-"
 STAGING, PRODUCTION = "churn-staging", "churn-production"
-PIPELINE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/churn-pipeline"
-MODEL_ROLE = f"arn:aws:iam::{ACCOUNT}:role/churn-model"
 OIDC_STACK, BRIDGE_STACK = "smops-github-oidc", "smops-approval-bridge"
 CODE_KEY = "smops-bridge/0123456789abcdef.zip"
 SESSION = "GitHubActions"  # configure-aws-credentials' default role-session-name
 # The roles, by the logical id their template gives them.
 BUILD, STAGING_ROLE, PRODUCTION_ROLE, FUNCTION = "BuildRole", "DeployRolestaging", "DeployRoleproduction", "FunctionRole"
+MONITOR, PIPELINE_ROLE, MODEL_ROLE = "MonitorRole", "PipelineRole", "ModelRole"
+# Where production captures, the build writes the baseline, and the monitor writes its violations.
+CAPTURE = f"s3://{BUCKET}/smops-capture/{PRODUCTION}"
+BASELINE = f"s3://{BUCKET}/smops-baseline/{GROUP}/release-1"
+VIOLATIONS = f"s3://{BUCKET}/smops-monitor/{PRODUCTION}/1/constraint_violations.json"
+# What SageMaker itself does as the pipeline's and the model's roles, inside jobs and endpoints.
+IN_SAGEMAKER = "SageMaker calls it as this role inside {}; the emulator runs no containers (the policy simulator checks it)"
+PIPELINE_ACTIONS = [
+    "sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob",
+    "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+    "sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob", "sagemaker:AddTags",
+    "sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup",
+    "s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation",
+    "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
+    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams",
+    "cloudwatch:PutMetricData", "iam:PassRole",
+]
+MODEL_ACTIONS = [
+    "s3:GetObject", "s3:PutObject",
+    "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
+    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams",
+    "cloudwatch:PutMetricData",
+]
 TOKEN = "ghp_smopsIamLifecycleTokenNotReal000000"
 # The roles that hold one policy (the deploy roles are one Fn::ForEach body), and their jobs.
 POLICIES = {
     "build": {BUILD: "build.yml"},
     "deploy": {STAGING_ROLE: "deploy.yml, staging", PRODUCTION_ROLE: "deploy.yml, production"},
+    "monitor": {MONITOR: "monitor.yml (schedule, workflow_dispatch)"},
     "approval bridge": {FUNCTION: "the bridge's Lambda"},
+    "pipeline": {PIPELINE_ROLE: "the pipeline's jobs"},
+    "model": {MODEL_ROLE: "the deployed models"},
 }
 # Granted actions this lifecycle does not use, and why each must stay: a path it did not take.
 UNUSED = {
@@ -71,6 +95,9 @@ UNUSED = {
     ("approval bridge", "sqs:SendMessage"): (
         "Lambda sends an event that failed its retries to the dead-letter queue with the function's role"
     ),
+    **{("pipeline", action): IN_SAGEMAKER.format("the pipeline's jobs") for action in PIPELINE_ACTIONS},
+    **{("model", action): IN_SAGEMAKER.format("the endpoint (model artifacts, images, logs, data capture)")
+       for action in MODEL_ACTIONS},
 }
 TABLE_START = "<!-- iam-table: written by scripts/iam-table from a lifecycle under IAM enforcement -->"
 TABLE_END = "<!-- /iam-table -->"
@@ -80,11 +107,11 @@ def oidc_parameters() -> dict[str, str]:
     return {
         "Repository": REPOSITORY,
         "PipelineName": PIPELINE,
-        "PipelineExecutionRoleArn": PIPELINE_ROLE,
         "ArtifactBucket": BUCKET,
         "ModelPackageGroup": GROUP,
         "EndpointNamePrefix": PREFIX,
-        "ModelExecutionRoleArn": MODEL_ROLE,
+        "MonitoredEndpoint": PRODUCTION,
+        # No PipelineExecutionRoleArn or ModelExecutionRoleArn: the stack creates both roles.
     }
 
 
@@ -118,6 +145,7 @@ class Lifecycle:
         self.reviewer: dict[str, str] = {}
         self.packages: list[str] = []
         self.function: dict = {}  # the bridge's Lambda configuration
+        self.pipeline_role = self.model_role = ""  # the ARNs of the roles the stack created
         self.enforced_after: str | None = None  # moto's setting before enforcement was turned on
         self.last_stderr = ""  # what the last smops process logged
         self.made: dict[str, list[iam.Decision]] = {}  # each role's IAM decisions in `run`
@@ -163,12 +191,6 @@ class Lifecycle:
         s3.put_object(Bucket=BUCKET, Key="evaluation/evaluation.json",
                       Body=json.dumps({"regression_metrics": {"mse": {"value": 4.2}}}).encode())
         iam_client = self.client("iam")
-        for arn in (PIPELINE_ROLE, MODEL_ROLE):
-            iam_client.create_role(RoleName=arn.rsplit("/", 1)[1], AssumeRolePolicyDocument=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-                               "Action": "sts:AssumeRole"}],
-            }))
         cloudformation = self.client("cloudformation")
         cloudformation.create_stack(StackName=OIDC_STACK, TemplateBody=template("github-oidc.yaml"),
                                     Capabilities=CAPABILITIES, Parameters=stack_parameters(oidc_parameters()))
@@ -181,6 +203,8 @@ class Lifecycle:
         sagemaker.create_model_package_group(ModelPackageGroupName=GROUP, Tags=[
             {"Key": "smops:github-repository", "Value": REPOSITORY},
         ])
+        oidc = self.outputs(OIDC_STACK)
+        self.pipeline_role, self.model_role = oidc["PipelineRoleArn"], oidc["ModelRoleArn"]
         self.reviewer = self._reviewer(iam_client)
         self.function = self.client("lambda").get_function_configuration(FunctionName=bridge["FunctionArn"])
         self._assume_roles()
@@ -199,10 +223,13 @@ class Lifecycle:
         sts = self.client("sts")
         oidc = self.outputs(OIDC_STACK)
         jobs = {BUILD: oidc["BuildRoleArn"], STAGING_ROLE: oidc["DeployRolestagingArn"],
-                PRODUCTION_ROLE: oidc["DeployRoleproductionArn"]}
+                PRODUCTION_ROLE: oidc["DeployRoleproductionArn"], MONITOR: oidc["MonitorRoleArn"]}
         for name, arn in jobs.items():
             answer = sts.assume_role_with_web_identity(RoleArn=arn, RoleSessionName=SESSION, WebIdentityToken="oidc")
             self.roles[name] = Role(name, arn, _credentials(answer["Credentials"]))
+        # SageMaker's roles: smops never runs as them (it passes them), so no credentials.
+        for name, arn in ((PIPELINE_ROLE, oidc["PipelineRoleArn"]), (MODEL_ROLE, oidc["ModelRoleArn"])):
+            self.roles[name] = Role(name, arn, {})
         function = self.function
         answer = sts.assume_role(RoleArn=function["Role"], RoleSessionName=function["FunctionName"])
         self.roles[FUNCTION] = Role(FUNCTION, function["Role"], _credentials(answer["Credentials"]))
@@ -257,8 +284,8 @@ class Lifecycle:
     def build_and_approve(self, description: str, *gates: str) -> str:
         """A push to main: build (a new description updates the pipeline) with its quality gates,
         register, approve, dispatch."""
-        built = self.smops(BUILD, "build", "--pipeline", str(ROOT / "tests" / "data" / "pipeline-definition.json"),
-                           "--pipeline-name", PIPELINE, "--role-arn", PIPELINE_ROLE, "--description", description,
+        built = self.smops(BUILD, "build", "--pipeline", str(self.definition()),
+                           "--pipeline-name", PIPELINE, "--role-arn", self.pipeline_role, "--description", description,
                            *gates)
         package = built["model-package-arn"]
         self.packages.append(package)
@@ -271,6 +298,33 @@ class Lifecycle:
             raise AssertionError(f"the bridge did {actions} and sent {len(sent)} dispatches for {package}")
         return sent[0].body["client_payload"]["model-package-arn"]
 
+    def definition(self) -> Path:
+        """tests/data's pipeline, registering the data quality baseline the build writes (what a
+        pipeline with a QualityCheckStep, or smops's build-time baseline, records on the package)."""
+        path = self.workdir / "pipeline-definition.json"
+        if not path.exists():
+            definition = json.loads((ROOT / "tests" / "data" / "pipeline-definition.json").read_text())
+            text = json.dumps(definition).replace(
+                '"ModelMetrics": {"ModelQuality"',
+                '"ModelMetrics": {"ModelDataQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": "'
+                + BASELINE + '/statistics.json"}, "Constraints": {"ContentType": "application/json", "S3Uri": "'
+                + BASELINE + '/constraints.json"}}, "ModelQuality"', 1)
+            if text == json.dumps(definition):
+                raise AssertionError("tests/data/pipeline-definition.json registers no ModelMetrics")
+            path.write_text(text)
+        return path
+
+    def baseline_and_traffic(self) -> None:
+        """The build's baseline of the training data (written as the build role), then production's
+        traffic, which its data capture writes under CAPTURE."""
+        rows = [[f"{0.1 * i + 0.01 * j:.3f}" for j in range(10)] for i in range(40)]
+        dataset = self.workdir / "training.csv"
+        dataset.write_text("".join(",".join(row) + "\n" for row in rows))
+        self.smops(BUILD, "baseline", "--dataset", str(dataset), "--output", BASELINE)
+        runtime = self.client("sagemaker-runtime")
+        for row in rows[:20]:
+            runtime.invoke_endpoint(EndpointName=PRODUCTION, Body=",".join(row).encode(), ContentType="text/csv")
+
     def run(self) -> None:
         """Two releases through staging and production (autoscaled), a rollback, then cleanup and a
         withdrawn approval;
@@ -279,18 +333,21 @@ class Lifecycle:
         payload = ROOT / "tests" / "data" / "smoke-payload.csv"
         first = self.build_and_approve("churn model, release 1")
         self.smops(STAGING_ROLE, "deploy", "--model-package-arn", first, "--endpoint-name", STAGING,
-                   "--role-arn", MODEL_ROLE, "--environment", "staging")
+                   "--role-arn", self.model_role, "--environment", "staging")
         self.smops(STAGING_ROLE, "smoke-test", "--endpoint-name", STAGING, "--payload", str(payload))
         self.smops(PRODUCTION_ROLE, "deploy", "--model-package-arn", first, "--endpoint-name", PRODUCTION,
-                   "--role-arn", MODEL_ROLE, "--environment", "production", "--create-alarms",
-                   "--require-on-endpoint", STAGING,
+                   "--role-arn", self.model_role, "--environment", "production", "--create-alarms",
+                   "--require-on-endpoint", STAGING, "--data-capture-uri", CAPTURE, "--data-capture-percent", "100",
                    "--autoscaling-min", "1", "--autoscaling-max", "2", "--autoscaling-target", "70")
+        # The monitor starter's schedule: production's capture against the served package's baseline.
+        self.baseline_and_traffic()
+        self.smops(MONITOR, "drift", "--endpoint-name", PRODUCTION, "--since", "1h", "--violations-file", VIOLATIONS)
         # The second release must be no worse than what production serves.
         self.build_and_approve("churn model, release 2", "--gate", "mse:no-worse-than-baseline:50%",
                                "--baseline-endpoint", PRODUCTION)
         # A workflow_dispatch that names the group: the newest Approved package.
         staged = self.smops(STAGING_ROLE, "deploy", "--model-package-group", GROUP, "--endpoint-name", STAGING,
-                            "--role-arn", MODEL_ROLE, "--environment", "staging")
+                            "--role-arn", self.model_role, "--environment", "staging")
         self.smops(STAGING_ROLE, "smoke-test", "--endpoint-name", STAGING, "--payload", str(payload))
         self.production_update(staged["model-package-arn"])
         # Something slipped past the alarms: production goes back to release 1 (autoscaling kept).
@@ -299,7 +356,7 @@ class Lifecycle:
         # Staging tries release 2 on two instances: a third config, so cleanup has one to delete
         # besides the one serving and the one a rollback would return to.
         self.smops(STAGING_ROLE, "deploy", "--model-package-arn", staged["model-package-arn"], "--endpoint-name",
-                   STAGING, "--role-arn", MODEL_ROLE, "--environment", "staging", "--instance-count", "2")
+                   STAGING, "--role-arn", self.model_role, "--environment", "staging", "--instance-count", "2")
         # The production job's report: what serves, from which execution, approved by whom.
         self.smops(PRODUCTION_ROLE, "status", "--model-package-group", GROUP, "--endpoint-name", PRODUCTION)
         for role, endpoint in ((STAGING_ROLE, STAGING), (PRODUCTION_ROLE, PRODUCTION)):
@@ -314,9 +371,9 @@ class Lifecycle:
     def production_update(self, package: str, *more: str, expect: int = 0) -> dict[str, str]:
         """A canary update of production, guarded by the alarms smops creates."""
         return self.smops(PRODUCTION_ROLE, "deploy", "--model-package-arn", package, "--endpoint-name", PRODUCTION,
-                          "--role-arn", MODEL_ROLE, "--environment", "production", "--strategy", "canary",
+                          "--role-arn", self.model_role, "--environment", "production", "--strategy", "canary",
                           "--canary-size", "20", "--wait-interval", "300", "--create-alarms",
-                          "--require-on-endpoint", STAGING, *more, expect=expect)
+                          "--require-on-endpoint", STAGING, "--data-capture-uri", CAPTURE, *more, expect=expect)
 
     def update_oidc_stack(self, body: str) -> None:
         """What an administrator does to change the roles: update the stack, parameters as they are."""
@@ -365,7 +422,8 @@ class Lifecycle:
             TABLE_START,
             "",
             f"As deployed with `Repository={REPOSITORY}`, `PipelineName={PIPELINE}`, `ArtifactBucket={BUCKET}`,",
-            f"`ModelPackageGroup(s)={GROUP}`, `EndpointNamePrefix={PREFIX}`; a resource in `Code` is the stack's",
+            f"`ModelPackageGroup(s)={GROUP}`, `EndpointNamePrefix={PREFIX}`, `MonitoredEndpoint={PRODUCTION}` and no",
+            "pipeline or model role given (the stack creates both); a resource in `Code` is the stack's",
             "resource of that logical id. Each cell lists the API operations smops made that needed the action.",
         ]
         for policy, roles in POLICIES.items():

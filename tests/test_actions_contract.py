@@ -381,7 +381,7 @@ def test_aws_session_outlasts_the_wait(path):
 
 def test_the_default_sessions_fit_the_roles_of_infra():
     template = (ROOT / "infra" / "github-oidc.yaml").read_text()
-    build, deploy = (int(n) for n in re.findall(r"MaxSessionDuration: (\d+)", template))
+    build, deploy, _monitor = (int(n) for n in re.findall(r"MaxSessionDuration: (\d+)", template))
     for path, role_max in ((".github/workflows/build.yml", build), (".github/workflows/deploy.yml", deploy)):
         workflow = load(path)
         default = triggers(workflow)["workflow_call"]["inputs"]["timeout-minutes"]["default"]
@@ -421,9 +421,13 @@ def test_deploy_workflow_gives_both_environments_the_same_settings():
     staging, production = (
         next(s for s in jobs[j]["steps"] if s.get("id") == "deploy")["with"] for j in ("staging", "production")
     )
-    own = {"model-package-arn", "model-package-group", "endpoint-name", "environment", "role-arn", "require-on-endpoint"}
+    # Production alone captures by default (for the monitor); staging only with data-capture-uri.
+    own = {"model-package-arn", "model-package-group", "endpoint-name", "environment", "role-arn", "require-on-endpoint",
+           "data-capture-uri"}
     shared = {k: v for k, v in staging.items() if k not in own}
     assert shared == {k: v for k, v in production.items() if k not in own}
+    assert staging["data-capture-uri"] == "${{ inputs.data-capture-uri }}"
+    assert production["data-capture-uri"] == "${{ inputs.production-data-capture-uri || inputs.data-capture-uri }}"
     for name in ("variant-name", "serverless-memory-mb", "max-execution-timeout", "wait-if-busy", "tag"):
         assert name in shared, name
 

@@ -74,11 +74,13 @@ def world(tmp_path, iam, github, monkeypatch):
     for arn in (PIPELINE_ROLE, MODEL_ROLE):
         iam.create_role(RoleName=arn.rsplit("/", 1)[1], AssumeRolePolicyDocument=sagemaker_trust)
     roles = {}
-    for name, subject in (("build", "ref:refs/heads/main"), ("staging", "environment:staging"), ("production", "environment:production")):
+    for name, subject in (("build", "ref:refs/heads/main"), ("staging", "environment:staging"), ("production", "environment:production"),
+                          ("monitor", "ref:refs/heads/main")):
         roles[name] = iam.create_role(RoleName=f"github-{name}", AssumeRolePolicyDocument=github_trust(f"repo:{REPO}:{subject}"))["Role"]["Arn"]
     project.write_inputs(repo / ".github/workflows/build.yml", "build", {"role-to-assume": roles["build"]})
     project.write_inputs(repo / ".github/workflows/deploy.yml", "deploy",
                          {"staging-role-to-assume": roles["staging"], "production-role-to-assume": roles["production"]})
+    project.write_inputs(repo / ".github/workflows/monitor.yml", "monitor", {"role-to-assume": roles["monitor"]})
     for name in roles:
         grant(iam, f"github-{name}", needs(repo, name))
     boto3.client("sagemaker").create_model_package_group(ModelPackageGroupName="churn")
@@ -94,7 +96,8 @@ def needs(repo: Path, name: str) -> list[aws_checks.Need]:
 
 def grant(iam, role: str, granted: list[aws_checks.Need], leave_out: str = "") -> None:
     statements = [{"Effect": "Allow", "Action": [a for a in need.actions if a != leave_out], "Resource": need.resource,
-                   **({"Condition": {"StringEquals": {"iam:PassedToService": need.passed_to}}} if need.passed_to else {})}
+                   **({"Condition": {"StringEquals": {"iam:PassedToService": need.passed_to}}} if need.passed_to else {}),
+                   **({"Condition": {"StringLike": {"s3:prefix": need.prefix + "*"}}} if need.prefix is not None else {})}
                   for need in granted]
     iam.put_role_policy(RoleName=role, PolicyName="smops", PolicyDocument=document(*[s for s in statements if s["Action"]]))
 
@@ -120,7 +123,9 @@ def test_every_check_of_a_well_set_up_repository_passes_or_says_why_not(world, g
     # Without the stacks (setup-aws's, tested in test_setup_aws.py) only their checks fail.
     assert set(failed) == {"stacks match the starters"}
     assert {name for name, r in results.items() if name != "exit" and r["status"] == "skip"} == {
-        "bridge rule", "bridge dead-letter queue", "bridge secret", "bridge token may dispatch"}
+        "bridge rule", "bridge dead-letter queue", "bridge secret", "bridge token may dispatch",
+        "monitor starter", "production data capture", "production baseline"}
+    assert results["monitor role trust"]["status"] == results["monitor role permissions"]["status"] == "ok"
     assert results["exit"] == 1
 
 
@@ -128,6 +133,15 @@ def test_starters_not_filled_in_name_their_inputs_and_who_fills_them(world, gith
     project.write_inputs(world / ".github/workflows/deploy.yml", "deploy", {"staging-role-to-assume": ""})
     assert status(doctor(world, github, capsys), "starters") == (
         "fail", "not filled in: staging-role-to-assume (deploy.yml)", "run smops setup-aws")
+
+
+def test_roles_init_left_empty_are_setup_aws_s_to_fill_in(world, github, capsys):
+    project.write_inputs(world / ".github/workflows/build.yml", "build", {"pipeline-role-arn": ""})
+    project.write_inputs(world / ".github/workflows/deploy.yml", "deploy", {"model-role-arn": ""})
+    results = doctor(world, github, capsys)
+    assert status(results, "starters") == (
+        "fail", "not filled in: pipeline-role-arn (build.yml), model-role-arn (deploy.yml)", "run smops setup-aws")
+    assert status(results, "pipeline and model roles")[0] == "skip"
 
 
 def test_a_missing_starter_is_reported(world, github, capsys):
@@ -391,7 +405,98 @@ def app_key() -> str:
 def test_with_the_stacks_every_check_passes(deployed, world, github, capsys):
     results = doctor(world, github, capsys)
     assert results.pop("exit") == 0
-    assert {name: r["status"] for name, r in results.items() if r["status"] != "ok"} == {}
+    # Production does not exist before the first deploy: its checks wait for it.
+    assert {name: r["status"] for name, r in results.items() if r["status"] != "ok"} == {
+        "production data capture": "skip", "production baseline": "skip"}
+    assert results["production data capture"]["message"].endswith(
+        "churn-production does not exist yet: checked after the first deploy to production")
+    assert results["monitor starter"]["message"].startswith("monitor.yml checks churn-production as ")
+
+
+# -- the loop: the monitor starter, production's capture and its package's baseline ---------------
+
+
+def test_a_missing_monitor_starter_is_reported_and_its_role_not_checked(world, github, capsys):
+    (world / ".github/workflows/monitor.yml").unlink()
+    results = doctor(world, github, capsys)
+    state, message, fix = status(results, "monitor starter")
+    assert state == "fail" and message.endswith("monitor.yml does not exist: nothing checks production's traffic for drift")
+    assert fix == "run smops init (it adds the missing starters and keeps the others), then smops setup-aws"
+    assert results["monitor role trust"]["status"] == results["monitor role permissions"]["status"] == "skip"
+    assert results["starters"]["status"] == "ok"  # build and deploy are what every project needs
+
+
+def test_the_monitor_roles_trust_and_permissions_are_checked(world, github, iam, capsys):
+    iam.update_assume_role_policy(RoleName="github-monitor", PolicyDocument=github_trust(f"repo:{REPO}:pull_request"))
+    grant(iam, "github-monitor", needs(world, "monitor"), leave_out="s3:GetObject")
+    results = doctor(world, github, capsys)
+    assert status(results, "monitor role trust")[1] == (
+        f"arn:aws:iam::{ACCOUNT}:role/github-monitor trusts repo:{REPO}:pull_request, not repo:{REPO}:ref:refs/heads/main")
+    state, message, _ = status(results, "monitor role permissions")
+    capture = f"arn:aws:s3:::sagemaker-{REGION}-{ACCOUNT}/smops-capture/churn-production/churn-production/AllTraffic/"
+    assert state == "fail" and f"s3:GetObject on {capture}" in message
+
+
+def test_a_monitor_role_that_may_list_another_prefix_only_is_refused(world, github, iam, capsys):
+    wanted = needs(world, "monitor")
+    for need in wanted:
+        if need.prefix is not None:
+            need.prefix = "smops-capture/churn-staging/"
+    grant(iam, "github-monitor", wanted)
+    state, message, _ = status(doctor(world, github, capsys), "monitor role permissions")
+    assert state == "fail" and f"s3:ListBucket on arn:aws:s3:::sagemaker-{REGION}-{ACCOUNT} (implicitDeny)" in message
+
+
+def serve_in_production(world, *capture: str, baseline: dict | None = None) -> str:
+    """Register an approved package (with a baseline recorded in its metadata, or none) and
+    deploy it to production as the deploy starter would."""
+    from smops.emulator import settings
+
+    settings.endpoint_seconds = 0.05
+    sagemaker = boto3.client("sagemaker")
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName="churn", ModelApprovalStatus="Approved",
+        InferenceSpecification={"Containers": [{"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                                                "ModelDataUrl": "s3://bucket/model.tar.gz"}],
+                                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+        **({"CustomerMetadataProperties": baseline} if baseline else {}),
+    )["ModelPackageArn"]
+    answers, _ = project.read(world)
+    assert main(["deploy", "--model-package-arn", arn, "--endpoint-name", answers.production_endpoint_name,
+                 "--role-arn", answers.model_role_arn, *capture]) == 0
+    return arn
+
+
+def test_production_with_capture_and_a_baseline_passes_the_loop_checks(deployed, world, github, capsys):
+    answers, _ = project.read(world)
+    statistics = f"s3://{answers.default_bucket}/smops-baseline/churn/v1/statistics.json"
+    serve_in_production(world, "--data-capture-uri", answers.production_capture_uri, "--data-capture-percent", "100",
+                        baseline={"smops:baseline-statistics": statistics,
+                                  "smops:baseline-constraints": statistics.replace("statistics", "constraints")})
+    results = doctor(world, github, capsys)
+    assert results.pop("exit") == 0, {n: r for n, r in results.items() if r["status"] != "ok"}
+    assert results["production data capture"]["message"].startswith(
+        f"churn-production captures to {answers.production_capture_uri}, readable by ")
+    assert results["production baseline"]["message"] == f"churn v1 has its baseline at {statistics}"
+
+
+def test_production_without_capture_or_baseline_fails_the_loop_checks(deployed, world, github, capsys):
+    arn = serve_in_production(world)
+    results = doctor(world, github, capsys)
+    assert status(results, "production data capture")[:2] == (
+        "fail", "churn-production does not capture its traffic: the monitor has nothing to check")
+    state, message, fix = status(results, "production baseline")
+    assert state == "fail" and message.startswith(f"{arn} has no data quality baseline")
+
+
+def test_a_capture_or_baseline_the_monitor_role_cannot_read_is_refused(deployed, world, github, capsys):
+    serve_in_production(world, "--data-capture-uri", f"s3://sagemaker-{REGION}-{ACCOUNT}/elsewhere",
+                        baseline={"smops:baseline-statistics": "s3://other-bucket/statistics.json"})
+    results = doctor(world, github, capsys)
+    state, message, fix = status(results, "production data capture")
+    assert state == "fail" and "may not read churn-production's capture at s3://" in message and "smops-capture/churn-production" in fix
+    state, message, _ = status(results, "production baseline")
+    assert state == "fail" and message.endswith("may not read the baseline s3://other-bucket/statistics.json")
 
 
 def test_starters_that_disagree_with_the_stacks(deployed, world, github, capsys):

@@ -67,7 +67,8 @@ def test_the_oidc_template_makes_the_provider_and_a_role_per_environment(cloudfo
     cloudformation.create_stack(StackName="oidc", TemplateBody=body("github-oidc.yaml"), Capabilities=CAPABILITIES,
                                 Parameters=parameters({**OIDC, "Environments": "staging,production,qa"}))
     found = outputs(cloudformation, "oidc")
-    assert sorted(found) == ["BuildRoleArn", "DeployRoleproductionArn", "DeployRoleqaArn", "DeployRolestagingArn"]
+    assert sorted(found) == ["BuildRoleArn", "DeployRoleproductionArn", "DeployRoleqaArn", "DeployRolestagingArn",
+                             "ModelRoleArn", "MonitorRoleArn", "PipelineRoleArn"]
     iam = boto3.client("iam")
     [provider] = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
     assert provider["Arn"] == f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
@@ -164,7 +165,8 @@ def test_updates_and_change_sets_change_what_the_parameters_change(cloudformatio
         Capabilities=CAPABILITIES, Parameters=parameters(OIDC),
     )
     cloudformation.execute_change_set(ChangeSetName=created["Id"])
-    assert sorted(outputs(cloudformation, "oidc")) == ["BuildRoleArn", "DeployRoleproductionArn", "DeployRolestagingArn"]
+    assert sorted(outputs(cloudformation, "oidc")) == ["BuildRoleArn", "DeployRoleproductionArn", "DeployRolestagingArn",
+                                                       "ModelRoleArn", "MonitorRoleArn", "PipelineRoleArn"]
 
     same = cloudformation.create_change_set(
         StackName="oidc", ChangeSetName="same", ChangeSetType="UPDATE", TemplateBody=template,
@@ -182,11 +184,11 @@ def test_updates_and_change_sets_change_what_the_parameters_change(cloudformatio
     )
     changes = cloudformation.describe_change_set(ChangeSetName=update["Id"])["Changes"]
     assert sorted((c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"]) for c in changes) == [
-        ("Modify", "BuildRole"), ("Modify", "DeployRoleproduction"), ("Remove", "DeployRolestaging"),
+        ("Modify", "BuildRole"), ("Modify", "DeployRoleproduction"), ("Modify", "MonitorRole"), ("Remove", "DeployRolestaging"),
     ]
     cloudformation.execute_change_set(ChangeSetName=update["Id"])
     found = outputs(cloudformation, "oidc")
-    assert sorted(found) == ["BuildRoleArn", "DeployRoleproductionArn"]
+    assert sorted(found) == ["BuildRoleArn", "DeployRoleproductionArn", "ModelRoleArn", "MonitorRoleArn", "PipelineRoleArn"]
     iam = boto3.client("iam")
     statements = {s["Sid"]: s for s in inline_policy(iam, found["BuildRoleArn"], "build")["Statement"]}
     assert statements["Artifacts"]["Resource"] == "arn:aws:s3:::churn-artifacts/*"

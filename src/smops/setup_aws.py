@@ -2,7 +2,8 @@
 
 The parameters of infra/github-oidc.yaml and infra/approval-bridge.yaml come from the answers in
 the starters `smops init` wrote, so the stacks and the workflows cannot disagree; the roles the
-stacks make are written back into the starters. Each stack goes through a CloudFormation change
+stacks make (build, deploy, monitor, and the pipeline's and model's when the starters name none)
+are written back into the starters. Each stack goes through a CloudFormation change
 set, as `aws cloudformation deploy` does: created, executed and waited for with its events as
 progress, or, with --dry-run, described and deleted. CloudFormation itself expands the templates'
 Fn::ForEach (the AWS::LanguageExtensions transform).
@@ -57,18 +58,21 @@ def run(args) -> dict[str, str]:
     if not args.dry_run:
         ensure_model_package_group(clients["sagemaker"], answers.model_package_group)
     code_key = upload_bridge_code(clients["s3"], args, answers.default_bucket, region)
+    previous = deployed(clients["cloudformation"], args.oidc_stack)
     stacks = [
         Stack(args.oidc_stack, "github-oidc.yaml", {
             "Repository": repository,
             "MainBranch": args.main_branch,
             "Environments": f"{args.staging_environment},{args.production_environment}",
-            "CreateOidcProvider": create_oidc_provider(clients, args.oidc_stack, account),
+            "CreateOidcProvider": create_oidc_provider(clients, previous, account),
             "PipelineName": answers.pipeline_name,
-            "PipelineExecutionRoleArn": answers.pipeline_role_arn,
+            "PipelineExecutionRoleArn": given_role(previous, answers.pipeline_role_arn, "PipelineExecutionRoleArn", "PipelineRoleArn"),
             "ArtifactBucket": answers.default_bucket,
             "ModelPackageGroup": answers.model_package_group,
             "EndpointNamePrefix": endpoint_prefix(args, answers),
-            "ModelExecutionRoleArn": answers.model_role_arn,
+            "ModelExecutionRoleArn": given_role(previous, answers.model_role_arn, "ModelExecutionRoleArn", "ModelRoleArn"),
+            "MonitoredEndpoint": answers.production_endpoint_name,
+            "ModelMonitorReads": str(args.model_monitor_reads).lower(),
         }),
         Stack(args.bridge_stack, "approval-bridge.yaml", {
             "ModelPackageGroups": answers.model_package_group,
@@ -88,6 +92,9 @@ def run(args) -> dict[str, str]:
         "build-role-arn": oidc["BuildRoleArn"],
         "staging-role-arn": oidc[f"DeployRole{args.staging_environment}Arn"],
         "production-role-arn": oidc[f"DeployRole{args.production_environment}Arn"],
+        "monitor-role-arn": oidc["MonitorRoleArn"],
+        "pipeline-role-arn": oidc["PipelineRoleArn"],
+        "model-role-arn": oidc["ModelRoleArn"],
     }
     write_roles(root, roles)
     outputs.update(roles, **{"bridge-function-arn": bridge["FunctionArn"], "bridge-secret-arn": bridge["SecretArn"]})
@@ -100,7 +107,7 @@ def run(args) -> dict[str, str]:
 
 def check(args, answers: project.Answers) -> None:
     """What CloudFormation would refuse after minutes, refused now."""
-    missing = [field for field in ("pipeline_name", "model_package_group", "region", "pipeline_role_arn", "model_role_arn",
+    missing = [field for field in ("pipeline_name", "model_package_group", "region",
                                    "default_bucket", "staging_endpoint_name", "production_endpoint_name")
                if field not in project.known(answers)]
     if missing:
@@ -136,16 +143,32 @@ def ensure_model_package_group(sagemaker, group: str) -> None:
         gha.log(f"created model package group {group}")
 
 
-def create_oidc_provider(clients: dict, stack_name: str, account: str) -> str:
-    """'true' unless the account has GitHub's provider already from elsewhere (there is one per account)."""
+def deployed(cloudformation, stack_name: str) -> dict[str, str]:
+    """The parameters and outputs of the stack as deployed; empty when it is not (yet)."""
     try:
-        [stack] = clients["cloudformation"].describe_stacks(StackName=stack_name)["Stacks"]
-        previous = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters") or []}
-        if previous.get("CreateOidcProvider") == "true" and stack["StackStatus"] != "REVIEW_IN_PROGRESS":
-            return "true"  # the stack made it: keep it
+        [stack] = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except botocore.exceptions.ClientError as exc:
         if "does not exist" not in aws.error_message(exc):
             raise
+        return {}
+    if stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+        return {}
+    return {**{p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters") or []},
+            **{o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}}
+
+
+def given_role(previous: dict[str, str], arn: str, parameter: str, output: str) -> str:
+    """The role ARN to pass as `parameter`: the starter's, but empty when it is the role the
+    stack created itself (so that an update keeps creating it rather than deleting it)."""
+    if arn and previous.get(parameter) == "" and previous.get(output) == arn:
+        return ""
+    return arn
+
+
+def create_oidc_provider(clients: dict, previous: dict[str, str], account: str) -> str:
+    """'true' unless the account has GitHub's provider already from elsewhere (there is one per account)."""
+    if previous.get("CreateOidcProvider") == "true":
+        return "true"  # the stack made it: keep it
     arn = f"arn:aws:iam::{account}:oidc-provider/{OIDC_PROVIDER}"
     existing = [p["Arn"] for p in clients["iam"].list_open_id_connect_providers()["OpenIDConnectProviderList"]]
     if arn in existing:
@@ -283,10 +306,16 @@ def stack_outputs(cloudformation, name: str) -> dict[str, str]:
 
 
 def write_roles(root: Path, roles: dict[str, str]) -> None:
-    for starter, values in (("build", {"role-to-assume": roles["build-role-arn"]}),
+    """Each role into the starters whose jobs assume or pass it (those of the loop that exist)."""
+    for starter, values in (("build", {"role-to-assume": roles["build-role-arn"], "pipeline-role-arn": roles["pipeline-role-arn"]}),
                             ("deploy", {"staging-role-to-assume": roles["staging-role-arn"],
-                                        "production-role-to-assume": roles["production-role-arn"]})):
+                                        "production-role-to-assume": roles["production-role-arn"],
+                                        "model-role-arn": roles["model-role-arn"]}),
+                            ("monitor", {"role-to-assume": roles["monitor-role-arn"]}),
+                            ("rollback", {"role-to-assume": roles["production-role-arn"]})):
         path = project.starter_path(root, starter)
+        if starter in project.OPTIONAL_STARTERS and not path.exists():
+            continue
         if project.write_inputs(path, starter, values):
             gha.log(f"wrote {', '.join(values)} into {path}")
 

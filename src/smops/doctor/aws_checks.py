@@ -1,6 +1,8 @@
 """Checks in AWS, with boto3: the OIDC provider, each role of the starters (exists, trusts exactly
 its GitHub subject, may do what smops will call: IAM's SimulatePrincipalPolicy), the roles the jobs
-pass, the model package group, the stacks against the starters, and the approval bridge."""
+pass, the model package group, the stacks against the starters, the approval bridge, and the loop
+(the monitor starter's role; once production exists, its data capture and its package's baseline,
+both readable by the monitor role)."""
 
 from __future__ import annotations
 
@@ -11,13 +13,16 @@ from urllib.parse import unquote
 
 import botocore.exceptions
 
-from smops import aws
+from smops import aws, project
 from smops.doctor import Check, Context, Problem, Skip
 from smops.doctor.starter_checks import name_trouble
 
 OIDC_HOST = "token.actions.githubusercontent.com"
 SUBJECT, AUDIENCE = f"{OIDC_HOST}:sub", f"{OIDC_HOST}:aud"
 TOKEN_PREFIXES = ("ghp_", "github_pat_", "gho_", "ghu_", "ghs_")
+# Where a build records a baseline on a package that registered none (DriftCheckBaselines or
+# ModelMetrics): the package's CustomerMetadataProperties.
+BASELINE_METADATA = ("smops:baseline-statistics", "smops:baseline-constraints")
 
 
 @dataclass
@@ -27,10 +32,17 @@ class Need:
     resource: str
     actions: list[str]
     passed_to: str = ""  # iam:PassRole's iam:PassedToService
+    prefix: str | None = None  # s3:ListBucket's s3:prefix
+
+    def context(self) -> list[dict]:
+        keys = {"iam:PassedToService": self.passed_to, "s3:prefix": self.prefix}
+        return [{"ContextKeyName": key, "ContextKeyValues": [value], "ContextKeyType": "string"}
+                for key, value in keys.items() if value is not None and (value or key == "s3:prefix")]
 
 
 def checks(ctx: Context) -> list[Check]:
-    roles = [("build", "build_role_arn"), ("staging", "staging_role_arn"), ("production", "production_role_arn")]
+    roles = [("build", "build_role_arn"), ("staging", "staging_role_arn"), ("production", "production_role_arn"),
+             ("monitor", "monitor_role_arn")]
     return [
         ("AWS credentials", credentials),
         ("OIDC provider", oidc_provider),
@@ -39,6 +51,9 @@ def checks(ctx: Context) -> list[Check]:
         ("pipeline and model roles", service_roles),
         ("model package group", model_package_group),
         ("stacks match the starters", stacks_match),
+        ("monitor starter", monitor_starter),
+        ("production data capture", production_capture),
+        ("production baseline", production_baseline),
         ("bridge rule", bridge_rule),
         ("bridge dead-letter queue", dead_letter_queue),
         ("bridge secret", bridge_secret),
@@ -88,7 +103,9 @@ def oidc_provider(ctx: Context) -> str:
 
 
 def expected_subject(ctx: Context, name: str) -> str:
-    if name == "build":
+    """The main branch's runs for build and monitor (a push; a schedule or a manual run, in a job
+    with no environment), the environment's jobs for a deploy role."""
+    if name in ("build", "monitor"):
         return f"repo:{ctx.repository}:ref:refs/heads/{ctx.args.main_branch}"
     return f"repo:{ctx.repository}:environment:{ctx.environments[name]}"
 
@@ -121,10 +138,11 @@ def _values(value) -> list[str]:
 
 
 def role_trust(ctx: Context, name: str, field: str) -> str:
-    """Trusts GitHub's OIDC provider for exactly repo:OWNER/REPO:ref:refs/heads/main (build) or
-    repo:OWNER/REPO:environment:NAME (deploy), and for the audience sts.amazonaws.com."""
+    """Trusts GitHub's OIDC provider for exactly repo:OWNER/REPO:ref:refs/heads/main (build,
+    monitor) or repo:OWNER/REPO:environment:NAME (deploy), and for the audience sts.amazonaws.com."""
     if not ctx.repository:
         raise Skip("the repository is unknown (see the repository check)")
+    _monitor_starter_present(ctx, name)
     role = _role(ctx, getattr(ctx.answers, field), f"{name} role")
     expected = expected_subject(ctx, name)
     fix = f"make the role's trust policy allow sts:AssumeRoleWithWebIdentity only for {SUBJECT} StringEquals {expected} " \
@@ -174,6 +192,8 @@ def needs(ctx: Context, name: str) -> list[Need]:
             Need(f"{sm}:model/{baseline}", ["sagemaker:DescribeModel"]),
             Need(a.pipeline_role_arn, ["iam:PassRole"], "sagemaker.amazonaws.com"),
         ]
+    if name == "monitor":
+        return monitor_needs(ctx)
     endpoint = getattr(a, f"{name}_endpoint_name")
     named = f"{endpoint}-v1-smops-doctor"  # smops names models and configs <endpoint>-v<version>-<time>
     tagging = ["sagemaker:AddTags", "sagemaker:ListTags"]
@@ -201,24 +221,147 @@ def needs(ctx: Context, name: str) -> list[Need]:
 
 def role_permissions(ctx: Context, name: str, field: str) -> str:
     """IAM's policy simulator, on the role's own policies, for every call smops makes as it."""
-    endpoint = "production" if name == "build" else name  # the build role reads production's, the baseline
+    _monitor_starter_present(ctx, name)
+    # the build role reads production's baseline, the monitor watches production
+    endpoint = "staging" if name == "staging" else "production"
     trouble = name_trouble(ctx.root, ("pipeline_name", "model_package_group", f"{endpoint}_endpoint_name"))
     if trouble:  # every ARN made of that name would be denied: one line elsewhere says why
         raise Skip(trouble)
     role = _role(ctx, getattr(ctx.answers, field), f"{name} role")
-    iam, denied, count = ctx.client("iam"), [], 0
-    for need in needs(ctx, name):
-        context = [{"ContextKeyName": "iam:PassedToService", "ContextKeyValues": [need.passed_to], "ContextKeyType": "string"}] if need.passed_to else []
-        pages = iam.get_paginator("simulate_principal_policy").paginate(
-            PolicySourceArn=role["Arn"], ActionNames=need.actions, ResourceArns=[need.resource], ContextEntries=context)
-        for result in (r for page in pages for r in page["EvaluationResults"]):
-            count += 1
-            if result["EvalDecision"] != "allowed":
-                denied.append(f"{result['EvalActionName']} on {need.resource} ({result['EvalDecision']})")
+    count, denied = _simulate(ctx, role["Arn"], needs(ctx, name))
     if denied:
         raise Problem(f"{role['RoleName']} may not: {'; '.join(denied)}",
                       "grant those actions on those resources (infra/github-oidc.yaml's policies do: rerun smops setup-aws)")
     return f"{role['RoleName']} may make all {count} calls smops makes as the {name} role"
+
+
+def _simulate(ctx: Context, role_arn: str, wanted: list[Need]) -> tuple[int, list[str]]:
+    """How many calls were simulated for the role, and those IAM would deny."""
+    iam, denied, count = ctx.client("iam"), [], 0
+    for need in (n for n in wanted if n.resource):  # a role the starters do not name yet: the starters check says so
+        pages = iam.get_paginator("simulate_principal_policy").paginate(
+            PolicySourceArn=role_arn, ActionNames=need.actions, ResourceArns=[need.resource], ContextEntries=need.context())
+        for result in (r for page in pages for r in page["EvaluationResults"]):
+            count += 1
+            if result["EvalDecision"] != "allowed":
+                denied.append(f"{result['EvalActionName']} on {need.resource} ({result['EvalDecision']})")
+    return count, denied
+
+
+def monitor_needs(ctx: Context, capture: str = "") -> list[Need]:
+    """What `smops drift` calls as the monitor role (infra/README.md's table): the production
+    endpoint, its config and model, the package it serves, its capture (listed and read, under
+    `capture`, by default the deploy starter's), and the violations file the monitor starter names."""
+    a, sm = ctx.answers, f"arn:aws:sagemaker:{ctx.region}:{ctx.account}"
+    endpoint, named = a.production_endpoint_name, f"{a.production_endpoint_name}-v1-smops-doctor"
+    bucket, prefix = _split(capture or a.production_capture_uri or f"s3://{a.default_bucket}/{project.CAPTURE_PREFIX}/{endpoint}")
+    folder = f"{prefix.rstrip('/')}/{endpoint}/"  # SageMaker writes under DESTINATION/ENDPOINT/VARIANT/yyyy/mm/dd/hh/
+    found = [
+        Need(f"{sm}:endpoint/{endpoint}", ["sagemaker:DescribeEndpoint"]),
+        Need(f"{sm}:endpoint-config/{named}", ["sagemaker:DescribeEndpointConfig"]),
+        Need(f"{sm}:model/{named}", ["sagemaker:DescribeModel"]),
+        Need(f"{sm}:model-package/{a.model_package_group}/1", ["sagemaker:DescribeModelPackage"]),
+        Need(f"arn:aws:s3:::{bucket}", ["s3:ListBucket"], prefix=folder),
+        Need(f"arn:aws:s3:::{bucket}/{folder}AllTraffic/2026/01/01/00/capture.jsonl", ["s3:GetObject"]),
+    ]
+    if a.violations_file.startswith("s3://"):
+        bucket, key = _split(a.violations_file.replace("${{ github.run_id }}", "1"))
+        found.append(Need(f"arn:aws:s3:::{bucket}/{key}", ["s3:PutObject"]))
+    return found
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _monitor_starter_present(ctx: Context, name: str) -> None:
+    if name == "monitor" and not project.starter_path(ctx.root, "monitor").exists():
+        raise Skip("no monitor starter (see the monitor starter check)")
+
+
+def monitor_starter(ctx: Context) -> str:
+    """The loop's scheduled check exists, watches production, and assumes the stack's monitor role."""
+    path = project.starter_path(ctx.root, "monitor")
+    if not path.exists():
+        raise Problem(f"{path} does not exist: nothing checks production's traffic for drift",
+                      "run smops init (it adds the missing starters and keeps the others), then smops setup-aws")
+    a = ctx.answers
+    oidc = ctx.stack(ctx.args.oidc_stack)
+    wrong = [f"{what} is {ours or 'empty'}, {where} {theirs}" for what, ours, where, theirs in (
+        ("role-to-assume", a.monitor_role_arn, "the stack's monitor role is", oidc.get("MonitorRoleArn") or "missing (an older stack)"),
+        ("endpoint-name", a.production_endpoint_name, "the stack monitors", oidc.get("MonitoredEndpoint") or "every endpoint of its prefix"),
+    ) if ours != theirs and theirs != "every endpoint of its prefix"]
+    if wrong:
+        raise Problem(f"monitor.yml's {'; '.join(wrong)}", "run smops setup-aws (it deploys the monitor role and writes it into monitor.yml)")
+    return f"monitor.yml checks {a.production_endpoint_name} as {a.monitor_role_arn.rsplit('/', 1)[-1]}"
+
+
+def _production(ctx: Context) -> dict:
+    """Production's endpoint as described; Skip until the first deploy made it."""
+    from smops import endpoint as endpoints
+
+    name = ctx.answers.production_endpoint_name
+    if not name:
+        raise Skip("no production endpoint in the starters (see the starters check)")
+    described = endpoints.describe(ctx.client("sagemaker"), name)
+    if described is None:
+        raise Skip(f"{name} does not exist yet: checked after the first deploy to production")
+    return described
+
+
+def production_capture(ctx: Context) -> str:
+    """Production captures its traffic, somewhere the monitor role may list and read."""
+    described = _production(ctx)
+    name = described["EndpointName"]
+    config = described.get("DataCaptureConfig") or {}
+    if not config.get("EnableCapture") or not config.get("DestinationS3Uri"):
+        raise Problem(f"{name} does not capture its traffic: the monitor has nothing to check",
+                      "deploy with the deploy starter's production-data-capture-uri (smops init writes it), "
+                      "e.g. smops deploy --data-capture-uri s3://BUCKET/smops-capture/" + name)
+    destination = config["DestinationS3Uri"]
+    percent = f" {config['CurrentSamplingPercentage']}%" if "CurrentSamplingPercentage" in config else ""
+    if not ctx.answers.monitor_role_arn:
+        raise Skip(f"{name} captures{percent} to {destination}; no monitor role in the starters to check it may read it "
+                   "(see the monitor starter check)")
+    role = _role(ctx, ctx.answers.monitor_role_arn, "monitor role")
+    reads = [n for n in monitor_needs(ctx, destination) if n.actions[0] in ("s3:ListBucket", "s3:GetObject")]
+    _, denied = _simulate(ctx, role["Arn"], reads)
+    if denied:
+        raise Problem(f"the monitor role {role['RoleName']} may not read {name}'s capture at {destination}: {'; '.join(denied)}",
+                      f"capture under s3://ARTIFACT-BUCKET/{project.CAPTURE_PREFIX}/{name} (the deploy starter's "
+                      "production-data-capture-uri), or rerun smops setup-aws for this endpoint")
+    return f"{name} captures{percent} to {destination}, readable by {role['RoleName']}"
+
+
+def production_baseline(ctx: Context) -> str:
+    """The package production serves has a data quality baseline `smops drift` finds with no flags,
+    in a place the monitor role may read."""
+    from smops import baseline, registry
+    from smops import endpoint as endpoints
+
+    described = _production(ctx)
+    sagemaker = ctx.client("sagemaker")
+    arn = endpoints.config_package(sagemaker, described["EndpointConfigName"])
+    if not arn:
+        raise Skip(f"{described['EndpointName']} serves no model package smops can tell")
+    package = registry.describe(sagemaker, arn)
+    metadata = package.get("CustomerMetadataProperties") or {}
+    found = baseline.from_package(package) or (metadata.get(BASELINE_METADATA[0]) and (metadata[BASELINE_METADATA[0]], metadata.get(BASELINE_METADATA[1])))
+    if not found:
+        raise Problem(f"{arn} has no data quality baseline (DriftCheckBaselines, ModelMetrics or its {BASELINE_METADATA[0]} metadata): "
+                      "smops drift has nothing to compare with",
+                      "build with the build starter (it records one), or write one with smops baseline and record it on the package")
+    statistics = found[0]
+    if ctx.answers.monitor_role_arn and statistics.startswith("s3://"):
+        role = _role(ctx, ctx.answers.monitor_role_arn, "monitor role")
+        bucket, key = _split(statistics)
+        _, denied = _simulate(ctx, role["Arn"], [Need(f"arn:aws:s3:::{bucket}/{key}", ["s3:GetObject"])])
+        if denied:
+            raise Problem(f"the monitor role {role['RoleName']} may not read the baseline {statistics}",
+                          f"write baselines under s3://ARTIFACT-BUCKET/smops-baseline/{ctx.answers.model_package_group}/ "
+                          "(what the monitor role reads)")
+    return f"{arn.rsplit('/', 2)[-2]} v{arn.rsplit('/', 1)[-1]} has its baseline at {statistics}"
 
 
 def service_roles(ctx: Context) -> str:

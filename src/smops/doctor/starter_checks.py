@@ -13,7 +13,7 @@ from smops.init import PAYLOAD_PLACEHOLDER
 # The answers every starter needs, with who fills them in.
 REQUIRED = {
     "pipeline": "smops init", "pipeline_name": "smops init", "model_package_group": "smops init",
-    "region": "smops init", "pipeline_role_arn": "smops init", "model_role_arn": "smops init",
+    "region": "smops init", "pipeline_role_arn": "smops setup-aws", "model_role_arn": "smops setup-aws",
     "staging_endpoint_name": "smops init", "production_endpoint_name": "smops init", "smoke_payload": "smops init",
     "build_role_arn": "smops setup-aws", "staging_role_arn": "smops setup-aws", "production_role_arn": "smops setup-aws",
 }

@@ -153,7 +153,30 @@ def _patch_templates() -> None:
             if name in self._resource_json_map and name not in actions["Modify"]:
                 if references(body, conditions) & changed:
                     actions["Modify"].append(name)
+        _follow_conditions(self, actions, other_template, parameters)
         return actions
+
+    def _follow_conditions(resource_map, actions, template, parameters) -> None:
+        """A resource whose Condition turns true is added, one whose Condition turns false removed,
+        one whose Condition stays false left alone (moto would update what it never created)."""
+        conditional = {name: body["Condition"] for name, body in template["Resources"].items()
+                       if name in resource_map._resource_json_map and "Condition" in body}
+        if not conditional:
+            return
+        new = parsing.ResourceMap(resource_map.stack_id, "conditions", parameters, {}, resource_map._region_name,
+                                  resource_map._account_id, template, None)
+        new.load_mapping()
+        new.load_parameters()
+        new.load_conditions()
+        for name, condition in conditional.items():
+            was, now = resource_map._parsed_resources.get(name) is not None, bool(new.lazy_condition_map[condition])
+            if was == now:
+                if not now and name in actions["Modify"]:
+                    actions["Modify"].remove(name)
+                continue
+            if name in actions["Modify"]:
+                actions["Modify"].remove(name)
+            actions["Add" if now else "Remove"].append(name)
 
     def diff(self):
         resource_map = self.stack.resource_map

@@ -6,7 +6,8 @@ the response class names one (its SageMaker names none), and it knows nothing of
 operation needs besides its own. Here each request of an operation in `REQUIREMENTS` is checked as
 AWS's Service Authorization Reference says: the action on each resource the operation requires,
 by ARN, plus `sagemaker:AddTags`/`cloudwatch:TagResource` when it creates with tags and
-`iam:PassRole` (with `iam:PassedToService`) when it hands SageMaker a role. A denial is AccessDenied
+`iam:PassRole` (with `iam:PassedToService`) when it hands SageMaker a role, and S3's ListBucket
+with `s3:prefix` (conditions compare with StringEquals and StringLike). A denial is AccessDenied
 with AWS's message. Other operations keep moto's check (with the IAM service prefix).
 
 Every decision made under enforcement is kept in `decisions`, in order: who asked, for which
@@ -15,6 +16,7 @@ operation, which action on which resource, and whether it was allowed.
 
 from __future__ import annotations
 
+import re
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -55,10 +57,11 @@ _decisions_lock = threading.Lock()
 class Request:
     """The parameters of the request being authorized, and ARNs in its account and region."""
 
-    def __init__(self, response, region: str):
+    def __init__(self, response, region: str, resource: str = "*"):
         self.response = response
         self.account = response.current_account
         self.region = region
+        self.resource = resource  # what moto names (S3's bucket or object ARN)
 
     def param(self, name: str):
         return self.response._get_param(name)
@@ -149,6 +152,12 @@ def _get_secret_value(r: Request) -> list[Check]:
     return [Check("secretsmanager:GetSecretValue", arn)]
 
 
+def _list_bucket(r: Request) -> list[Check]:
+    """Listing a bucket gives s3:prefix, the Prefix asked for ('' when none), to the policy's conditions."""
+    prefix = (r.response.querystring.get("prefix") or [""])[0]
+    return [Check("s3:ListBucket", r.resource, {"s3:prefix": prefix})]
+
+
 def _scalable_target(action: str):
     """Checked on the target's own ARN (`scalable-target/<id>`, which Application Auto Scaling
     mints), so a policy names targets only by `*`; a target not registered yet has no ARN: `*`."""
@@ -203,6 +212,7 @@ REQUIREMENTS = {
     ("cloudwatch", "PutMetricAlarm"): _put_metric_alarm,
     ("cloudwatch", "DescribeAlarms"): _describe_alarms,
     ("secretsmanager", "GetSecretValue"): _get_secret_value,
+    ("s3", "ListBucket"): _list_bucket,
     **{
         ("application-autoscaling", name): _scalable_target(f"application-autoscaling:{name}")
         for name in ("RegisterScalableTarget", "DeregisterScalableTarget", "PutScalingPolicy", "DeleteScalingPolicy")
@@ -217,7 +227,7 @@ def _checks(response, region: str, operation: str, resource: str) -> tuple[list[
     requirement = REQUIREMENTS.get(tuple(operation.split(":", 1)))
     if requirement is None:
         return [Check(operation, resource)], True
-    return requirement(Request(response, region)), False
+    return requirement(Request(response, region, resource)), False
 
 
 def _denial(response, moto_request, check: Check, policies: list | None) -> Exception | None:
@@ -240,6 +250,10 @@ def _denial(response, moto_request, check: Check, policies: list | None) -> Exce
     results = {policy.is_action_permitted(check.action, check.resource, None, check.context) for policy in policies}
     if PermissionResult.PERMITTED in results and PermissionResult.DENIED not in results:
         return None
+    if check.action.startswith("s3:"):  # S3 words it its own way, as moto's S3 does
+        from moto.s3.exceptions import S3AccessDeniedError
+
+        return S3AccessDeniedError()
     return access_denied(response, principal, check)
 
 
@@ -264,11 +278,21 @@ def access_denied(response, principal: str, check: Check) -> HTTPException:
     return error
 
 
+def _string_like(expected: list[str] | str, actual: str) -> bool:
+    """IAM's StringLike: * any run of characters, ? one character, case-sensitive."""
+    patterns = expected if isinstance(expected, list) else [expected]
+    return any(re.fullmatch(re.escape(p).replace(r"\*", ".*").replace(r"\?", "."), actual, re.DOTALL) for p in patterns)
+
+
 def install() -> None:
     """Decide each request's checks in moto's one place for it (ActionAuthenticatorMixin)."""
     from moto import settings
     from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam import policy_conditions
     from moto.iam.access_control import IAMPolicy
+
+    # moto compares conditions with StringEquals only and takes any other operator as met.
+    policy_conditions.CONDITION_OPERATIONS["StringLike"] = _string_like
 
     def authenticate_and_authorize(self, iam_request_cls, resource="*"):
         # moto's flow: free for the first INITIAL_NO_AUTH_ACTION_COUNT requests, public operations,

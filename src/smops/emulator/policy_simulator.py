@@ -8,8 +8,8 @@ boundary must allow the action too. The answer has the shape of botocore's servi
 EvaluationResult per action with one ResourceSpecificResult per resource (AWS's current
 behaviour: the top-level decision is the most restrictive of them).
 
-Limits, from moto's engine: conditions are compared with StringEquals only (other operators are
-taken as met), and resource-based policies are not evaluated. A condition key that a statement
+Limits, from moto's engine: conditions are compared with StringEquals and StringLike only (the
+emulator's IAM enforcement adds StringLike; other operators are taken as met), and resource-based policies are not evaluated. A condition key that a statement
 needs and the request does not give makes the statement not apply and is reported in
 MissingContextValues, as AWS does (except for ...IfExists operators).
 """
