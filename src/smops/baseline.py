@@ -146,6 +146,11 @@ def from_package(package: dict) -> tuple[str, str | None] | None:
 
 def compute(rows, names: list[str]) -> Baseline:
     """Profile the rows (an iterable of cell lists) into statistics and constraints."""
+    return summarize(*profile_rows(rows, names), names)
+
+
+def profile_rows(rows, names: list[str]):
+    """(a column per name, the number of rows): what shards of a Processing job each compute."""
     from smops import profile
 
     columns = [profile.Column(sketch_k=KLL_K) for _ in names]
@@ -154,6 +159,11 @@ def compute(rows, names: list[str]) -> Baseline:
         items += len(batch)
         for column, values in zip(columns, profile.transpose(batch, len(names))):
             column.add(values)
+    return columns, items
+
+
+def summarize(columns: list, items: int, names: list[str]) -> Baseline:
+    """Statistics and constraints of profiled columns."""
     statistics = {"version": 0, "dataset": {"item_count": items}, "features": []}
     constraints = {"version": 0, "features": [], "monitoring_config": MONITORING_CONFIG}
     for name, column in zip(names, columns):

@@ -100,6 +100,23 @@ def _time(text: str, flag: str) -> dt.datetime:
 
 def compare(base: baseline.Baseline, records, prediction: str | None) -> Report:
     """Stream the captured records through the baseline's checks."""
+    return judge(base, profile_records(base, records, prediction))
+
+
+@dataclass
+class Profiled:
+    """The captured records as the checks need them: a column per baseline feature (inputs, then
+    the prediction) and the row-width counts. Shards of a Processing job each make one; merged,
+    they judge as one process's would (smops.processing)."""
+
+    columns: dict
+    counts: dict
+    inputs: list[dict]
+    outputs: list[dict]
+    points: dict
+
+
+def profile_records(base: baseline.Baseline, records, prediction: str | None) -> Profiled:
     from smops import profile
 
     features = base.features()
@@ -143,7 +160,14 @@ def compare(base: baseline.Baseline, records, prediction: str | None) -> Report:
             flush(output_rows, outputs)
     flush(input_rows, inputs)
     flush(output_rows, outputs)
+    return Profiled(columns, counts, inputs, outputs, points)
 
+
+def judge(base: baseline.Baseline, profiled: Profiled) -> Report:
+    """Model Monitor's checks on the profiled records."""
+    columns, counts, inputs, outputs, points = (profiled.columns, profiled.counts, profiled.inputs,
+                                                profiled.outputs, profiled.points)
+    width = len(inputs)
     report = Report("", counts["records"], [], [])
     for feature in inputs + outputs:
         report.features.append(_check(base, feature, columns[feature["name"]], points.get(feature["name"]),
