@@ -36,8 +36,8 @@ def install() -> None:
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
     from smops.emulator import (
-        cloudformation, endpoints, events, faults, iam, monitoring, policy_simulator, registry, sagemaker,
-        stack_parameters,
+        cloudformation, endpoints, events, faults, iam, monitoring, policy_simulator, processing, registry,
+        sagemaker, stack_parameters,
     )
 
     original_call = SageMakerResponse.call_action
@@ -56,6 +56,7 @@ def install() -> None:
     registry.patch(SageMakerResponse)
     events.patch(EventsHandler)
     monitoring.patch(SageMakerResponse)
+    processing.patch(SageMakerResponse)
     faults.patch(DomainDispatcherApplication)
     policy_simulator.patch(IamResponse)
     stack_parameters.patch(Stack)
