@@ -149,3 +149,58 @@ def test_a_baseline_from_shards_matches_one_process(aws_env, tmp_path):
             assert a["mean"] == pytest.approx(b["mean"]) and a["std_dev"] == pytest.approx(b["std_dev"])
         else:
             assert mine["string_statistics"] == theirs["string_statistics"]
+
+
+# -- IAM: the template's processing block, under the emulator's IAM enforcement ------------------
+
+
+@pytest.fixture
+def caller(traffic, aws_env):
+    """The stack with its processing block, and a role like the monitor role: it reads the capture
+    and the baseline, and has ProcessingCallerPolicy attached; its credentials, assumed."""
+    from test_emulator_cloudformation import CAPABILITIES, OIDC, body, outputs, parameters
+
+    cloudformation = boto3.client("cloudformation")
+    cloudformation.create_stack(StackName="oidc", TemplateBody=body("github-oidc.yaml"), Capabilities=CAPABILITIES,
+                                Parameters=parameters({**OIDC, "ProcessingResultsPrefix": "capture/smops-processing",
+                                                       "ProcessingCapturePrefix": "capture/dc"}))
+    found = outputs(cloudformation, "oidc")
+    iam = boto3.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]}
+
+    def assume(name: str, attach: bool) -> dict:
+        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+        iam.put_role_policy(RoleName=name, PolicyName="read-capture", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::capture"},
+                {"Effect": "Allow", "Action": "s3:GetObject",
+                 "Resource": ["arn:aws:s3:::capture/dc/*", "arn:aws:s3:::capture/baseline/*"]}]}))
+        if attach:
+            iam.attach_role_policy(RoleName=name, PolicyArn=found["ProcessingCallerPolicyArn"])
+        credentials = boto3.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="drift")["Credentials"]
+        return {"AWS_ACCESS_KEY_ID": credentials["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+                "AWS_SESSION_TOKEN": credentials["SessionToken"]}
+
+    roles = {"granted": assume("monitor", True), "bare": assume("monitor-without-processing", False)}
+    from smops.emulator import iam as enforcement
+
+    before = enforcement.enforce(aws_env.url)
+    yield found, roles
+    enforcement.enforce(aws_env.url, str(before) if before != float("inf") else "inf")
+
+
+def test_the_caller_policy_is_all_a_processing_run_needs(caller):
+    found, roles = caller
+    assert found["ProcessingRoleArn"].startswith("arn:aws:iam::123456789012:role/")
+    command = ["drift", "--endpoint-name", "churn-prod", "--data-capture-uri", "s3://capture/dc", "--baseline",
+               "s3://capture/baseline", "--since", "2h", "--engine", "processing",
+               "--processing-role-arn", found["ProcessingRoleArn"], "--violations-file", ""]
+    granted = run_smops(*command, env=roles["granted"])
+    assert granted.returncode == 0, granted.stderr
+    assert "drift in 1 feature: x" in granted.stderr
+    bare = run_smops(*command, env=roles["bare"])
+    assert bare.returncode == 1 and "AWS denied PutObject" in bare.stderr  # the job's code, under the results prefix
+    other = run_smops(*command[:-4], "--processing-role-arn", "arn:aws:iam::123456789012:role/other",
+                      "--violations-file", "", env=roles["granted"])
+    assert other.returncode == 1 and "may not iam:PassRole" in other.stderr
