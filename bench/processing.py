@@ -16,6 +16,7 @@ import datetime as dt
 import os
 import platform
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -59,26 +60,26 @@ def main(records: int) -> None:
             extra = [] if shards is None else ["--engine", "processing", "--instance-count", str(shards),
                                                "--processing-role-arn", ROLE]
             started = time.perf_counter()
-            subprocess.run(command + extra, env=env, check=True, capture_output=True)
+            done = subprocess.run(command + extra, env=env, check=True, capture_output=True, text=True)
             seconds = time.perf_counter() - started
-            hours = None
+            job_seconds = None
             if shards:
-                name = sm.list_processing_jobs(SortBy="CreationTime", SortOrder="Descending")[
-                    "ProcessingJobSummaries"][0]["ProcessingJobName"]
+                name = re.search(r"started processing job (\S+):", done.stderr)[1]
                 job = sm.describe_processing_job(ProcessingJobName=name)
-                hours = shards * (job["ProcessingEndTime"] - job["ProcessingStartTime"]).total_seconds() / 3600
-            results.append((shards, seconds, hours))
+                job_seconds = (job["ProcessingEndTime"] - job["ProcessingStartTime"]).total_seconds()
+            results.append((shards, seconds, job_seconds))
             print(f"{shards or 'local'}: {seconds:.1f} s", file=sys.stderr, flush=True)
     local = results[0][1]
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{dt.date.today()}; {records:,} records in {-(-records // PER_FILE):,} files\n")
-    print("| engine | wall time (s) | speed-up over one process | instance-hours | records/s per instance |")
-    print("|---|---:|---:|---:|---:|")
-    for shards, seconds, hours in results:
-        label = "one process (--engine local)" if shards is None else f"processing, {shards} shard{'s' * (shards > 1)}"
-        per_instance = f"{records / (hours * 3600 / shards) / shards:,.0f}" if hours else ""
-        print(f"| {label} | {seconds:.1f} | {local / seconds:.2f}× | {'' if hours is None else f'{hours:.4f}'} "
-              f"| {per_instance} |")
+    print("| engine | wall time (s) | speed-up over one process | job (s) | instance-hours | records/s per instance |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for shards, seconds, job_seconds in results:
+        if shards is None:
+            print(f"| one process (--engine local) | {seconds:.1f} | 1.00× | | | |")
+            continue
+        print(f"| processing, {shards} shard{'s' * (shards > 1)} | {seconds:.1f} | {local / seconds:.2f}× "
+              f"| {job_seconds:.1f} | {shards * job_seconds / 3600:.4f} | {records / shards / job_seconds:,.0f} |")
 
 
 if __name__ == "__main__":
