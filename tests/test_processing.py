@@ -204,3 +204,19 @@ def test_the_caller_policy_is_all_a_processing_run_needs(caller):
     other = run_smops(*command[:-4], "--processing-role-arn", "arn:aws:iam::123456789012:role/other",
                       "--violations-file", "", env=roles["granted"])
     assert other.returncode == 1 and "may not iam:PassRole" in other.stderr
+
+
+def test_auto_hands_a_window_to_processing_only_above_the_threshold(traffic, monkeypatch):
+    from smops import processing
+
+    sm = boto3.client("sagemaker")
+    auto = ("--engine", "auto", "--processing-role-arn", PROCESSING_ROLE)
+    assert "Processing" not in drift._compute(drift_args(*auto)).what  # ~500 records: this runner
+    assert sm.list_processing_jobs()["ProcessingJobSummaries"] == []
+    estimated = sum(o["Size"] for o in traffic.list_objects_v2(Bucket="capture", Prefix="dc/")["Contents"]) \
+        // processing.RECORD_BYTES
+    monkeypatch.setattr(processing, "AUTO_RECORDS", estimated - 1)
+    assert "SageMaker Processing job on 2 × ml.m5.xlarge" in drift._compute(drift_args(*auto)).what
+    assert len(sm.list_processing_jobs()["ProcessingJobSummaries"]) == 1
+    # without a processing role, auto stays on this runner
+    assert "Processing" not in drift._compute(drift_args("--engine", "auto")).what

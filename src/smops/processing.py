@@ -122,7 +122,7 @@ def run(args, kind: str, label: str, data: dict, settings: dict, default_uri: st
         "ProcessingOutputConfig": {"Outputs": [{"OutputName": "partials", "S3Output": {
             "S3Uri": f"{base}/partials", "LocalPath": f"{ROOT}/processing/output", "S3UploadMode": "EndOfJob"}}]},
         "StoppingCondition": {"MaxRuntimeInSeconds": int(args.timeout * 60)},
-        "Tags": aws.provenance_tags(**{"purpose": f"{kind} {label}"}),
+        "Tags": aws.provenance_tags(purpose=f"{kind} {label}"),
     }
     try:
         sm.create_processing_job(**request)
@@ -131,7 +131,7 @@ def run(args, kind: str, label: str, data: dict, settings: dict, default_uri: st
                             "check --processing-role-arn and that the caller may pass it (infra/README.md)") from None
     gha.log(f"started processing job {name}: {args.instance_count} × {args.instance_type}, "
             f"data {data['S3Uri']} (ShardedByS3Key), results {base}/partials")
-    job = _wait(sm, name, args.timeout * 60, region)
+    job = _wait(sm, name, args.timeout * 60, region, args.profile)
     hours = instance_hours(job)
     gha.log(f"processing job {name} completed: {hours:.3f} instance-hours")
     partials = []
@@ -177,7 +177,7 @@ def _package() -> bytes:
     return buffer.getvalue()
 
 
-def _wait(sm, name: str, timeout_seconds: float, region: str) -> dict:
+def _wait(sm, name: str, timeout_seconds: float, region: str, profile: str | None) -> dict:
     seen = {"status": None}
 
     def fetch():
@@ -195,7 +195,7 @@ def _wait(sm, name: str, timeout_seconds: float, region: str) -> dict:
         sm.stop_processing_job(ProcessingJobName=name)
         raise TimedOut(f"{exc.problem}; stopped it", "raise --timeout, or add instances (--instance-count)") from None
     if job["ProcessingJobStatus"] != "Completed":
-        _print_logs(name, region)
+        _print_logs(name, region, profile)
         raise RemoteFailure(
             f"processing job {name} {job['ProcessingJobStatus']}: {job.get('FailureReason') or 'no reason given'}",
             f"its log lines are above; all of them: CloudWatch log group {LOG_GROUP}, streams {name}/*; "
@@ -203,9 +203,9 @@ def _wait(sm, name: str, timeout_seconds: float, region: str) -> dict:
     return job
 
 
-def _print_logs(name: str, region: str, limit: int = 200) -> None:
+def _print_logs(name: str, region: str, profile: str | None, limit: int = 200) -> None:
     """The job's CloudWatch log lines (the last `limit`), every instance's stream."""
-    logs = aws.client("logs", region)
+    logs = aws.client("logs", region, profile)
     lines = []
     try:
         for page in logs.get_paginator("filter_log_events").paginate(logGroupName=LOG_GROUP, logStreamNamePrefix=f"{name}/"):
