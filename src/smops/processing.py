@@ -51,8 +51,10 @@ SCRIPT = (
     'PYTHONPATH="$root/processing/input/code/smops.zip" exec python3 -m smops.shard "$root"'
 )
 RECORD_BYTES = 465  # a capture record of 10 numeric features, BASE64 CSV (bench/drift.py's)
-# From bench/processing.py: records one instance profiles per second, and the record count from
-# which `--engine auto` hands a window to Processing (see bench/README.md).
+# Records one instance profiles per second (each runs one profiler process): one process's rate on
+# an unloaded core (48.5 s per 10^6, issue 18's measurement; bench/processing.py's instances read
+# local files, no slower). `--engine auto` hands a window to Processing from the record count one
+# runner would take over 15 minutes on at that rate (bench/README.md, "--engine processing").
 INSTANCE_RECORDS_PER_SECOND = 20_000
 AUTO_RECORDS = 20_000_000
 
