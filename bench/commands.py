@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import time
 
-from common import ROOT, clean_env, median, smops, table
+from common import DEFINITION, ROLE, ROOT, clean_env, median, smops, table
 
-ROLE = "arn:aws:iam::123456789012:role/bench"
-DEFINITION = ROOT / "tests" / "data" / "pipeline-definition.json"
 PAYLOAD = ROOT / "examples" / "smoke-payload.csv"
 
 

@@ -13,6 +13,9 @@ sys.path.insert(0, str(ROOT / "src"))
 # The emulator's request log (moto's recorder) is read from this file; moto reads the variable
 # when it is first imported, so it is set before any section imports it.
 RECORDING = Path(os.environ.setdefault("MOTO_RECORDER_FILEPATH", str(ROOT / "bench" / ".moto-recording")))
+# What the sections build and deploy with: moto's fake account, the tests' pipeline definition.
+ROLE = "arn:aws:iam::123456789012:role/bench"
+DEFINITION = ROOT / "tests" / "data" / "pipeline-definition.json"
 
 
 def load_average() -> str:

@@ -13,12 +13,10 @@ import json
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from common import RECORDING, ROOT, clean_env, smops, table
+from common import DEFINITION, RECORDING, ROLE, clean_env, smops, table
 
 PIPELINES = 50
 PARALLEL = 2
-DEFINITION = ROOT / "tests" / "data" / "pipeline-definition.json"
-ROLE = "arn:aws:iam::123456789012:role/bench"
 # Which part of a build each SageMaker operation belongs to.
 PARTS = {
     "DescribePipeline": "upsert reads",

@@ -26,13 +26,12 @@ import unittest.mock
 
 import boto3
 
-from common import median, table
+from common import ROLE, median, table
 
 WAIT_SECONDS = 40.0
 STEP_MINUTES = [1, 10, 60]
 FIXED_POLL = 30.0
 ONE_STEP = {"Version": "2020-12-01", "Parameters": [], "Steps": [{"Name": "Train", "Type": "Training", "Arguments": {}}]}
-ROLE = "arn:aws:iam::123456789012:role/bench"
 
 
 # Thread → when its last sleep ended: the start of its next poll.

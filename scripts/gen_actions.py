@@ -41,7 +41,7 @@ OUTPUTS = {
     "approve": ["model-package-arn", "approval-status"],
     "status": ["endpoints", "model-packages", "pending-approval"],
     "cleanup": ["deleted-endpoint-configs", "deleted-models"],
-    "drift": ["drifted", "violations", "records", "drifted-features", "violations-file"],
+    "drift": ["drifted", "violations", "records", "drifted-features", "violations-file", "html-report"],
 }
 OUTPUT_HELP = {
     "approval-status": "Approval status the package has now (`Approved` or `Rejected`).",

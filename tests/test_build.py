@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import ROLE_ARN, ROOT, run_smops
 
+from smops import pipeline
 from smops.cli import main
 from smops.emulator import settings
 
@@ -52,6 +53,16 @@ def test_json_definition_runs_to_a_registered_package(sagemaker, outputs, capsys
     err = capsys.readouterr().err
     assert "step Train (Training): Succeeded" in err
     assert "step CheckQuality (Condition): Succeeded" in err
+
+
+def test_a_build_reads_the_step_graph_once(sagemaker, monkeypatch, summary):
+    """The wait's step types, the summary's table and its picture all come from one step graph."""
+    built = []
+    step_graph = pipeline.step_graph
+    monkeypatch.setattr(pipeline, "step_graph", lambda definition: built.append(1) or step_graph(definition))
+    assert build() == 0
+    assert "| Train | Training | Succeeded |" in summary() and "flowchart LR" in summary()
+    assert len(built) == 1
 
 
 def test_python_file_with_default_function_gets_the_template_kwargs(aws_env, tmp_path, outputs, definition):

@@ -26,6 +26,7 @@ TOKEN = "ghp_doctorUserTokenNotReal000000000000000"
 PIPELINE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/churn-pipeline"
 MODEL_ROLE = f"arn:aws:iam::{ACCOUNT}:role/churn-model"
 OIDC = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+TOOLKIT = "octo-org/sagemaker-mlops"  # the consumer's copy of the toolkit, as init --toolkit-repository names it
 
 
 def document(*statements) -> str:
@@ -49,7 +50,7 @@ def github():
         repositories.add_repository(REPO, protected_branches={"main"})
         repositories.add_environment(REPO, "staging")
         repositories.add_environment(REPO, "production", reviewers=["ana"], branch_policy="custom", branch_names=["main"])
-        repositories.add_repository(project.TOOLKIT_REPOSITORY, private=False, tags={"v1"})
+        repositories.add_repository(TOOLKIT, private=False, tags={"v1"})
         repositories.add_token(TOKEN, scopes=["repo", "workflow"])
         yield stand_in
 
@@ -65,7 +66,7 @@ def world(tmp_path, iam, github, monkeypatch):
     repo = tmp_path / "repo"
     repo.mkdir()
     assert main(["init", "--dir", str(repo), "--no-input", "--name", "churn", "--region", REGION,
-                 "--pipeline-role-arn", PIPELINE_ROLE, "--model-role-arn", MODEL_ROLE]) == 0
+                 "--pipeline-role-arn", PIPELINE_ROLE, "--model-role-arn", MODEL_ROLE, "--toolkit-repository", TOOLKIT]) == 0
     (repo / "ml/smoke-payload.csv").write_text("0.455,0.365,0.095\n")
     iam.create_open_id_connect_provider(Url="https://token.actions.githubusercontent.com", ClientIDList=["sts.amazonaws.com"],
                                         ThumbprintList=["6938fd4d98bab03faadb97b34396831e3780aea1"])
@@ -144,8 +145,8 @@ def test_names_in_mixed_case_are_refused(world, github, capsys):
 def test_a_toolkit_ref_out_of_step_is_refused(world, github, capsys):
     project.write_inputs(world / ".github/workflows/build.yml", "build", {"toolkit-ref": "v2"})
     state, message, _ = status(doctor(world, github, capsys), "toolkit ref in step")
-    assert (state, message) == ("fail", "build.yml uses ORG/sagemaker-mlops/.github/workflows/build.yml@v1 with toolkit-ref v2; "
-                                "build.yml uses ORG/sagemaker-mlops/actions/setup@v1 with toolkit-ref v2")
+    assert (state, message) == ("fail", f"build.yml uses {TOOLKIT}/.github/workflows/build.yml@v1 with toolkit-ref v2; "
+                                f"build.yml uses {TOOLKIT}/actions/setup@v1 with toolkit-ref v2")
 
 
 def test_a_missing_pipeline_file_and_the_payload_placeholder_are_refused(world, github, capsys):
@@ -154,6 +155,39 @@ def test_a_missing_pipeline_file_and_the_payload_placeholder_are_refused(world, 
     results = doctor(world, github, capsys)
     assert status(results, "pipeline file")[:2] == ("fail", "ml/pipeline.py does not exist")
     assert status(results, "smoke payload")[:2] == ("fail", "ml/smoke-payload.csv is still the placeholder smops init wrote")
+
+
+def test_the_toolkit_left_as_org_fails_the_starters_offline_with_the_fix(world, github, capsys):
+    """init without --toolkit-repository leaves the starters calling ORG/sagemaker-mlops."""
+    for name in project.STARTERS:
+        path = world / f".github/workflows/{name}.yml"
+        path.write_text(path.read_text().replace(TOOLKIT, project.TOOLKIT_REPOSITORY))
+    results = doctor(world, github, capsys)
+    state, message, fix = status(results, "starters")
+    assert (state, message) == ("fail", "the starters call the toolkit as ORG/sagemaker-mlops, a placeholder")
+    assert fix == "name the toolkit's repository: smops init --toolkit-repository OWNER/sagemaker-mlops --force"
+    # The release it names cannot be looked for: that follows from the placeholder, said once above.
+    assert status(results, "toolkit release")[:2] == (
+        "skip", "not checked: because of the starters check: the starters call the placeholder ORG/sagemaker-mlops")
+
+
+def test_a_mixed_case_production_endpoint_in_deploy_alone_is_said_once(world, github, capsys):
+    """deploy.yml's production-endpoint-name in mixed case, build.yml's baseline-endpoint as init wrote it."""
+    project.write_inputs(world / ".github/workflows/deploy.yml", "deploy", {"production-endpoint-name": "Churn-Production"})
+    results = doctor(world, github, capsys)
+    assert status(results, "starters") == (
+        "fail",
+        "the starters disagree: baseline-endpoint (build.yml) is 'churn-production', "
+        "production-endpoint-name (deploy.yml) is 'Churn-Production' (not a valid lower-case name)",
+        "give both the lower-case name: smops init --production-endpoint-name churn-production --force")
+    because = ("skip", "not checked: because of the starters check: the starters disagree on "
+                       "production-endpoint-name (deploy.yml) and baseline-endpoint (build.yml)")
+    assert status(results, "names in lower case")[:2] == because
+    # No line of implicitDeny for every ARN made of that name: the roles whose ARNs hold it follow from it.
+    assert status(results, "build role permissions")[:2] == status(results, "production role permissions")[:2] == because
+    assert status(results, "staging role permissions")[0] == "ok"
+    failed = [name for name, r in results.items() if name != "exit" and r["status"] == "fail"]
+    assert failed == ["starters", "stacks match the starters"]  # no stacks here: setup-aws's, see the first test
 
 
 # -- GitHub -------------------------------------------------------------------------------------
@@ -165,6 +199,26 @@ def test_a_repository_the_token_cannot_see(world, github, capsys, monkeypatch):
     results = doctor(world, github, capsys)
     assert status(results, "repository")[:2] == ("fail", f"{REPO} was not found on GitHub, or the token cannot see it")
     assert results["environments"]["status"] == results["production reviewers"]["status"] == "skip"
+
+
+def test_without_a_token_the_github_checks_are_not_checked_and_say_how_to_get_one(world, github, capsys, monkeypatch):
+    monkeypatch.delenv("GITHUB_TOKEN")
+    results = doctor(world, github, capsys)
+    for check in ("repository", "environments", "production reviewers", "production branches", "toolkit release"):
+        assert status(results, check) == ("skip", "not checked: no GITHUB_TOKEN to read GitHub with: "
+                                          "export GITHUB_TOKEN=$(gh auth token), then run smops doctor again", "")
+    assert [name for name, r in results.items() if name != "exit" and r["status"] == "fail"] == ["stacks match the starters"]
+
+
+def test_offline_the_github_checks_are_not_checked(world, capsys):
+    with GitHubStandIn() as gone:
+        pass  # its port is closed now: what an offline laptop or a wrong --github-api-url meets
+    results = doctor(world, gone, capsys)
+    for check in ("repository", "environments", "production reviewers", "production branches", "toolkit release"):
+        state, message, _ = status(results, check)
+        assert state == "skip" and message.startswith(f"not checked: could not reach GitHub at {gone.url}")
+        assert message.endswith("check the network and --github-api-url (GITHUB_API_URL)")
+    assert [name for name, r in results.items() if name != "exit" and r["status"] == "fail"] == ["stacks match the starters"]
 
 
 def test_missing_environments_are_named(world, github, capsys):
@@ -204,9 +258,9 @@ def test_production_must_limit_deployment_branches_and_admit_main(world, github,
 
 
 def test_a_toolkit_release_that_does_not_exist(world, github, capsys):
-    github.repositories.repositories[project.TOOLKIT_REPOSITORY.lower()].tags = {"v2"}
+    github.repositories.repositories[TOOLKIT].tags = {"v2"}
     state, message, fix = status(doctor(world, github, capsys), "toolkit release")
-    assert (state, message) == ("fail", "the starters call ORG/sagemaker-mlops@v1, but ORG/sagemaker-mlops has no ref v1")
+    assert (state, message) == ("fail", f"the starters call {TOOLKIT}@v1, but {TOOLKIT} has no ref v1")
     assert "--toolkit-ref" in fix
 
 

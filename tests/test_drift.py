@@ -313,8 +313,9 @@ def production(endpoints, tmp_path):
 def test_drift_as_a_process_finds_shifted_traffic(production, tmp_path, outputs, summary):
     invoke("churn-prod", 30, body=b"9,79.0,monthly\n8,75.0,yearly\n")
     violations = tmp_path / "violations.json"
+    page = tmp_path / "report" / "drift.html"
     result = run_smops("drift", "--endpoint-name", "churn-prod", "--baseline", production,
-                       "--violations-file", str(violations), "--fail-on-drift")
+                       "--violations-file", str(violations), "--fail-on-drift", "--html-report", str(page))
     assert result.returncode == 1, result.stderr
     assert "churn-prod drifted in tenure, monthly_charges" in result.stderr
     out = outputs()
@@ -327,6 +328,11 @@ def test_drift_as_a_process_finds_shifted_traffic(production, tmp_path, outputs,
     text = summary()
     assert "### smops drift: `churn-prod` ⚠️ drift in 2 features" in text
     assert "| `tenure` |" in text and "❌ drift" in text and "█" in text
+    # The HTML report is written even though the check fails: that is when it is read.
+    assert out["html-report"] == str(page) and f"`{page}` (HTML)" in text
+    html = page.read_text()
+    assert '<figure class="feature" data-feature="tenure" data-kind="numeric">' in html
+    assert '<figure class="feature" data-feature="monthly_charges" data-kind="numeric">' in html
 
 
 def test_drift_without_fail_on_drift_exits_0_and_reports_clean_traffic(production, tmp_path, outputs):
@@ -419,7 +425,7 @@ def test_monitoring_schedule_reports_the_latest_execution(aws_env, tmp_path, out
     result = run_smops("drift", "--monitoring-schedule", "churn-dq", "--violations-file", str(tmp_path / "v.json"))
     assert result.returncode == 0, result.stderr
     assert outputs() == {"drifted": "true", "violations": "1", "records": "1200", "drifted-features": "tenure",
-                         "violations-file": str(tmp_path / "v.json")}
+                         "violations-file": str(tmp_path / "v.json"), "html-report": ""}
     assert "Model Monitor schedule `churn-dq`" in summary() and "`churn-prod`" in summary()
     assert run_smops("drift", "--monitoring-schedule", "nope").returncode == 2
 

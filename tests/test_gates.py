@@ -193,7 +193,7 @@ def test_a_missing_baseline_endpoint_means_no_baseline(approved_v1, sagemaker, b
         (["--gate", "business_value:no-worse-than-baseline"], "cannot tell whether a higher or a lower business_value"),
         (["--gate", "mse < 4"], "argument --gate: gate 'mse < 4' is not METRIC>=VALUE"),
         (["--gate", "mse<=4", "--no-wait"], "--gate and --approve-on-pass need the execution's result"),
-        (["--baseline-endpoint", "prod_1"], "--baseline-endpoint 'prod_1' is not an endpoint name"),
+        (["--baseline-endpoint", "prod_1"], "endpoint name 'prod_1' is not valid: use up to 63 letters, digits and hyphens"),
     ],
 )
 def test_gate_flags_that_make_no_sense_are_refused_before_anything_runs(sagemaker, build, capsys, flags, message):

@@ -98,7 +98,14 @@ def test_init_points_every_toolkit_reference_at_the_release_asked_for(repo):
         job = project.reusable_job(document, name)
         assert job["uses"] == f"acme/sagemaker-mlops/.github/workflows/{name}.yml@v1.4.0"
         assert job["with"]["toolkit-ref"] == "v1.4.0" and job["with"]["toolkit-repository"] == "acme/sagemaker-mlops"
-        assert "ORG/" not in (repo / f".github/workflows/{name}.yml").read_text()
+        text = (repo / f".github/workflows/{name}.yml").read_text()
+        assert "ORG/" not in text
+        # Every comment of the real starter stays, in its order, with what it introduces.
+        comments = [line.strip() for line in project.template(name).splitlines() if line.strip().startswith("#")]
+        assert [line.strip() for line in text.splitlines() if line.strip().startswith("#")] == comments
+        assert "      toolkit-ref: v1.4.0\n      toolkit-repository: acme/sagemaker-mlops\n" in text
+    build = (repo / ".github/workflows/build.yml").read_text()
+    assert "the only branch the build role trusts).\n  doctor:\n" in build
 
 
 @pytest.mark.parametrize(

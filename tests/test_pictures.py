@@ -10,6 +10,7 @@ from conftest import ROLE_ARN, ROOT
 from smops import pictures, pipeline
 from smops.cli import main
 from smops.emulator import settings
+from smops.plan import Fleet, Plan
 from smops.strategy import Strategy
 
 DEFINITION = json.loads((ROOT / "tests" / "data" / "pipeline-definition.json").read_text())
@@ -56,40 +57,62 @@ def test_the_branch_taken_is_bold_and_the_other_dotted(sagemaker, summary):
     assert '  s4["❌ TooInaccurate<br/>Fail · Failed · 0s<br/>MSE above 6.0"]:::failed\n' in text
 
 
+def plan(strategy: Strategy, old: str | None, new: str, serverless: bool = False) -> Plan:
+    """A deploy's plan from `old` (None: a new endpoint) to `new`, two ml.m5.large (or serverless) each side."""
+    def fleet(config):
+        return Fleet(config, None, config, None, "AllTraffic", *((None, None, {"MemorySizeInMB": 2048}) if serverless
+                                                                   else ("ml.m5.large", 2)))
+    return Plan("deploy", "prod", "updated" if old else "created", fleet(new), fleet(old) if old else None,
+                {"EndpointConfigName": old} if old else None, None, strategy, shifting=bool(old) and not serverless,
+                creates_config=True)
+
+
 def test_a_rolled_back_deploy_shows_the_shift_the_alarm_and_the_way_back():
     strategy = Strategy("canary", canary_size=10, wait_interval=600, alarms=("prod-5xx", "prod-p99"))
     outcome = "deployment to prod was rolled back: alarm prod-5xx: Threshold crossed"
-    assert pictures.traffic_shift(strategy, "prod-v1-1", "prod-v2-2", outcome, 734) == """\
+    assert pictures.traffic_shift(plan(strategy, "prod-v1-1", "prod-v2-2"), outcome, 734) == """\
 ```mermaid
 flowchart LR
   old["prod-v1-1<br/>served 100% before"]:::stopped
   subgraph shift["blue/green canary 10% · 2 rollback alarms watched"]
     direction LR
-    t0["canary: 10% → new · bake 600s"]
-    t1["100% → new"]
+    t0["canary: 10% of the new fleet's capacity takes traffic; bake 10m00s (watching 2 alarm(s))"]
+    t1["the rest of the traffic to the new fleet (100%)"]
+    t2["old fleet (2 × ml.m5.large) terminated"]
     t0 --> t1
+    t1 --> t2
   end
   old --> t0
   shift -.->|"alarm prod-5xx in ALARM"| back
   back["⏪ rolled back after 12m14s<br/>prod-v1-1 serves 100%"]:::failed
-  t1 -.-> new
+  t2 -.-> new
   new["prod-v2-2<br/>not kept"]:::notrun
 """ + CLASSES
 
 
 def test_a_linear_update_shows_each_step_and_its_bake():
     strategy = Strategy("linear", linear_step=34, wait_interval=60, termination_wait=120)
-    text = pictures.traffic_shift(strategy, "prod-v1-1", "prod-v2-2", "updated", 500)
+    text = pictures.traffic_shift(plan(strategy, "prod-v1-1", "prod-v2-2"), "updated", 500)
     assert '  subgraph shift["blue/green linear 34% steps · no rollback alarms"]' in text
     assert [line.strip() for line in text.splitlines() if line.strip().startswith("t") and "[" in line] == [
-        't0["34% → new · bake 60s"]', 't1["68% → new · bake 60s"]', 't2["100% → new · bake 60s"]',
-        't3["final bake 120s"]',
+        't0["34% of traffic to the new fleet; bake 1m00s (no alarms to watch)"]',
+        't1["68% of traffic to the new fleet; bake 1m00s (no alarms to watch)"]',
+        't2["100% of traffic to the new fleet; bake 1m00s (no alarms to watch)"]',
+        't3["final bake: the old fleet kept 2m00s more for a fast rollback"]',
+        't4["old fleet (2 × ml.m5.large) terminated"]',
     ]
     assert '  new["prod-v2-2<br/>serves 100% after 8m20s"]:::succeeded' in text
 
 
-def test_a_new_endpoint_and_sagemakers_default_update():
-    created = pictures.traffic_shift(Strategy("all-at-once"), None, "prod-v1-1", "created", 50)
+def test_a_new_endpoint_sagemakers_default_update_and_a_serverless_one():
+    created = pictures.traffic_shift(plan(Strategy("all-at-once"), None, "prod-v1-1"), "created", 50)
     assert '  start(["new endpoint"]) --> new\n  new["prod-v1-1<br/>serves 100% of traffic"]:::succeeded' in created
-    default = pictures.traffic_shift(Strategy("all-at-once"), "prod-v1-1", "prod-v2-2", "updated", 50)
+    default = pictures.traffic_shift(plan(Strategy("all-at-once"), "prod-v1-1", "prod-v2-2"), "updated", 50)
     assert '  subgraph shift["SageMaker\'s default: blue/green, all at once, no bake"]' in default
+    assert '    t0["all traffic to the new fleet (2 × ml.m5.large), no bake"]' in default
+    # Serverless endpoints take no traffic shifting: the picture says what the dry run says.
+    serverless = pictures.traffic_shift(plan(Strategy("all-at-once"), "prod-v1-1", "prod-v2-2", serverless=True),
+                                        "updated", 50)
+    assert '  subgraph shift["serverless: no traffic shifting"]' in serverless
+    assert [line.strip() for line in serverless.splitlines() if line.strip().startswith("t") and "[" in line] == [
+        't0["SageMaker moves the serverless variant to the new config; no traffic shifting, no bake"]']

@@ -9,7 +9,7 @@ import boto3
 import pytest
 import yaml
 from conftest import read_outputs, run_smops
-from test_doctor import REPO, TOKEN, github  # noqa: F401 - the GitHub stand-in fixture
+from test_doctor import REPO, TOKEN, TOOLKIT, github  # noqa: F401 - the GitHub stand-in fixture
 
 from smops import project
 from smops.bridge import package
@@ -176,7 +176,7 @@ def test_init_setup_aws_doctor_on_the_emulator_then_three_planted_mistakes(tmp_p
     repo = tmp_path / "repo"
     repo.mkdir()
     env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": github.url, "SMOPS_REPOSITORY": REPO}
-    code, log = smops("init", "--dir", str(repo), *INIT, env=env)
+    code, log = smops("init", "--dir", str(repo), *INIT, "--toolkit-repository", TOOLKIT, env=env)
     assert code == 0, log
     (repo / "ml/smoke-payload.csv").write_text("0.455,0.365,0.095,0.514,0.2245,0.101,0.15,0,0,1\n")
     code, log = smops("setup-aws", "--dir", str(repo), "--bridge-zip", str(bridge_zip), env=env)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 
 import boto3
 import pytest
@@ -446,6 +447,15 @@ def test_drift_retrains_through_the_build_starter(consumer):
     table = run.jobs["drift"].summaries["drift"]
     assert "### smops drift: `churn-production` ⚠️ drift in 2 features" in table
     assert "| `tenure` |" in table and "❌ drift" in table
+    # The HTML report went up as an artifact (the stand-in keeps the zip GitHub would), linked
+    # from the job summary by its URL in the run.
+    [artifact] = consumer.artifacts.glob("*/smops-drift-report-churn-production.zip")
+    with zipfile.ZipFile(artifact) as archive:
+        assert archive.namelist() == ["smops-drift-report.html"]
+        page = archive.read("smops-drift-report.html").decode()
+    assert 'data-feature="tenure"' in page and 'data-feature="monthly_charges"' in page
+    url = f"https://github.com/{consumer.repository}/actions/runs/{artifact.parent.name}/artifacts/1"
+    assert f"📈 [The drift report, drawn]({url})" in run.jobs["drift"].summaries["report-link"]
     # The retrain job ran the build starter with the features as the reason; the build registered.
     # (act gives a job that calls a workflow calling another an empty result in `needs`, where
     # GitHub gives success: the called build job's own result says it.)

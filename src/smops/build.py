@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import signal
 import sys
 import time
@@ -43,7 +42,8 @@ def run(args) -> dict[str, str]:
             f"{len(definition.get('Parameters') or [])} parameters"
             + (f"; overriding {', '.join(p['Name'] for p in parameters)}" if parameters else "")
         )
-    types = pipeline.step_types(definition)
+    graph = pipeline.step_graph(definition)  # once: the wait's step types, the summary, the comment
+    types = pipeline.step_types(graph)
     sm = aws.client("sagemaker", args.region, args.profile)
     if args.dry_run:
         return _dry_run(sm, args, definition)
@@ -60,7 +60,7 @@ def run(args) -> dict[str, str]:
     }
     if not args.wait:
         gha.log(f"execution started: {execution_arn}")
-        gha.add_summary(_summary(args.pipeline_name, action, outputs, [], definition, None, None, None, region))
+        gha.add_summary(_summary(args.pipeline_name, action, outputs, [], graph, None, None, None, region))
         return outputs
 
     started = time.monotonic()
@@ -96,11 +96,11 @@ def run(args) -> dict[str, str]:
     if args.gate and not package:
         gha.warning("no model package was registered: the gates were not checked")
     gha.add_summary(_summary(
-        args.pipeline_name, action, outputs, step_list, definition, package, time.monotonic() - started, s3, region,
+        args.pipeline_name, action, outputs, step_list, graph, package, time.monotonic() - started, s3, region,
         assessment,
     ))
     if args.pr_comment:
-        comment = _comment(args.pipeline_name, outputs, step_list, definition, package, assessment)
+        comment = _comment(args.pipeline_name, outputs, step_list, graph, package, assessment)
         pr_comment.post(f"build:{args.pipeline_name}", comment)
     if status != "Succeeded":
         raise _failure(execution, step_list, region, outputs)
@@ -123,8 +123,8 @@ def _check_quality_flags(args) -> None:
         )
     if (args.gate or args.approve_on_pass) and not args.wait:
         raise BadInput("--gate and --approve-on-pass need the execution's result", "drop --no-wait")
-    if args.baseline_endpoint and not re.match(endpoint.NAME_PATTERN, args.baseline_endpoint):
-        raise BadInput(f"--baseline-endpoint {args.baseline_endpoint!r} is not an endpoint name", "check the name")
+    if args.baseline_endpoint:
+        endpoint.check_name(args.baseline_endpoint)
 
 
 def _tag_package(sm, package: dict) -> None:
@@ -259,7 +259,7 @@ def _quality_lines(assessment: metrics.Assessment) -> list[str]:
     return lines
 
 
-def _comment(name, outputs, step_list, definition, package, assessment) -> str:
+def _comment(name, outputs, step_list, graph, package, assessment) -> str:
     """The pull request comment: the verdict and the metrics first, the step graph folded away
     unless the execution failed."""
     status = outputs["execution-status"]
@@ -268,8 +268,8 @@ def _comment(name, outputs, step_list, definition, package, assessment) -> str:
         lines += ["", registry.headline(package)]
     if assessment:
         lines += _quality_lines(assessment)
-    graph = pictures.build_graph(pipeline.step_graph(definition), step_list)
-    lines += ["", graph] if status != "Succeeded" else ["", "<details><summary>Pipeline steps</summary>", "", graph,
+    picture = pictures.build_graph(graph, step_list)
+    lines += ["", picture] if status != "Succeeded" else ["", "<details><summary>Pipeline steps</summary>", "", picture,
                                                          "", "</details>"]
     url = gha.run_url()
     if url:
@@ -277,9 +277,9 @@ def _comment(name, outputs, step_list, definition, package, assessment) -> str:
     return "\n".join(lines)
 
 
-def _summary(name, action, outputs, step_list, definition, package, seconds, s3, region, assessment=None) -> str:
+def _summary(name, action, outputs, step_list, graph, package, seconds, s3, region, assessment=None) -> str:
     status = outputs["execution-status"]
-    types = pipeline.step_types(definition)
+    types = pipeline.step_types(graph)
     lines = [
         _headline(name, status, assessment),
         "",
@@ -309,7 +309,7 @@ def _summary(name, action, outputs, step_list, definition, package, seconds, s3,
         failed = [s for s in step_list if s["StepStatus"] == "Failed"]
         for step in failed:
             lines += ["", f"**{step['StepName']}**: {pipeline.where_to_look(step, region)}"]
-        lines += ["", pictures.build_graph(pipeline.step_graph(definition), step_list)]
+        lines += ["", pictures.build_graph(graph, step_list)]
     if package:
         lines += ["", registry.summary_lines(package, s3) if assessment is None else registry.headline(package)]
     if assessment:

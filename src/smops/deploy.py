@@ -57,7 +57,7 @@ def _deploy(args, plan: Plan, sm, cw, aas, started: float, deadline: float) -> d
         )
         gha.log(f"{args.endpoint_name} already serves {registry.label(plan.package)}: nothing to do")
         _finish(sm, aas, plan, succeeded=True)
-        gha.add_summary(_summary(args, plan.package, plan.strategy, plan.current, None, "unchanged", started, []))
+        gha.add_summary(_summary(args, plan.package, plan, plan.current, None, "unchanged", started, []))
         return outputs
 
     # -- from here on, resources are created -------------------------------------------------
@@ -80,7 +80,7 @@ def _deploy(args, plan: Plan, sm, cw, aas, started: float, deadline: float) -> d
     outputs.update({"endpoint-arn": response["EndpointArn"], "action": "created"})
     final = endpoint.wait_settled(sm, args.endpoint_name, deadline, outputs)
     outcome = _outcome(final, name, cw, plan.strategy)
-    gha.add_summary(_summary(args, plan.package, plan.strategy, None, name, outcome or "created", started, plan.warnings))
+    gha.add_summary(_summary(args, plan.package, plan, None, name, outcome or "created", started, plan.warnings))
     if outcome:
         raise RemoteFailure(outcome, _after_failure(sm, final, name, None, created=True), outputs=outputs)
     _finish(sm, aas, plan, succeeded=True, endpoint_arn=response["EndpointArn"])
@@ -121,7 +121,7 @@ def update(args, plan: Plan, sm, cw, aas, outputs: dict, started: float, deadlin
         raise
     outcome = _outcome(final, name, cw, plan.strategy)
     _finish(sm, aas, plan, succeeded=not outcome, endpoint_arn=response["EndpointArn"])
-    gha.add_summary(_summary(args, plan.package, plan.strategy, current, name, outcome or "updated", started, plan.warnings))
+    gha.add_summary(_summary(args, plan.package, plan, current, name, outcome or "updated", started, plan.warnings))
     if outcome:
         raise RemoteFailure(outcome, _after_failure(sm, final, name, current, created=plan.creates_config), outputs=outputs)
     gha.log(f"endpoint {args.endpoint_name} InService with {name} (updated) in {duration(time.monotonic() - started)}")
@@ -234,13 +234,13 @@ def _after_failure(sm, final: dict, new_config: str, current: dict | None, creat
     return f"nothing is serving from {new_config}; see {link} and {logs}"
 
 
-def _summary(args, package, strategy, current, new_config, outcome, started, warnings) -> str:
+def _summary(args, package, plan: Plan, current, new_config, outcome, started, warnings) -> str:
     s3 = aws.client("s3", args.region, args.profile)
     old = current["EndpointConfigName"] if current else "(new endpoint)"
     rows = [
         ["Environment", args.environment or "—"],
         ["Endpoint", f"`{args.endpoint_name}`"],
-        ["Strategy", strategy.describe() if current and new_config else ("create" if new_config else "—")],
+        ["Strategy", plan.strategy.describe() if current and new_config else ("create" if new_config else "—")],
         ["Config", f"`{old}` → `{new_config}`" if new_config else f"`{old}` (unchanged)"],
         ["Duration", duration(time.monotonic() - started)],
         ["Outcome", outcome],
@@ -248,8 +248,7 @@ def _summary(args, package, strategy, current, new_config, outcome, started, war
     icon = "✅" if outcome in {"created", "updated", "unchanged"} else "❌"
     lines = [f"### smops {args.command}: `{args.endpoint_name}` {icon} {outcome}", "", gha.table(["", ""], rows)]
     if new_config:
-        old_config = current["EndpointConfigName"] if current else None
-        lines += ["", pictures.traffic_shift(strategy, old_config, new_config, outcome, time.monotonic() - started)]
+        lines += ["", pictures.traffic_shift(plan, outcome, time.monotonic() - started)]
     if package:
         lines += ["", registry.summary_lines(package, s3)]
     lines += [f"\n> ⚠️ {w}" for w in warnings]

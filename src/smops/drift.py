@@ -26,6 +26,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from smops import aws, baseline, capture, gha
 from smops.errors import BadInput, RemoteFailure
@@ -34,6 +35,21 @@ C_ALPHA = 1.8  # Deequ's default c(alpha), for the Robust distance
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhd])$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 BAR_WIDTH = 20
+
+
+@dataclass
+class Distributions:
+    """A feature's baseline and captured distributions, as the HTML report draws them
+    (smops.drift_html): a numeric feature's two CDFs at the baseline sketch's split points and the
+    captured range; a categorical feature's value counts."""
+
+    points: Any = None  # numpy array: the baseline's split points
+    baseline_cdf: Any = None
+    now_cdf: Any = None
+    now_range: tuple[float, float] | None = None
+    sizes: tuple[float, int] | None = None  # values in the baseline's sketch, values captured
+    baseline_counts: dict[str, float] = field(default_factory=dict)
+    now_counts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -46,6 +62,7 @@ class Feature:
     distance: float | None = None
     threshold: float | None = None
     checks: list[str] = field(default_factory=list)
+    distributions: Distributions | None = None
 
     @property
     def drifted(self) -> bool:
@@ -59,6 +76,8 @@ class Report:
     features: list[Feature]
     violations: list[dict]
     endpoint: str = ""
+    window: tuple[dt.datetime, dt.datetime] | None = None
+    baseline: str = ""  # where the baseline was read from
 
     @property
     def drifted(self) -> list[str]:
@@ -208,6 +227,9 @@ def _check(base, feature: dict, column, cdf, violations: list) -> Feature:
             f"Non-negativity requirement is not met: {column.negatives} of {column.count} values are "
             f"negative (min {column.min:.4g})."))
     domains = _domains(base, name)
+    counts = _categorical_counts(feature) or dict.fromkeys(domains, 0.0)
+    if counts and column.categories is not None:
+        row.distributions = Distributions(baseline_counts=counts, now_counts=dict(column.categories))
     if domains and column.present:
         inside = sum(column.categories.get(v, 0) for v in domains)
         required = float(config.get("domain_content_threshold", 1.0))
@@ -227,6 +249,8 @@ def _check(base, feature: dict, column, cdf, violations: list) -> Feature:
             distance = max(0.0, distance - C_ALPHA * math.sqrt((n + m) / (n * m)))
         row.distance = distance
         row.threshold = float(distribution.get("comparison_threshold", 0.1))
+        row.distributions = Distributions(points, baseline_cdf, column.cdf_at_split_points(), (column.min, column.max),
+                                          sizes=(n, column.count))
         if distance > row.threshold:
             row.checks.append(_violate(
                 violations, name, "baseline_drift_check",
@@ -243,12 +267,19 @@ def _violate(violations: list, name: str, check: str, description: str) -> str:
     return check
 
 
+def _categorical_buckets(feature: dict) -> list[dict]:
+    return (((feature.get("string_statistics") or {}).get("distribution") or {}).get("categorical") or {}).get("buckets") or []
+
+
+def _categorical_counts(feature: dict) -> dict[str, float]:
+    return {str(b.get("value")): float(b.get("count") or 0) for b in _categorical_buckets(feature)}
+
+
 def _baseline_text(feature: dict) -> str:
     numbers = feature.get("numerical_statistics")
     if numbers:
         return f"mean {numbers.get('mean', 0):.4g} [{numbers.get('min', 0):.4g}, {numbers.get('max', 0):.4g}]"
-    buckets = (((feature.get("string_statistics") or {}).get("distribution") or {}).get("categorical") or {}).get("buckets") or []
-    return ", ".join(str(b.get("value")) for b in buckets[:4]) or "—"
+    return ", ".join(str(b.get("value")) for b in _categorical_buckets(feature)[:4]) or "—"
 
 
 def _now_text(column, numeric: bool) -> str:
@@ -277,7 +308,8 @@ def run(args) -> dict[str, str]:
         if isinstance(report, str):  # --dry-run: what would run
             gha.log(f"dry run: {report}")
             gha.add_summary(f"### smops drift (dry run): `{endpoint}`\n\nWould run {report}.\n")
-            return {"drifted": "", "violations": "", "records": "", "drifted-features": "", "violations-file": ""}
+            return {"drifted": "", "violations": "", "records": "", "drifted-features": "", "violations-file": "",
+                    "html-report": ""}
     return _finish(args, endpoint, report)
 
 
@@ -333,6 +365,7 @@ def _compute(args) -> Report | str:
     if hours is not None:
         report.what += f", profiled by a SageMaker Processing job on {args.instance_count} × " \
                        f"{args.instance_type} ({hours:.3f} instance-hours)"
+    report.window, report.baseline = (begin, end), base.source
     return report
 
 
@@ -369,7 +402,13 @@ def _finish(args, endpoint: str, report: Report) -> dict[str, str]:
         "records": str(report.records),
         "drifted-features": ",".join(drifted),
         "violations-file": path or "",
+        "html-report": args.html_report or "",
     }
+    if args.html_report:
+        from smops import drift_html
+
+        baseline.write_text(args.html_report, drift_html.render(endpoint, report), args.region, args.profile)
+        gha.log(f"wrote the HTML report to {args.html_report}")
     table = _table(report)
     verdict = f"⚠️ drift in {len(drifted)} feature{'s' * (len(drifted) != 1)}: {', '.join(drifted)}" if drifted \
         else "✅ no drift"
@@ -386,6 +425,8 @@ def _finish(args, endpoint: str, report: Report) -> dict[str, str]:
             ["feature", "check", "description"],
             [[f"`{v['feature_name']}`", v["constraint_check_type"], v["description"]] for v in report.violations],
         )
+    if args.html_report:
+        markdown += f"\nThe distributions, drawn: `{args.html_report}` (HTML).\n"
     gha.add_summary(markdown)
     if drifted and args.fail_on_drift:
         raise RemoteFailure(f"{endpoint} drifted in {', '.join(drifted)}",

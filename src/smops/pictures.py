@@ -3,14 +3,15 @@
 - `build_graph`: the pipeline's steps and what each waits for, coloured by status, the failed one
   unmistakable, and the branch its condition took drawn bold (the other dotted).
 - `traffic_shift`: how a deploy moved the endpoint from its old config to the new one — the
-  canary, linear or rolling stages with their bakes — and the rollback when there was one.
+  stages of the plan's timeline (canary, linear or rolling with their bakes; none for a serverless
+  variant) — and the rollback when there was one.
 """
 
 from __future__ import annotations
 
-import math
-
 from smops.pipeline import GraphStep, step_seconds
+from smops.plan import Plan
+from smops.plan_report import timeline
 from smops.strategy import Strategy
 from smops.waiting import duration
 
@@ -87,23 +88,27 @@ def _branch_edge(source: str, target: str, outcome: bool, taken: bool | None) ->
     return f'  {source} -.->|"{word}: not taken"| {target}'
 
 
-def traffic_shift(strategy: Strategy, old_config: str | None, new_config: str, outcome: str, seconds: float) -> str:
-    """How the endpoint moved to `new_config`; `outcome` is the deploy's (created, updated, or the
-    one-line failure, which says when SageMaker rolled back)."""
-    new = _text(new_config)
-    if old_config is None:
+def traffic_shift(plan: Plan, outcome: str, seconds: float) -> str:
+    """How the endpoint moved to the plan's new config, stage by stage as the plan's timeline (the
+    one a dry run shows) has it; `outcome` is the deploy's (created, updated, or the one-line
+    failure, which says when SageMaker rolled back)."""
+    new = _text(plan.config_name)
+    if plan.current is None:
         css = "succeeded" if outcome == "created" else "failed"
         return _fenced([
             "flowchart LR",
             '  start(["new endpoint"]) --> new',
             f'  new["{new}<br/>{"serves 100% of traffic" if css == "succeeded" else _text(outcome)}"]:::{css}',
         ])
+    old_config = plan.current["EndpointConfigName"]
     lines = ["flowchart LR", f'  old["{_text(old_config)}<br/>served 100% before"]:::stopped']
-    config = strategy.deployment_config()
-    title = _shape(strategy) if config else "SageMaker's default: blue/green, all at once, no bake"
+    if plan.deployment_config():
+        title = _shape(plan.strategy)
+    else:
+        title = "SageMaker's default: blue/green, all at once, no bake" if plan.shifting else "serverless: no traffic shifting"
     lines.append(f'  subgraph shift["{_text(title)}"]')
     lines.append("    direction LR")
-    stages = _stages(strategy) if config else ["100% → new"]
+    stages = [step.what for step in timeline(plan)]
     for number, stage in enumerate(stages):
         lines.append(f'    t{number}["{_text(stage)}"]')
     lines += [f"    t{n} --> t{n + 1}" for n in range(len(stages) - 1)]
@@ -114,7 +119,7 @@ def traffic_shift(strategy: Strategy, old_config: str | None, new_config: str, o
         lines.append(f"  t{len(stages) - 1} --> new")
         lines.append(f'  new["{new}<br/>serves 100% after {duration(seconds)}"]:::succeeded')
     elif rolled_back:
-        tripped = [alarm for alarm in strategy.alarms if alarm in outcome]
+        tripped = [alarm for alarm in plan.strategy.alarms if alarm in outcome]
         why = f"alarm {', '.join(tripped)} in ALARM" if tripped else "SageMaker rolled back"
         lines.append(f'  shift -.->|"{_text(why)}"| back')
         lines.append(f'  back["⏪ rolled back after {duration(seconds)}<br/>{_text(old_config)} serves 100%"]:::failed')
@@ -130,18 +135,3 @@ def _shape(strategy: Strategy) -> str:
     watched = len(strategy.alarms)
     alarms = f"{watched} rollback alarm{'s' if watched > 1 else ''} watched" if watched else "no rollback alarms"
     return f"{strategy.shape()} · {alarms}"
-
-
-def _stages(strategy: Strategy) -> list[str]:
-    """The traffic stages a DeploymentConfig asks SageMaker for, each with its bake."""
-    bake = f"bake {strategy.bake}s"
-    final = [f"final bake {strategy.termination_wait}s"] if strategy.termination_wait else []
-    if strategy.name == "canary":
-        return [f"canary: {strategy.canary_size}% → new · {bake}", "100% → new", *final]
-    if strategy.name == "linear":
-        steps = math.ceil(100 / strategy.linear_step)
-        return [f"{min(n * strategy.linear_step, 100)}% → new · {bake}" for n in range(1, steps + 1)] + final
-    if strategy.name == "rolling":
-        steps = math.ceil(100 / strategy.batch_size)
-        return [f"batch {n}: {min(n * strategy.batch_size, 100)}% of instances · {bake}" for n in range(1, steps + 1)]
-    return [f"100% → new · {bake}", *final]

@@ -435,9 +435,9 @@ def _references(value: Any) -> set[str]:
     return set()
 
 
-def step_types(definition: dict) -> dict[str, str]:
+def step_types(graph: list[GraphStep]) -> dict[str, str]:
     """Step name → type, including the steps inside Condition branches."""
-    return {step.name: step.type for step in step_graph(definition)}
+    return {step.name: step.type for step in graph}
 
 
 def step_seconds(step: dict) -> float | None:

@@ -128,13 +128,17 @@ class Column:
         }.get(expected, self.present)
         return matching / self.present
 
+    def cdf_at_split_points(self) -> np.ndarray:
+        """F_now(point) at each split point: the share of the values seen that are <= it."""
+        return np.cumsum(self.at_or_below)[:-1] / max(self.count, 1)
+
     def cdf_distance(self, cdf: np.ndarray) -> float:
         """sup |F_baseline - F_now| where F_baseline is the step function with value cdf[i] from
         split_points[i] on, and F_now the empirical CDF of every value seen: exact, since between
         two split points F_baseline is flat and F_now can only rise."""
         if not self.count:
             return 0.0
-        now_at = np.cumsum(self.at_or_below)[:-1] / self.count  # F_now(point)
+        now_at = self.cdf_at_split_points()
         now_before = np.cumsum(self.below)[:-1] / self.count  # F_now just below point
         baseline_before = np.concatenate(([0.0], cdf[:-1]))
         return float(max(np.abs(cdf - now_at).max(), np.abs(baseline_before - now_before).max()))

@@ -169,12 +169,8 @@ def _edit(text: str, name: str, values: dict[str, object], repository: str | Non
         raise BadInput(f"the {name} starter has no job calling the reusable {name}.yml workflow", "restore it with smops init --force")
     inputs = job.setdefault("with", {})
     for key, value in values.items():
-        if inputs.get(key) == value:
-            continue
-        comment = inputs.ca.items.get(key, [None] * 3)[2]
-        inputs[key] = _plain(value)
-        if comment is not None:  # one space before it, not the column of the longer value it had
-            inputs.yaml_add_eol_comment(comment.value.strip(), key, column=0)
+        if inputs.get(key) != value:
+            _set_input(inputs, key, value)
     if repository and ref:
         for uses_holder in uses_holders(document):
             target = str(uses_holder["uses"])
@@ -182,10 +178,46 @@ def _edit(text: str, name: str, values: dict[str, object], repository: str | Non
                 path = target.split("@", 1)[0][len(TOOLKIT_REPOSITORY):]
                 uses_holder["uses"] = f"{repository}{path}@{ref}"
         if repository != TOOLKIT_REPOSITORY:
-            inputs["toolkit-repository"] = repository
+            _set_input(inputs, "toolkit-repository", repository)
     out = io.StringIO()
     round_trip.dump(document, out)
     return out.getvalue()
+
+
+def _set_input(inputs, key: str, value) -> None:
+    """Set one input, each comment kept with what it belongs to: the input's own end-of-line
+    comment one space after its new value (not at the column of a longer value it had), and what
+    follows the last input (a blank line, the comment that introduces the next job) after whichever
+    input is last now."""
+    last = next(reversed(inputs), None)
+    if key in inputs or last is None:
+        eol, rest = _comment_of(inputs, key)
+        inputs[key] = _plain(value)
+        _put_comment(inputs, key, eol, rest)
+        return
+    eol, rest = _comment_of(inputs, last)
+    inputs[key] = _plain(value)
+    _put_comment(inputs, last, eol, "")
+    _put_comment(inputs, key, "", rest)
+
+
+def _comment_of(mapping, key) -> tuple[str, str]:
+    """A key's end-of-line comment, and the lines after its own up to the next key (ruamel keeps
+    both in one token)."""
+    token = (mapping.ca.items.get(key) or [None] * 3)[2]
+    if token is None:
+        return "", ""
+    eol, _, rest = token.value.partition("\n")
+    return eol.strip(), rest
+
+
+def _put_comment(mapping, key, eol: str, rest: str) -> None:
+    from ruamel.yaml.error import CommentMark
+    from ruamel.yaml.tokens import CommentToken
+
+    mapping.ca.items.pop(key, None)
+    if eol or rest:  # column 0: one space after the value, whatever its length
+        mapping.ca.items[key] = [None, None, CommentToken(f"{eol}\n{rest}", CommentMark(0), None), None]
 
 
 def _plain(value):

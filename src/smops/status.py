@@ -33,9 +33,11 @@ def run(args) -> dict[str, Any]:
     sm = aws.client("sagemaker", args.region, args.profile)
     s3 = aws.client("s3", args.region, args.profile)
     report = collect(sm, s3, args.model_package_group, endpoints, args.limit)
+    # What waits for approval is news about a group asked for, or about one that serves.
+    waits = bool(args.model_package_group or report["pending-approval"])
     if not args.json:
-        print(markdown(report) if args.markdown else text(report))
-    gha.add_summary(markdown(report))
+        print(markdown(report, waits) if args.markdown else text(report, waits))
+    gha.add_summary(markdown(report, waits))
     return report
 
 
@@ -47,9 +49,11 @@ def collect(sm, s3, group: str | None, endpoint_names: list[str], limit: int) ->
     what waits for approval in the groups involved."""
     if group:
         _check_group(sm, group)
-    if group and not endpoint_names:
-        endpoint_names = _endpoints_serving(sm, group)
-    serving = [_endpoint(sm, name) for name in endpoint_names]
+    if endpoint_names:
+        read = [_endpoint(sm, name, _check_endpoint(sm, name)) for name in endpoint_names]
+    else:
+        read = _serving_group(sm, group)
+    serving = [_with_deployment(sm, item, config) for item, config in read]
     packages = {}
     for arn in dict.fromkeys(e["model-package-arn"] for e in serving if e.get("model-package-arn")):
         packages[arn] = _package(sm, s3, arn, serving)
@@ -64,44 +68,57 @@ def collect(sm, s3, group: str | None, endpoint_names: list[str], limit: int) ->
     return {"endpoints": serving, "model-packages": ordered, "pending-approval": pending}
 
 
-def _endpoints_serving(sm, group: str) -> list[str]:
-    """The endpoints whose config serves a package of the group (one look at each endpoint)."""
+def _serving_group(sm, group: str) -> list[tuple[dict, dict | None]]:
+    """The endpoints whose config serves a package of the group, each described once (endpoint,
+    config, model) for the filter and the report alike."""
     found = []
     for page in sm.get_paginator("list_endpoints").paginate():
         for summary in page["Endpoints"]:
-            config = sm.describe_endpoint(EndpointName=summary["EndpointName"])["EndpointConfigName"]
-            arn = endpoint.config_package(sm, config)
+            described = endpoint.describe(sm, summary["EndpointName"])  # None: deleted meanwhile
+            item, config = _endpoint(sm, summary["EndpointName"], described) if described else ({}, None)
+            arn = item.get("model-package-arn")
             if arn and f":model-package/{group.lower()}/" in arn.lower():
-                found.append(summary["EndpointName"])
-    return sorted(found)
+                found.append((item, config))
+    return sorted(found, key=lambda read: read[0]["endpoint-name"])
 
 
-def _endpoint(sm, name: str) -> dict[str, Any]:
-    found = endpoint.describe(sm, name)
-    if found is None:
-        return {"endpoint-name": name, "endpoint-status": "does not exist"}
-    config_name = found["EndpointConfigName"]
-    # One describe of the config serves the package it serves and the deployment's record; a
-    # config deleted while the endpoint runs it (SageMaker allows that) leaves both unknown.
-    try:
-        config, missing = sm.describe_endpoint_config(EndpointConfigName=config_name), None
-    except botocore.exceptions.ClientError as exc:
-        if not aws.is_not_found(exc):
-            raise
-        config, missing = None, aws.error_code(exc)
+def _check_endpoint(sm, name: str) -> dict:
+    described = endpoint.describe(sm, name)
+    if described is None:
+        raise BadInput(f"endpoint {name} not found", "check the name and the region")
+    return described
+
+
+def _endpoint(sm, name: str, found: dict) -> tuple[dict[str, Any], dict | None]:
+    """A described endpoint's item (what it serves) and its config, described once.
+
+    A config deleted while the endpoint runs it (SageMaker allows that) is None, and leaves both
+    the package and the deployment unknown.
+    """
     item: dict[str, Any] = {
         "endpoint-name": name,
         "endpoint-status": found["EndpointStatus"],
-        "endpoint-config-name": config_name,
-        "model-package-arn": endpoint.model_package(endpoint.config_model(sm, config)) if config else None,
+        "endpoint-config-name": found["EndpointConfigName"],
     }
+    try:
+        config = sm.describe_endpoint_config(EndpointConfigName=found["EndpointConfigName"])
+    except botocore.exceptions.ClientError as exc:
+        if not aws.is_not_found(exc):
+            raise
+        config = None
+        item["deployment"] = f"unreadable: {aws.error_code(exc)}"
+    item["model-package-arn"] = endpoint.model_package(endpoint.config_model(sm, config)) if config else None
     pending = (found.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
     if pending:
         item["deploying-endpoint-config-name"] = pending
     if found.get("FailureReason"):
         item["last-failure"] = found["FailureReason"]
+    return item, config
+
+
+def _with_deployment(sm, item: dict[str, Any], config: dict | None) -> dict[str, Any]:
+    """The deployment's record, from the smops:* tags on the config the deploy created."""
     if config is None:
-        item["deployment"] = f"unreadable: {missing}"
         return item
     try:
         tags = aws.tags(sm, config["EndpointConfigArn"])
@@ -245,16 +262,13 @@ def _serves(item: dict, labels: dict[str, str]) -> str:
     return labels.get(arn, arn) if arn else "no model package"
 
 
-def text(report: dict) -> str:
+def text(report: dict, waits: bool) -> str:
     """For a terminal."""
     labels = {p["model-package-arn"]: p["label"] for p in report["model-packages"]}
     statuses = {p["model-package-arn"]: p["approval-status"] for p in report["model-packages"]}
     lines = []
     for item in report["endpoints"]:
         head = f"{item['endpoint-name']}: {item['endpoint-status']}"
-        if "endpoint-config-name" not in item:
-            lines += [head, ""]
-            continue
         arn = item.get("model-package-arn")
         lines.append(f"{head}, serves {_serves(item, labels)}" + (f" ({statuses[arn]})" if arn in statuses else ""))
         if "deployed-at" in item:
@@ -288,12 +302,13 @@ def text(report: dict) -> str:
             why = f": {event['why']}" if event.get("why") else ""
             lines.append(f"  {event['what']} {_when(event['at'])} by {event['by']}{why}")
         lines.append("")
-    pending = [labels.get(arn, arn) for arn in report["pending-approval"]]
-    lines.append("waiting for approval: " + (", ".join(pending) if pending else "nothing"))
-    return "\n".join(lines)
+    if waits:
+        pending = [labels.get(arn, arn) for arn in report["pending-approval"]]
+        lines.append("waiting for approval: " + (", ".join(pending) if pending else "nothing"))
+    return "\n".join(lines).rstrip("\n")
 
 
-def markdown(report: dict) -> str:
+def markdown(report: dict, waits: bool) -> str:
     """For a job summary."""
     labels = {p["model-package-arn"]: p["label"] for p in report["model-packages"]}
     lines = ["### smops status"]
@@ -302,7 +317,7 @@ def markdown(report: dict) -> str:
             [
                 f"`{e['endpoint-name']}`",
                 e["endpoint-status"],
-                _serves(e, labels) if "endpoint-config-name" in e else "—",
+                _serves(e, labels),
                 _when(e.get("deployed-at")) if e.get("deployed-at") else "—",
                 _link(e.get("run-url")),
                 f"`{_short(e.get('git-sha'))}`" if e.get("git-sha") else "—",
@@ -340,8 +355,9 @@ def markdown(report: dict) -> str:
         if names:
             rows = [[f"`{n}`", *(metrics.number_text(p["metrics"].get(n)) for p in packages)] for n in names]
             lines += ["", "#### Metrics", "", gha.table(["metric", *(p["label"] for p in packages)], rows)]
-    pending = [labels.get(arn, f"`{arn}`") for arn in report["pending-approval"]]
-    lines += ["", "**Waiting for approval**: " + (", ".join(pending) if pending else "nothing")]
+    if waits:
+        pending = [labels.get(arn, f"`{arn}`") for arn in report["pending-approval"]]
+        lines += ["", "**Waiting for approval**: " + (", ".join(pending) if pending else "nothing")]
     return "\n".join(lines)
 
 

@@ -15,8 +15,9 @@ def add(subparsers) -> None:
         "window, streaming, and run Model Monitor's checks against a baseline in its statistics.json /\n"
         "constraints.json format: distribution distance per numeric feature, completeness, data type,\n"
         "non-negativity, unseen categories, missing/extra columns. Prints a table per feature, writes\n"
-        "the violations in constraint_violations.json's shape, and outputs drifted, violations,\n"
-        "records and drifted-features. Needs the [monitor] extra (numpy, datasketches).\n\n"
+        "the violations in constraint_violations.json's shape (and, with --html-report, the\n"
+        "distributions drawn in an HTML page), and outputs drifted, violations, records and\n"
+        "drifted-features. Needs the [monitor] extra (numpy, datasketches).\n\n"
         "The baseline: --baseline, else the data quality baseline (DriftCheckBaselines, else\n"
         "ModelMetrics) of --model-package-arn or of the package the endpoint serves.\n"
         "With --monitoring-schedule, reads that Model Monitor schedule's latest finished execution\n"
@@ -56,6 +57,12 @@ def add(subparsers) -> None:
         default="constraint_violations.json",
         metavar="PATH",
         help="where to write the violations, a path or s3:// URI (default constraint_violations.json)",
+    )
+    p.flag(
+        "--html-report",
+        metavar="PATH",
+        help="also write a self-contained HTML report (each drifted feature's baseline and captured "
+        "distributions drawn, the categorical values that appeared or vanished), a path or s3:// URI",
     )
     p.flag("--fail-on-drift", action="store_true", help="exit 1 when a feature drifted")
     p.flag(

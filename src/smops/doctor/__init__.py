@@ -125,9 +125,10 @@ class Context:
         from github import Auth, Github, GithubRetry
 
         token = os.environ.get("GITHUB_TOKEN", "").strip()
-        if token:
-            gha.mask(token)
-        return Github(auth=Auth.Token(token) if token else None, base_url=self.github_api_url, timeout=10,
+        if not token:  # anonymous, a private repository reads as missing: not checked, rather than wrong
+            raise Skip("no GITHUB_TOKEN to read GitHub with: export GITHUB_TOKEN=$(gh auth token), then run smops doctor again")
+        gha.mask(token)
+        return Github(auth=Auth.Token(token), base_url=self.github_api_url, timeout=10,
                       retry=GithubRetry(total=2), seconds_between_requests=0, seconds_between_writes=0)
 
     @property
@@ -187,10 +188,14 @@ def run_check(title: str, check: Callable[[Context], str], ctx: Context) -> Resu
         result = Result(title, "fail", f"GitHub answered {exc.status} ({message})",
                         "check GITHUB_TOKEN (it must see the repository) and --github-api-url")
     except requests.RequestException as exc:
-        result = Result(title, "fail", f"could not reach GitHub at {ctx.github_api_url} ({type(exc).__name__})",
-                        "check the network and --github-api-url (GITHUB_API_URL)")
+        result = Result(title, "skip", f"not checked: {unreachable(ctx.github_api_url, exc)}")
     _log(result)
     return result
+
+
+def unreachable(url: str, exc: Exception) -> str:
+    """GitHub out of reach (offline, a wrong --github-api-url): nothing it holds can be checked."""
+    return f"could not reach GitHub at {url} ({type(exc).__name__}); check the network and --github-api-url (GITHUB_API_URL)"
 
 
 def _log(result: Result) -> None:

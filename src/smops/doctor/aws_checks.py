@@ -13,6 +13,7 @@ import botocore.exceptions
 
 from smops import aws
 from smops.doctor import Check, Context, Problem, Skip
+from smops.doctor.starter_checks import name_trouble
 
 OIDC_HOST = "token.actions.githubusercontent.com"
 SUBJECT, AUDIENCE = f"{OIDC_HOST}:sub", f"{OIDC_HOST}:aud"
@@ -200,6 +201,10 @@ def needs(ctx: Context, name: str) -> list[Need]:
 
 def role_permissions(ctx: Context, name: str, field: str) -> str:
     """IAM's policy simulator, on the role's own policies, for every call smops makes as it."""
+    endpoint = "production" if name == "build" else name  # the build role reads production's, the baseline
+    trouble = name_trouble(ctx.root, ("pipeline_name", "model_package_group", f"{endpoint}_endpoint_name"))
+    if trouble:  # every ARN made of that name would be denied: one line elsewhere says why
+        raise Skip(trouble)
     role = _role(ctx, getattr(ctx.answers, field), f"{name} role")
     iam, denied, count = ctx.client("iam"), [], 0
     for need in needs(ctx, name):
@@ -235,6 +240,9 @@ def model_package_group(ctx: Context) -> str:
     group = ctx.answers.model_package_group
     if not group:
         raise Skip("no model-package-group in the starters (see the starters check)")
+    trouble = name_trouble(ctx.root, ("model_package_group",))
+    if trouble:
+        raise Skip(trouble)
     try:
         ctx.client("sagemaker").describe_model_package_group(ModelPackageGroupName=group)
     except botocore.exceptions.ClientError as exc:

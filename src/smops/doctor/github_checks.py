@@ -6,7 +6,9 @@ from __future__ import annotations
 import fnmatch
 import functools
 
-from smops.doctor import Check, Context, Problem, Skip
+from smops import project
+from smops.doctor import Check, Context, Problem, Skip, unreachable
+from smops.doctor.starter_checks import placeholder
 
 
 def checks(ctx: Context) -> list[Check]:
@@ -36,8 +38,7 @@ def _fetch_repo(github, name: str):
         repo.permissions  # noqa: B018 - the GET happens here
         return repo
     except requests.RequestException as exc:
-        raise Problem(f"could not reach GitHub at {github.requester.base_url} ({type(exc).__name__})",
-                      "check the network and --github-api-url (GITHUB_API_URL)") from None
+        raise Skip(unreachable(github.requester.base_url, exc)) from None
     except GithubException as exc:
         if exc.status == 404:
             raise Problem(f"{name} was not found on GitHub, or the token cannot see it",
@@ -114,6 +115,8 @@ def toolkit_release(ctx: Context) -> str:
     from github import GithubException
 
     toolkit, ref = ctx.answers.toolkit_repository, ctx.answers.toolkit_ref
+    if placeholder(ctx.root):
+        raise Skip(f"because of the starters check: the starters call the placeholder {project.TOOLKIT_REPOSITORY}")
     try:
         sha = ctx.github.get_repo(toolkit).get_commit(ref).sha
     except GithubException as exc:

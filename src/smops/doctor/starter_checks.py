@@ -19,6 +19,10 @@ REQUIRED = {
 }
 
 
+# The names IAM matches in ARNs (the roles' policies are written for them).
+NAMES = ("pipeline_name", "model_package_group", "staging_endpoint_name", "production_endpoint_name")
+
+
 def checks(ctx: Context) -> list[Check]:
     return [
         ("starters", filled_in),
@@ -33,24 +37,105 @@ def _inputs(field: str) -> str:
     return " and ".join(f"{key} ({starter}.yml)" for starter, key in project.INPUTS[field])
 
 
+def _documents(root) -> dict[str, dict]:
+    """The starters that can be read, parsed (the starters check reports the others)."""
+    documents = {}
+    for name in project.STARTERS:
+        try:
+            document = yaml.safe_load(project.starter_path(root, name).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(document, dict):
+            documents[name] = document
+    return documents
+
+
+def _given(root) -> dict[str, list[tuple[str, str]]]:
+    """Each answer as each starter gives it (not merged, as project.read does): field → [(the
+    input and its starter, value)]. Empty values are the starters check's "not filled in"."""
+    given: dict[str, list[tuple[str, str]]] = {field: [] for field in project.INPUTS}
+    for name, document in _documents(root).items():
+        values = (project.reusable_job(document, name) or {}).get("with") or {}
+        for field, targets in project.INPUTS.items():
+            given[field] += [(f"{key} ({name}.yml)", str(values[key])) for starter, key in targets
+                             if starter == name and values.get(key) not in (None, "")]
+    return given
+
+
+def _disagreements(given: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+    """The answers the starters give differently (toolkit-ref has a check of its own)."""
+    return {field: values for field, values in given.items()
+            if field != "toolkit_ref" and len({value for _, value in values}) > 1}
+
+
+def _disagreement(field: str, values: list[tuple[str, str]]) -> tuple[str, str]:
+    """What the starters say differently, plainly, and the fix: one value for both."""
+    names = field in NAMES
+    said = ", ".join(f"{where} is {value!r}" + (" (not a valid lower-case name)" if names and not
+                     project.LOWER_CASE_NAME.match(value) else "") for where, value in values)
+    valid = {value for _, value in values if project.LOWER_CASE_NAME.match(value)}
+    flag = "--" + field.replace("_", "-")
+    if names and len(valid) == 1:
+        fix = f"give both the lower-case name: smops init {flag} {valid.pop()} --force"
+    else:
+        fix = f"give both one value: smops init {flag} VALUE --force"
+    return said, fix
+
+
+def name_trouble(root, fields: tuple[str, ...]) -> str:
+    """Why names an ARN is built from cannot be checked against AWS ("" when they can): the
+    starters disagree on one, or it is not in lower case. The checks that follow from it say
+    "because of" the check that reports it, instead of failing on every ARN made from it."""
+    given = _given(root)
+    disagree = _disagreements(given)
+    for field in fields:
+        if field in disagree:
+            return f"because of the starters check: the starters disagree on {_inputs(field)}"
+        wrong = [value for _, value in given[field] if not project.LOWER_CASE_NAME.match(value)]
+        if wrong:
+            return f"because of the names in lower case check: {_inputs(field)} {wrong[0]!r}"
+    return ""
+
+
+def placeholder(root) -> bool:
+    """A starter still calls the toolkit as ORG/sagemaker-mlops (init without --toolkit-repository)."""
+    return any(str(holder["uses"]).startswith((f"{project.TOOLKIT_REPOSITORY}/", f"{project.TOOLKIT_REPOSITORY}@"))
+               for document in _documents(root).values() for holder in project.uses_holders(document))
+
+
 def filled_in(ctx: Context) -> str:
     if ctx.starter_problems:
         raise Problem("; ".join(ctx.starter_problems), "run smops init")
+    problems, fixes = [], []
     known = project.known(ctx.answers)
     missing = [field for field in REQUIRED if field not in known]
     if missing:
-        by = sorted({REQUIRED[f] for f in missing}, reverse=True)
-        raise Problem(f"not filled in: {', '.join(_inputs(f) for f in missing)}", f"run {' then '.join(by)}")
+        problems.append(f"not filled in: {', '.join(_inputs(f) for f in missing)}")
+        fixes.append(f"run {' then '.join(sorted({REQUIRED[f] for f in missing}, reverse=True))}")
+    for field, values in _disagreements(_given(ctx.root)).items():
+        said, fix = _disagreement(field, values)
+        problems.append(f"the starters disagree: {said}")
+        fixes.append(fix)
+    if placeholder(ctx.root):
+        problems.append(f"the starters call the toolkit as {project.TOOLKIT_REPOSITORY}, a placeholder")
+        fixes.append("name the toolkit's repository: smops init --toolkit-repository OWNER/sagemaker-mlops --force")
+    if problems:
+        raise Problem("; ".join(problems), "; ".join(fixes))
     return f"build.yml and deploy.yml call {ctx.answers.toolkit_repository}@{ctx.answers.toolkit_ref} with every value set"
 
 
 def lower_case_names(ctx: Context) -> str:
-    fields = ("pipeline_name", "model_package_group", "staging_endpoint_name", "production_endpoint_name")
-    wrong = [f"{_inputs(f)} {getattr(ctx.answers, f)!r}" for f in fields
-             if getattr(ctx.answers, f) and not project.LOWER_CASE_NAME.match(getattr(ctx.answers, f))]
+    given = _given(ctx.root)
+    disagree = _disagreements(given)
+    mixed = {field: [f"{where} {value!r}" for where, value in given[field] if not project.LOWER_CASE_NAME.match(value)]
+             for field in NAMES}
+    reported = [field for field in NAMES if mixed[field] and field in disagree]  # the starters check said it
+    wrong = [said for field in NAMES if field not in reported for said in mixed[field]]
     if wrong:
         raise Problem(f"not in lower case: {', '.join(wrong)}",
                       "IAM compares ARNs case-sensitively and SageMaker writes these names in lower case: rename them in lower case")
+    if reported:
+        raise Skip(f"because of the starters check: the starters disagree on {', '.join(_inputs(f) for f in reported)}")
     return "pipeline, model package group and endpoint names are lower case"
 
 

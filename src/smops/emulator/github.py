@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from smops.emulator.github_comments import IssueComments
-from smops.emulator.github_repos import Repositories
+from smops.emulator.github_repos import Repositories, credential
 
 DISPATCHES = re.compile(r"^/repos/[^/]+/[^/]+/dispatches$")
 ACCESS_TOKENS = re.compile(r"^/app/installations/(\d+)/access_tokens$")
@@ -166,7 +166,7 @@ class GitHubStandIn:
         if request.method != "POST":
             return 404, {"message": MESSAGES[404]}
         if DISPATCHES.match(request.path):
-            if "authorization" not in {name.lower() for name in request.headers}:
+            if not credential(request.headers):
                 return 401, {"message": "Requires authentication"}
             if not isinstance(request.body, dict) or not request.body.get("event_type"):
                 return 422, {"message": "Invalid request.\n\n\"event_type\" wasn't supplied."}

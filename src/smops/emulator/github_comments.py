@@ -19,6 +19,8 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from smops.emulator.github_repos import credential
+
 ISSUE_COMMENTS = re.compile(r"^/repos/([^/]+/[^/]+)/issues/(\d+)/comments$")
 COMMENT = re.compile(r"^/repos/([^/]+/[^/]+)/issues/comments/(\d+)$")
 DOCS = "https://docs.github.com/rest/issues/comments"
@@ -53,8 +55,8 @@ class IssueComments:
         listing, single = ISSUE_COMMENTS.match(path), COMMENT.match(path)
         if not (listing or single):
             return None
-        token = next((v.split()[-1] for k, v in headers.items() if k.lower() == "authorization" and v.split()), None)
-        if token is None:
+        token = credential(headers)
+        if not token:
             return 401, {"message": "Requires authentication", "documentation_url": DOCS}
         if method == "GET" and listing:
             return 200, self.on(listing.group(1), int(listing.group(2)))

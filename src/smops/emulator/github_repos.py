@@ -96,7 +96,7 @@ class Repositories:
 
     def headers(self, headers: dict[str, str]) -> dict[str, str]:
         """X-OAuth-Scopes for a classic token, as GitHub sends on every answer."""
-        token = self.tokens.get(_credential(headers))
+        token = self.tokens.get(credential(headers))
         if token is None or token.scopes is None:
             return {}
         return {"X-OAuth-Scopes": ", ".join(token.scopes), "X-Accepted-OAuth-Scopes": "repo"}
@@ -142,20 +142,20 @@ class Repositories:
     def _visible(self, repository: Repository, headers: dict[str, str]) -> bool:
         if not repository.private:
             return True
-        credential = _credential(headers)
-        if credential.startswith("ghs_"):  # an installation token: the installation's repositories
+        given = credential(headers)
+        if given.startswith("ghs_"):  # an installation token: the installation's repositories
             return any(repository.full_name.lower() in i.repositories for i in self.installations.values())
-        token = self.tokens.get(credential)
+        token = self.tokens.get(given)
         if token is None:
-            return bool(credential)  # an unregistered token sees everything, as before
+            return bool(given)  # an unregistered token sees everything, as before
         if token.scopes is not None:
             return "repo" in token.scopes
         return token.repositories is None or repository.full_name.lower() in token.repositories
 
     def _repository(self, repository: Repository, headers: dict[str, str], base_url: str) -> dict:
         owner, name = repository.full_name.split("/")
-        token = self.tokens.get(_credential(headers))
-        push = token.push if token else bool(_credential(headers))
+        token = self.tokens.get(credential(headers))
+        push = token.push if token else bool(credential(headers))
         return {
             "id": 1296269 + len(repository.full_name),
             "node_id": "MDEwOlJlcG9zaXRvcnkxMjk2MjY5",
@@ -245,7 +245,7 @@ def _environment(environment: Environment, url: str, repository: Repository) -> 
     }
 
 
-def _credential(headers: dict[str, str]) -> str:
+def credential(headers: dict[str, str]) -> str:
     """The token of an `Authorization: token X` or `Bearer X` header."""
     value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
     return value.split(" ", 1)[1].strip() if " " in value else ""

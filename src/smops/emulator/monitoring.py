@@ -20,6 +20,8 @@ from moto.core.responses import ActionResult
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.utils import arn_formatter
 
+from smops.emulator.sagemaker import paged
+
 IMAGE = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
 
 
@@ -81,12 +83,7 @@ def patch(response_class) -> None:
         status = self._get_param("StatusEquals")
         if status:
             found = [e for e in found if e["MonitoringExecutionStatus"] == status]
-        start = int(self._get_param("NextToken") or 0)
-        size = int(self._get_param("MaxResults") or 10)
-        page = {"MonitoringExecutionSummaries": found[start:start + size]}
-        if start + size < len(found):
-            page["NextToken"] = str(start + size)
-        return ActionResult(page)
+        return paged(self, "MonitoringExecutionSummaries", found, 10)
 
     def describe_processing_job(self):
         result = original_describe_job(self)

@@ -22,6 +22,16 @@ def advance(backend) -> None:
                 simulation.advance(now)
 
 
+def paged(response, key: str, items: list, default_size: int) -> ActionResult:
+    """One page of `items` under `key`, as SageMaker's List calls page them (MaxResults, NextToken)."""
+    start = int(response._get_param("NextToken") or 0)
+    size = int(response._get_param("MaxResults") or default_size)
+    page = {key: items[start : start + size]}
+    if start + size < len(items):
+        page["NextToken"] = str(start + size)
+    return ActionResult(page)
+
+
 def patch(response_class) -> None:
     original_start = response_class.start_pipeline_execution
     original_describe = response_class.describe_pipeline_execution
@@ -62,12 +72,7 @@ def patch(response_class) -> None:
             key=lambda s: (s["StartTime"], s["StepName"]),
             reverse=self._get_param("SortOrder", "Descending") == "Descending",
         )
-        start = int(self._get_param("NextToken") or 0)
-        size = int(self._get_param("MaxResults") or 20)
-        page = {"PipelineExecutionSteps": steps[start : start + size]}
-        if start + size < len(steps):
-            page["NextToken"] = str(start + size)
-        return ActionResult(page)
+        return paged(self, "PipelineExecutionSteps", steps, 20)
 
     def stop_pipeline_execution(self):
         arn = self._get_param("PipelineExecutionArn")
