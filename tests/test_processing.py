@@ -67,12 +67,14 @@ def test_one_two_and_four_shards_judge_as_one_process(traffic):
         assert f"{shards} × ml.m5.xlarge" in merged.what and "instance-hours" in merged.what
 
 
-def test_the_job_is_sharded_tagged_and_logged(traffic, outputs, summary, monkeypatch):
+def test_the_job_is_sharded_tagged_and_logged(traffic, outputs, summary, monkeypatch, tmp_path):
     monkeypatch.setenv("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
     result = run_smops("drift", "--endpoint-name", "churn-prod", "--data-capture-uri", "s3://capture/dc",
                        "--baseline", "s3://capture/baseline", "--since", "2h", "--engine", "processing",
-                       "--instance-count", "3", "--processing-role-arn", PROCESSING_ROLE)
+                       "--instance-count", "3", "--processing-role-arn", PROCESSING_ROLE,
+                       "--html-report", str(tmp_path / "drift.html"))
     assert result.returncode == 0, result.stderr
+    assert "<svg" in (tmp_path / "drift.html").read_text()  # the merged profile draws as one process's
     assert outputs()["drifted-features"] == "x" and outputs()["records"] == str(FILES * PER_FILE)
     sm = boto3.client("sagemaker")
     [summary_row] = sm.list_processing_jobs()["ProcessingJobSummaries"]
