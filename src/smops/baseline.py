@@ -160,6 +160,11 @@ def registered(package: dict) -> tuple[str, str | None] | None:
 
 def compute(rows, names: list[str]) -> Baseline:
     """Profile the rows (an iterable of cell lists) into statistics and constraints."""
+    return summarize(*profile_rows(rows, names), names)
+
+
+def profile_rows(rows, names: list[str]):
+    """(a column per name, the number of rows): what shards of a Processing job each compute."""
     from smops import profile
 
     columns = [profile.Column(sketch_k=KLL_K) for _ in names]
@@ -168,6 +173,11 @@ def compute(rows, names: list[str]) -> Baseline:
         items += len(batch)
         for column, values in zip(columns, profile.transpose(batch, len(names))):
             column.add(values)
+    return columns, items
+
+
+def summarize(columns: list, items: int, names: list[str]) -> Baseline:
+    """Statistics and constraints of profiled columns."""
     statistics = {"version": 0, "dataset": {"item_count": items}, "features": []}
     constraints = {"version": 0, "features": [], "monitoring_config": MONITORING_CONFIG}
     for name, column in zip(names, columns):
@@ -287,14 +297,38 @@ def read_dataset(location: str, header: bool | None, region=None, profile=None):
 
 def run(args) -> dict[str, str]:
     """`smops baseline`: profile a CSV dataset into statistics.json and constraints.json."""
-    names, rows = read_dataset(args.dataset, args.header, args.region, args.profile)
+    sample, size, objects = args.dataset, 0, 1
+    if args.dataset.startswith("s3://") and args.engine != "local":
+        sample, size, objects = _dataset_objects(args)
+    names, rows = read_dataset(sample, args.header, args.region, args.profile)
     label = column_index(args.label_column, names, "--label-column") if args.label_column else None
+    order = None
     if label is not None:
         order = [i for i in range(len(names)) if i != label] + [label]
         names = [names[i] for i in order]
         rows = ([row[i] if i < len(row) else "" for i in order] for row in rows)
     gha.log(f"profiling {args.dataset}: {len(names)} columns ({', '.join(names[:12])}{'…' if len(names) > 12 else ''})")
-    baseline = compute(rows, names)
+    from smops import processing
+
+    hours = None
+    if args.engine != "local" and args.dataset.startswith("s3://"):
+        if processing.wanted(args, size // processing.RECORD_BYTES):
+            if args.dry_run:
+                gha.log(f"dry run: {processing.estimate(args, size // processing.RECORD_BYTES, objects)}")
+                return {}
+            header = names != [f"_c{i}" for i in range(len(names))]
+            columns, items, hours = processing.baseline(args, names, header, order)
+            baseline = summarize(columns, items, names)
+    elif args.engine == "processing":
+        raise BadInput("--engine processing reads --dataset from S3", "upload it and pass its s3:// URI")
+    if hours is None and args.dry_run:
+        gha.log(f"dry run: one process on this runner would profile {args.dataset}")
+        return {}
+    if hours is None:
+        if sample != args.dataset:
+            raise BadInput(f"--dataset {args.dataset} holds {objects} objects; one runner reads one CSV",
+                           "pass one object, or --engine processing to read them all")
+        baseline = compute(rows, names)
     items = baseline.statistics["dataset"]["item_count"]
     if not items:
         raise BadInput(f"--dataset {args.dataset} has no rows", "pass the training data as CSV")
@@ -302,14 +336,29 @@ def run(args) -> dict[str, str]:
     write_text(statistics_uri, json.dumps(baseline.statistics, indent=2), args.region, args.profile)
     write_text(constraints_uri, json.dumps(baseline.constraints, indent=2), args.region, args.profile)
     gha.log(f"wrote {statistics_uri} and {constraints_uri} ({items} records)")
+    engine = "" if hours is None else (f" (profiled by a SageMaker Processing job on {args.instance_count} × "
+                                       f"{args.instance_type}: {hours:.3f} instance-hours)")
     rows_md = [[f"`{f['name']}`", f["inferred_type"], _summary(f)] for f in baseline.features()]
     gha.add_summary(
         f"### smops baseline: {items} records, {len(names)} features\n\n"
         + gha.table(["feature", "type", "distribution"], rows_md)
-        + f"\n\nWritten to `{statistics_uri}` and `{constraints_uri}`."
+        + f"\n\nWritten to `{statistics_uri}` and `{constraints_uri}`{engine}."
     )
     return {"statistics-uri": statistics_uri, "constraints-uri": constraints_uri, "records": str(items),
             "features": str(len(names))}
+
+
+def _dataset_objects(args) -> tuple[str, int, int]:
+    """(the first object's URI, bytes, objects) under the --dataset prefix (an object is its own)."""
+    bucket, _, prefix = args.dataset[5:].partition("/")
+    keys, size = [], 0
+    for page in aws.client("s3", args.region, args.profile).get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix):
+        keys += [item["Key"] for item in page.get("Contents", [])]
+        size += sum(item["Size"] for item in page.get("Contents", []))
+    if not keys:
+        raise BadInput(f"--dataset {args.dataset}: no object under it", "check the URI")
+    return (args.dataset if keys == [prefix] else f"s3://{bucket}/{min(keys)}"), size, len(keys)
 
 
 def column_index(spec: str, names: list[str], flag: str) -> int:

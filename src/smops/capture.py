@@ -118,14 +118,19 @@ def hour_prefixes(prefix: str, endpoint: str, variant: str, start: dt.datetime, 
 
 def list_files(s3, uri: str, endpoint: str, variants: Iterable[str], start: dt.datetime, end: dt.datetime) -> list[str]:
     """Keys of the capture files in the window, in time order (the key names the hour and minute)."""
+    return [item["Key"] for item in list_objects(s3, uri, endpoint, variants, start, end)]
+
+
+def list_objects(s3, uri: str, endpoint: str, variants: Iterable[str], start: dt.datetime, end: dt.datetime) -> list[dict]:
+    """The capture files in the window as ListObjectsV2 lists them (Key, Size, ...), in time order."""
     bucket, prefix = split_uri(uri)
-    keys = []
+    items = []
     paginator = s3.get_paginator("list_objects_v2")
     for variant in variants:
         for folder in hour_prefixes(prefix, endpoint, variant, start, end):
             for page in paginator.paginate(Bucket=bucket, Prefix=folder):
-                keys += [item["Key"] for item in page.get("Contents", []) if item["Key"].endswith(".jsonl")]
-    return sorted(keys, key=lambda key: key.rsplit("/", 5)[-5:])
+                items += [item for item in page.get("Contents", []) if item["Key"].endswith(".jsonl")]
+    return sorted(items, key=lambda item: item["Key"].rsplit("/", 5)[-5:])
 
 
 def variants_of(s3, uri: str, endpoint: str) -> list[str]:

@@ -119,6 +119,23 @@ def _time(text: str, flag: str) -> dt.datetime:
 
 def compare(base: baseline.Baseline, records, prediction: str | None) -> Report:
     """Stream the captured records through the baseline's checks."""
+    return judge(base, profile_records(base, records, prediction))
+
+
+@dataclass
+class Profiled:
+    """The captured records as the checks need them: a column per baseline feature (inputs, then
+    the prediction) and the row-width counts. Shards of a Processing job each make one; merged,
+    they judge as one process's would (smops.processing)."""
+
+    columns: dict
+    counts: dict
+    inputs: list[dict]
+    outputs: list[dict]
+    points: dict
+
+
+def profile_records(base: baseline.Baseline, records, prediction: str | None) -> Profiled:
     from smops import profile
 
     features = base.features()
@@ -162,7 +179,14 @@ def compare(base: baseline.Baseline, records, prediction: str | None) -> Report:
             flush(output_rows, outputs)
     flush(input_rows, inputs)
     flush(output_rows, outputs)
+    return Profiled(columns, counts, inputs, outputs, points)
 
+
+def judge(base: baseline.Baseline, profiled: Profiled) -> Report:
+    """Model Monitor's checks on the profiled records."""
+    columns, counts, inputs, outputs, points = (profiled.columns, profiled.counts, profiled.inputs,
+                                                profiled.outputs, profiled.points)
+    width = len(inputs)
     report = Report("", counts["records"], [], [])
     for feature in inputs + outputs:
         report.features.append(_check(base, feature, columns[feature["name"]], points.get(feature["name"]),
@@ -281,6 +305,11 @@ def run(args) -> dict[str, str]:
             raise BadInput("no endpoint given", "pass --endpoint-name (or --monitoring-schedule)")
         endpoint = args.endpoint_name
         report = _compute(args)
+        if isinstance(report, str):  # --dry-run: what would run
+            gha.log(f"dry run: {report}")
+            gha.add_summary(f"### smops drift (dry run): `{endpoint}`\n\nWould run {report}.\n")
+            return {"drifted": "", "violations": "", "records": "", "drifted-features": "", "violations-file": "",
+                    "html-report": "", "retrain": "", "pending-retraining": ""}
     pending = None
     if report.drifted:
         sm = aws.client("sagemaker", args.region, args.profile)
@@ -302,7 +331,7 @@ def retraining_in_flight(sm, endpoint_name: str, package_arn: str | None = None)
     return registry.drift_retraining_pending(sm, registry.describe(sm, package_arn)["ModelPackageGroupName"])
 
 
-def _compute(args) -> Report:
+def _compute(args) -> Report | str:
     begin, end = window(args.since, args.start, args.end)
     sm = aws.client("sagemaker", args.region, args.profile)
     described = None
@@ -321,7 +350,8 @@ def _compute(args) -> Report:
     s3 = aws.client("s3", args.region, args.profile)
     bucket, _ = capture.split_uri(uri)
     variants = [args.variant_name] if args.variant_name else capture.variants_of(s3, uri, args.endpoint_name)
-    keys = capture.list_files(s3, uri, args.endpoint_name, variants, begin, end)
+    objects = capture.list_objects(s3, uri, args.endpoint_name, variants, begin, end)
+    keys = [item["Key"] for item in objects]
     where = f"{uri.rstrip('/')}/{args.endpoint_name}/"
     if not keys:
         raise BadInput(
@@ -332,13 +362,27 @@ def _compute(args) -> Report:
     gha.log(f"reading {len(keys)} capture files under {where} ({capture.iso(begin)} → {capture.iso(end)})"
             + (f", sampling up to {args.max_records} records" if args.max_records else ""))
     gha.log(f"baseline: {base.source} ({len(base.features())} features)")
-    records = capture.read(s3, bucket, keys, begin, end, args.max_records)
-    report = compare(base, records, args.prediction_feature)
+    from smops import processing
+
+    estimated = sum(item["Size"] for item in objects) // processing.RECORD_BYTES
+    hours = None
+    if processing.wanted(args, estimated):
+        if args.dry_run:
+            return processing.estimate(args, estimated, len(keys))
+        profiled, hours = processing.drift(args, base, bucket, keys, begin, end)
+        report = judge(base, profiled)
+    elif args.dry_run:
+        return f"one process on this runner over {len(keys)} capture files (~{estimated} records)"
+    else:
+        report = compare(base, capture.read(s3, bucket, keys, begin, end, args.max_records), args.prediction_feature)
     if not report.records:
         raise BadInput(f"the capture files under {where} hold no record between {capture.iso(begin)} and "
                        f"{capture.iso(end)}", "widen the window (--since, --start/--end)")
     report.what = f"{report.records} records captured under `{where}` from {capture.iso(begin)} to " \
                   f"{capture.iso(end)}, against `{base.source}`"
+    if hours is not None:
+        report.what += f", profiled by a SageMaker Processing job on {args.instance_count} × " \
+                       f"{args.instance_type} ({hours:.3f} instance-hours)"
     report.window, report.baseline = (begin, end), base.source
     return report
 

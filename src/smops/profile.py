@@ -157,3 +157,73 @@ def batches(rows: Iterable[list[str]]) -> Iterable[list[list[str]]]:
     rows = iter(rows)
     while batch := list(itertools.islice(rows, BATCH_ROWS)):
         yield batch
+
+
+# -- partial profiles: what one shard of a Processing job hands back -----------------------------
+
+
+def dump(column: Column) -> dict:
+    """A column's whole state as JSON, the KLL sketch in DataSketches' own binary format (base64),
+    so that `load` on another machine gives a column that merges exactly as this one would."""
+    import base64
+
+    state = {name: getattr(column, name) for name in
+             ("present", "missing", "integral", "fractional", "strings", "count", "mean", "m2", "total",
+              "negatives", "other")}
+    state["min"] = column.min if column.count else None
+    state["max"] = column.max if column.count else None
+    state["sketch"] = base64.b64encode(column.sketch.serialize()).decode() if column.sketch is not None else None
+    state["split_points"] = column.split_points.tolist() if column.split_points is not None else None
+    if column.split_points is not None:
+        state["below"], state["at_or_below"] = column.below.tolist(), column.at_or_below.tolist()
+    state["categories"] = dict(column.categories) if column.categories is not None else None
+    return state
+
+
+def load(state: dict) -> Column:
+    import base64
+
+    points = state.get("split_points")
+    column = Column(split_points=np.asarray(points, dtype=np.float64) if points is not None else None,
+                    categories=state.get("categories") is not None)
+    for name in ("present", "missing", "integral", "fractional", "strings", "count", "mean", "m2", "total",
+                 "negatives", "other"):
+        setattr(column, name, state[name])
+    if state["count"]:
+        column.min, column.max = state["min"], state["max"]
+    if state.get("sketch"):
+        from datasketches import kll_doubles_sketch
+
+        column.sketch = kll_doubles_sketch.deserialize(base64.b64decode(state["sketch"]))
+    if points is not None:
+        column.below = np.asarray(state["below"], dtype=np.int64)
+        column.at_or_below = np.asarray(state["at_or_below"], dtype=np.int64)
+    if column.categories is not None:
+        column.categories.update(state["categories"])
+    return column
+
+
+def merge(into: Column, other: Column) -> None:
+    """Add `other`'s values to `into`: counts and histograms add, moments combine with Chan's
+    formula, sketches merge (KLL's merge keeps its error bound), categories add up to
+    MAX_CATEGORIES distinct values and count the rest as "other"."""
+    for name in ("present", "missing", "integral", "fractional", "strings", "total", "negatives", "other"):
+        setattr(into, name, getattr(into, name) + getattr(other, name))
+    if other.count:
+        total = into.count + other.count
+        delta = other.mean - into.mean
+        into.m2 += other.m2 + delta * delta * into.count * other.count / total
+        into.mean += delta * other.count / total
+        into.count = total
+        into.min, into.max = min(into.min, other.min), max(into.max, other.max)
+    if into.sketch is not None and other.sketch is not None:
+        into.sketch.merge(other.sketch)
+    if into.split_points is not None and other.split_points is not None:
+        into.below += other.below
+        into.at_or_below += other.at_or_below
+    if into.categories is not None and other.categories is not None:
+        for value, n in other.categories.items():
+            if value in into.categories or len(into.categories) < MAX_CATEGORIES:
+                into.categories[value] += n
+            else:
+                into.other += n

@@ -35,4 +35,5 @@ def add(subparsers) -> None:
         help="the label: baselined last, as the prediction (smops drift --prediction-feature NAME), "
         "so the other columns line up with the endpoint's input",
     )
+    flags.engine_flags(p, "the dataset")
     flags.aws_flags(p)

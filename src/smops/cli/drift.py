@@ -76,4 +76,5 @@ def add(subparsers) -> None:
         metavar="NAME",
         help="report this Model Monitor schedule's latest finished execution instead of computing",
     )
+    flags.engine_flags(p, "the capture")
     flags.aws_flags(p)

@@ -280,3 +280,25 @@ def onboarding_flags(parser: Parser) -> None:
     parser.flag("--main-branch", default="main", help="branch whose pushes build, the build role trusts (default main)")
     parser.flag("--staging-environment", default="staging", help="GitHub environment of the staging deploy (default staging)")
     parser.flag("--production-environment", default="production", help="GitHub environment of the production deploy (default production)")
+
+
+def engine_flags(p: Parser, what: str) -> None:
+    """Where the profiling runs: here, or a SageMaker Processing job (smops.processing)."""
+    p.flag(
+        "--engine",
+        choices=["local", "processing", "auto"],
+        default="local",
+        help=f"where {what} is profiled: local (this runner, default), processing (a SageMaker Processing "
+        "job, sharded across --instance-count instances) or auto (processing above the record count "
+        "bench/README.md justifies, when --processing-role-arn is given)",
+    )
+    p.flag("--instance-count", type=int, default=2, metavar="N", help="processing: instances (default 2)")
+    p.flag("--instance-type", default="ml.m5.xlarge", help="processing: instance type (default ml.m5.xlarge)")
+    p.flag("--processing-role-arn", metavar="ARN",
+           help="processing: the role the job runs as (infra/github-oidc.yaml's ProcessingRoleArn)")
+    p.flag("--processing-uri", metavar="S3_URI",
+           help="processing: s3:// prefix for the job's code, manifest and partial results (default "
+           "s3://BUCKET/smops-processing in the input's bucket)")
+    p.flag("--timeout", type=positive_minutes, default=60.0, metavar="MINUTES",
+           help="processing: how long to wait for the job before stopping it (default 60)")
+    dry_run_flag(p, "print what would run (with processing, its instance-hours) and stop")

@@ -36,7 +36,7 @@ def install() -> None:
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
     from smops.emulator import (
-        cloudformation, endpoints, events, faults, iam, monitoring, policy_simulator, regions, registry,
+        cloudformation, endpoints, events, faults, iam, monitoring, policy_simulator, processing, regions, registry,
         sagemaker, stack_parameters,
     )
 
@@ -56,6 +56,7 @@ def install() -> None:
     registry.patch(SageMakerResponse)
     events.patch(EventsHandler)
     monitoring.patch(SageMakerResponse)
+    processing.patch(SageMakerResponse)
     faults.patch(DomainDispatcherApplication)
     regions.patch(DomainDispatcherApplication)
     policy_simulator.patch(IamResponse)

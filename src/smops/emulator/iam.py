@@ -209,6 +209,11 @@ REQUIREMENTS = {
     ("sagemaker", "UpdateEndpoint"): _update_endpoint,
     ("sagemaker", "DescribeEndpoint"): _one("sagemaker:DescribeEndpoint", "endpoint", "EndpointName"),
     ("sagemaker", "InvokeEndpoint"): _invoke_endpoint,
+    ("sagemaker", "CreateProcessingJob"): _create(
+        "sagemaker:CreateProcessingJob", "processing-job", "ProcessingJobName", "RoleArn"
+    ),
+    ("sagemaker", "DescribeProcessingJob"): _one("sagemaker:DescribeProcessingJob", "processing-job", "ProcessingJobName"),
+    ("sagemaker", "StopProcessingJob"): _one("sagemaker:StopProcessingJob", "processing-job", "ProcessingJobName"),
     ("cloudwatch", "PutMetricAlarm"): _put_metric_alarm,
     ("cloudwatch", "DescribeAlarms"): _describe_alarms,
     ("secretsmanager", "GetSecretValue"): _get_secret_value,
