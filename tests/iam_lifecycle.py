@@ -304,7 +304,7 @@ class Lifecycle:
         # The production job's report: what serves, from which execution, approved by whom.
         self.smops(PRODUCTION_ROLE, "status", "--model-package-group", GROUP, "--endpoint-name", PRODUCTION)
         for role, endpoint in ((STAGING_ROLE, STAGING), (PRODUCTION_ROLE, PRODUCTION)):
-            self.smops(role, "cleanup", "--endpoint-name", endpoint, "--keep", "0")
+            self.smops(role, "cleanup", "--endpoint-name", endpoint, "--keep", "0", "--min-age", "0")
         # The reviewer withdraws the first release: the bridge forgets its dispatched approval.
         self.approve(first, "Rejected")
         [withdrawn] = self.lambda_runs()
