@@ -16,7 +16,10 @@ import subprocess
 import sys
 import threading
 
+import urllib.error
+
 import boto3
+import botocore.exceptions
 import pytest
 from conftest import ROLE_ARN, ROOT, read_outputs
 from test_deploy import register
@@ -116,6 +119,46 @@ def serving(sagemaker, tmp_path):
 
 def config_of(sm) -> str:
     return sm.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"]
+
+
+# -- the emulator's side --------------------------------------------------------------------------
+
+
+def test_an_update_of_an_endpoint_being_updated_fails_as_sagemaker_answers(serving, sagemaker):
+    found = sagemaker.describe_endpoint(EndpointName=ENDPOINT)
+    variants = sagemaker.describe_endpoint_config(EndpointConfigName=found["EndpointConfigName"])["ProductionVariants"]
+    sagemaker.create_endpoint_config(EndpointConfigName="by-hand", ProductionVariants=variants)
+    updates = faults.hold(endpoint=ENDPOINT)
+    sagemaker.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName="by-hand")
+    held(updates)
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        sagemaker.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName=found["EndpointConfigName"])
+    error = caught.value.response["Error"]
+    assert (error["Code"], error["Message"]) == ("ValidationException", f'Cannot update in-progress endpoint "{found["EndpointArn"]}".')
+    # A config deleted while the endpoint deploys it does not stop the update (it was read at the start).
+    sagemaker.delete_endpoint_config(EndpointConfigName="by-hand")
+    faults.release(updates)
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=ENDPOINT, WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
+    assert config_of(sagemaker) == "by-hand"
+
+
+def test_a_hold_over_the_control_path_keeps_one_callers_requests_until_released(aws_env):
+    hold_id = faults.hold("ListModels", client="carol", url=aws_env.url)
+    assert faults.holds(aws_env.url) == [
+        {"id": hold_id, "operation": "ListModels", "client": "carol", "endpoint": None, "held": 0}
+    ]
+    assert boto3.client("sagemaker").list_models()["Models"] == []  # another caller goes through
+    carol = boto3.client("sagemaker", aws_access_key_id="carol", aws_secret_access_key="testing")
+    answer: dict = {}
+    thread = threading.Thread(target=lambda: answer.update(carol.list_models()))
+    thread.start()
+    held(hold_id)
+    assert faults.holds(aws_env.url)[0]["held"] == 1 and not answer
+    faults.release(hold_id, url=aws_env.url)
+    thread.join(SAFETY_NET)
+    assert answer["Models"] == [] and faults.holds(aws_env.url) == []
+    with pytest.raises(urllib.error.HTTPError, match="400"):
+        faults._control(aws_env.url, "POST", {"client": "carol"}, faults.HOLDS_PATH)
 
 
 # -- deploy against deploy ------------------------------------------------------------------------

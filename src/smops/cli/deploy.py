@@ -17,8 +17,10 @@ def add(subparsers) -> None:
         "deploy changes nothing (action=unchanged). An endpoint registered for automatic scaling\n"
         "keeps its registration and its live instance count through every update. --dry-run\n"
         "prints the plan and changes nothing.\n\n"
-        "exit codes: 0 deployed or unchanged, 1 the deployment failed or rolled back, 2 bad\n"
-        "input (nothing was created), 3 timed out waiting",
+        "exit codes: 0 deployed or unchanged (also when the update completed and another\n"
+        "deployment then replaced it: a warning names it), 1 the deployment failed or SageMaker\n"
+        "rolled it back, 2 bad input or another deployment in progress without --wait-if-busy\n"
+        "(named by its config, package and run; nothing is left created), 3 timed out waiting",
     )
     flags.model_package_flags(p, "deploy the newest Approved package of this group instead of an ARN")
     p.flag("--endpoint-name", required=True, help="endpoint to create or update")

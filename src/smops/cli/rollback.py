@@ -17,8 +17,9 @@ def add(subparsers) -> None:
         "update takes the same guarded path as deploy: the strategy, rollback alarms, autoscaling\n"
         "kept with the live instance count, the wait, and the outcome read back. Refused (exit 2,\n"
         "nothing changed) when the target config or its model no longer exists.\n\n"
-        "exit codes: 0 rolled back or already there, 1 the update failed or SageMaker rolled it\n"
-        "back, 2 bad input (nothing changed), 3 timed out waiting",
+        "exit codes: 0 rolled back or already there (also when another deployment replaced it\n"
+        "after: a warning names it), 1 the update failed or SageMaker rolled it back, 2 bad input\n"
+        "or another deployment in progress without --wait-if-busy (nothing changed), 3 timed out",
     )
     p.flag("--endpoint-name", required=True, help="endpoint to roll back")
     p.flag(
