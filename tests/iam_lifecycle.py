@@ -52,6 +52,9 @@ POLICIES = {
 # Granted actions this lifecycle does not use, and why each must stay: a path it did not take.
 UNUSED = {
     ("build", "sagemaker:StopPipelineExecution"): "stops the execution when the job is cancelled or times out",
+    ("build", "sagemaker:DescribePipelineDefinitionForExecution"): (
+        "a build of an unchanged pipeline reads back what its execution runs (another build may have updated it)"
+    ),
     ("build", "s3:PutObject"): "a pipeline written with the SageMaker SDK uploads its local code while it renders",
     ("build", "s3:ListBucket"): "the SDK checks the bucket (HeadBucket) before it uploads",
     ("build", "sagemaker:UpdateModelPackage"): "a failed quality gate rejects the package; --approve-on-pass approves it",
