@@ -389,3 +389,33 @@ def test_two_builds_of_one_pipeline_each_run_and_report_their_own_definition(aws
     assert "| Pipeline | `churn` (updated, version 2) |" in b.summary()
     assert a.message().startswith("execution Succeeded in ") and b.message().startswith("execution Succeeded in ")
     assert json.loads(sagemaker.describe_pipeline(PipelineName="churn")["PipelineDefinition"]) == other
+
+
+def test_a_build_of_an_unchanged_pipeline_reports_the_definition_its_execution_runs(aws_env, sagemaker, tmp_path):
+    """Build A finds the pipeline unchanged, and build B updates it before A starts: A's
+    execution runs the newest version (B's), and A says so and reports what runs."""
+    definition = json.loads((ROOT / "tests" / "data" / "pipeline-definition.json").read_text())
+    paths = {"alice": tmp_path / "alice.json", "bob": tmp_path / "bob.json"}
+    paths["alice"].write_text(json.dumps(definition))
+    paths["bob"].write_text(json.dumps(definition).replace("Preprocess", "Prepare"))
+    common = ["--pipeline-name", "churn", "--role-arn", ROLE_ARN, "--no-wait"]
+    first = Smops(tmp_path, "setup", 13, "build", "--pipeline", str(paths["alice"]), *common)
+    assert first.finish() == 0
+    start = faults.hold("StartPipelineExecution", client="alice")
+    a = Smops(tmp_path, "alice", 14, "build", "--pipeline", str(paths["alice"]), "--pipeline-name", "churn",
+              "--role-arn", ROLE_ARN)
+    held(start)
+    b = Smops(tmp_path, "bob", 15, "build", "--pipeline", str(paths["bob"]), "--pipeline-name", "churn",
+              "--role-arn", ROLE_ARN)
+    assert b.finish() == 0
+    faults.release(start)
+    assert a.finish() == 0
+    execution = a.outputs()["execution-arn"]
+    assert sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution)["PipelineVersionId"] == 2
+    assert a.message() == (
+        f"warning: execution {execution} runs another definition than this build rendered: the pipeline was "
+        "updated (by another build?) between this build's check and its start; the report below describes "
+        "the definition that runs"
+    )
+    assert "| Prepare |" in a.summary() and "Preprocess" not in a.summary()
+    assert "| Pipeline | `churn` (unchanged) |" in a.summary()
