@@ -76,6 +76,9 @@ POLICIES = {
 # Granted actions this lifecycle does not use, and why each must stay: a path it did not take.
 UNUSED = {
     ("build", "sagemaker:StopPipelineExecution"): "stops the execution when the job is cancelled or times out",
+    ("build", "sagemaker:DescribePipelineDefinitionForExecution"): (
+        "a build of an unchanged pipeline reads back what its execution runs (another build may have updated it)"
+    ),
     ("deploy", "sagemaker:DeleteTags"): "a deploy trims the rollback history (smops:served:N tags) past its 10 newest entries",
     ("deploy", "application-autoscaling:DeregisterScalableTarget"): (
         "an instance-type change of an autoscaled variant deregisters it around the update (UpdateEndpoint refuses otherwise)"
@@ -360,7 +363,7 @@ class Lifecycle:
         # The production job's report: what serves, from which execution, approved by whom.
         self.smops(PRODUCTION_ROLE, "status", "--model-package-group", GROUP, "--endpoint-name", PRODUCTION)
         for role, endpoint in ((STAGING_ROLE, STAGING), (PRODUCTION_ROLE, PRODUCTION)):
-            self.smops(role, "cleanup", "--endpoint-name", endpoint, "--keep", "0")
+            self.smops(role, "cleanup", "--endpoint-name", endpoint, "--keep", "0", "--min-age", "0")
         # The reviewer withdraws the first release: the bridge forgets its dispatched approval.
         self.approve(first, "Rejected")
         [withdrawn] = self.lambda_runs()

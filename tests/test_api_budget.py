@@ -6,8 +6,10 @@ from __future__ import annotations
 import random
 import time
 
+import boto3
 import pytest
 from conftest import ROLE_ARN, ROOT
+from test_deploy import register
 
 from smops import aws, waiting
 from smops.cli import main
@@ -35,8 +37,10 @@ def test_rebuilding_an_unchanged_pipeline_reads_it_once_and_writes_nothing(calls
     calls.clear()
     assert build("--no-wait") == 0
     assert "pipeline churn: unchanged" in capsys.readouterr().err
-    # Starting the execution is what a build is for; the upsert itself is one read.
-    assert calls == ["DescribePipeline", "StartPipelineExecution"]
+    # Starting the execution is what a build is for; the upsert itself is one read. An unchanged
+    # pipeline's newest version runs, which another build may have made since the read: the
+    # definition the execution runs is read back, so that the report describes what runs.
+    assert calls == ["DescribePipeline", "StartPipelineExecution", "DescribePipelineDefinitionForExecution"]
 
 
 def test_a_poll_during_a_running_step_only_lists_the_steps(calls, outputs, monkeypatch):
@@ -75,3 +79,16 @@ def test_the_next_poll_is_never_later_than_a_tenth_of_the_wait_nor_the_ceiling(f
                 assert delay <= waiting.LATENESS * (waited + delay) + 1e-9
     # The real defaults: 6 s at first, 30 s at most, a ninth of the wait so far in between.
     assert waiting.DEFAULT_FIRST_POLL * waiting.CEILING_POLLS == 30
+
+
+def test_a_rollback_describes_each_model_and_each_package_once(calls):
+    settings.endpoint_seconds = 0.05
+    sm = boto3.client("sagemaker")
+    for _ in range(2):
+        assert main(["deploy", "--endpoint-name", "fraud-prod", "--role-arn", ROLE_ARN, "--model-package-arn", register(sm)]) == 0
+    calls.clear()
+    assert main(["rollback", "--endpoint-name", "fraud-prod"]) == 0
+    plan = calls[: calls.index("UpdateEndpoint")]
+    # Two fleets, the config returned to and the one serving: a model and a package each.
+    assert plan.count("DescribeModel") == 2 and plan.count("DescribeModelPackage") == 2
+    assert plan.count("DescribeEndpointConfig") == 2

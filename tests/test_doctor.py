@@ -345,7 +345,7 @@ def test_passing_a_role_to_another_service_is_not_enough(world, github, iam, cap
 
 def test_role_permissions_pass_when_every_call_is_allowed(world, github, capsys):
     state, message, _ = status(doctor(world, github, capsys), "build role permissions")
-    assert (state, message) == ("ok", "github-build may make all 16 calls smops makes as the build role")
+    assert (state, message) == ("ok", "github-build may make all 17 calls smops makes as the build role")
 
 
 def test_a_model_role_sagemaker_cannot_assume(world, github, iam, capsys):

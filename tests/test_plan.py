@@ -130,5 +130,9 @@ def test_plan_of_a_busy_endpoint_does_not_wait(sagemaker, capsys):
     assert "another deployment is in progress" in first_error_line(capsys.readouterr().err)
     assert deploy("--model-package-arn", register(sagemaker), "--wait-if-busy", "--dry-run", "--json") == 0
     plan = plan_of(capsys)
-    assert plan["waits-for"] == "endpoint fraud-prod is Updating: waiting for it (--wait-if-busy)"
+    pending = sagemaker.describe_endpoint(EndpointName="fraud-prod")["PendingDeploymentSummary"]["EndpointConfigName"]
+    assert plan["waits-for"] == (
+        f"endpoint fraud-prod is Updating: another deployment is in progress, of {pending} "
+        "(fraud-models v2, not from a GitHub Actions run): waiting for it (--wait-if-busy)"
+    )
     assert plan["action"] == "updated"  # planned against what serves now

@@ -87,7 +87,7 @@ def test_rollback_takes_the_strategy_and_alarms_of_a_deploy(sagemaker, outputs, 
 
 def test_rollback_is_refused_when_the_target_was_cleaned_up(sagemaker, outputs, capsys):
     first, second, third = deployed(sagemaker, outputs, 3)
-    assert main(["cleanup", "--endpoint-name", "fraud-prod", "--keep", "0"]) == 0
+    assert main(["cleanup", "--endpoint-name", "fraud-prod", "--keep", "0", "--min-age", "0"]) == 0
     err = capsys.readouterr().err
     assert f"deleting endpoint config {first}: history entry #1 {first} (v1), which `smops rollback` can no longer return to" in err
     # What `smops rollback` returns to by default was kept.

@@ -143,11 +143,11 @@ def test_cleanup_keeps_current_and_newest_and_never_touches_others(endpoint, sag
                            PrimaryContainer={"Image": "i"}, Tags=[{"Key": "smops:endpoint", "Value": endpoint}])
     sagemaker.create_model(ModelName=f"{endpoint}-by-hand", ExecutionRoleArn=ROLE_ARN, PrimaryContainer={"Image": "i"})
 
-    assert main(["cleanup", "--endpoint-name", endpoint, "--keep", "1", "--dry-run"]) == 0
+    assert main(["cleanup", "--endpoint-name", endpoint, "--keep", "1", "--min-age", "0", "--dry-run"]) == 0
     assert len(sagemaker.list_endpoint_configs()["EndpointConfigs"]) == 5
     assert len(sagemaker.list_models()["Models"]) == 6
 
-    assert main(["cleanup", "--endpoint-name", endpoint, "--keep", "1"]) == 0
+    assert main(["cleanup", "--endpoint-name", endpoint, "--keep", "1", "--min-age", "0"]) == 0
     remaining = {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]}
     assert remaining == {current, configs[1], f"{endpoint}-by-hand"}
     assert {m["ModelName"] for m in sagemaker.list_models()["Models"]} == {current, configs[1], f"{endpoint}-by-hand"}

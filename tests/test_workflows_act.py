@@ -593,6 +593,7 @@ jobs:
           command: cleanup
           endpoint-name: churn-staging
           keep: 0
+          min-age: 0
           dry-run: true
 """
 DEPLOY_OUTPUTS = {"endpoint-name", "endpoint-arn", "endpoint-config-name", "model-name", "model-package-arn", "action"}

@@ -52,9 +52,14 @@ def run(args) -> dict[str, str]:
         return _dry_run(sm, args, definition)
 
     tags = [{"Key": k, "Value": v} for k, v in args.tag] + aws.provenance_tags()
-    arn, action = pipeline.upsert(sm, args.pipeline_name, definition, args.role_arn, args.description, tags)
-    gha.log(f"pipeline {args.pipeline_name}: {action} ({arn})")
-    execution_arn = pipeline.start(sm, args.pipeline_name, parameters)
+    arn, action, version = pipeline.upsert(sm, args.pipeline_name, definition, args.role_arn, args.description, tags)
+    gha.log(f"pipeline {args.pipeline_name}: {action} ({arn})" + (f", version {version}" if version else ""))
+    # The execution runs the version this build made; two builds of one pipeline never swap.
+    execution_arn = pipeline.start(sm, args.pipeline_name, parameters, version)
+    if version is None:  # unchanged: the newest version runs, which another build may have made since
+        definition = pipeline.definition_run(sm, execution_arn, definition)
+        types = pipeline.step_types(definition)
+    action += f", version {version}" if version else ""
     outputs = {
         "pipeline-arn": arn,
         "execution-arn": execution_arn,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
 from smops import aws, gha
 from smops.errors import BadInput, TimedOut
@@ -52,33 +53,42 @@ def config_package(sm, config_name: str) -> str | None:
     return model_package(serving_model(sm, config_name))
 
 
-def wait(sm, name: str, timeout_seconds: float) -> dict:
-    """Poll until the endpoint leaves Creating/Updating/RollingBack, printing each change."""
-    seen: list[str] = []
+def pending(found: dict) -> str | None:
+    """The config an update in progress deploys (DescribeEndpoint's PendingDeploymentSummary)."""
+    return (found.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+
+
+def settled(found: dict) -> bool:
+    return found["EndpointStatus"] not in SETTLING
+
+
+def wait(sm, name: str, timeout_seconds: float, done: Callable[[dict], bool] = settled) -> dict:
+    """Poll until `done` (by default: the endpoint left Creating/Updating/RollingBack), printing
+    each change of status or of the config being deployed."""
+    seen: list[tuple[str, str | None]] = []
 
     def fetch():
         found = sm.describe_endpoint(EndpointName=name)
-        status = found["EndpointStatus"]
-        if not seen or seen[-1] != status:
-            seen.append(status)
-            pending = (found.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
-            gha.log(f"  endpoint {name}: {status}" + (f" (deploying {pending})" if pending else ""))
+        state = (found["EndpointStatus"], pending(found))
+        if not seen or seen[-1] != state:
+            seen.append(state)
+            gha.log(f"  endpoint {name}: {state[0]}" + (f" (deploying {state[1]})" if state[1] else ""))
         return found
 
     return wait_for(
         fetch,
-        lambda found: found["EndpointStatus"] not in SETTLING,
+        done,
         timeout_seconds=timeout_seconds,
         what=f"endpoint {name}",
         status=lambda found: found["EndpointStatus"],
     )
 
 
-def wait_settled(sm, name: str, deadline: float, outputs: dict) -> dict:
+def wait_settled(sm, name: str, deadline: float, outputs: dict, done: Callable[[dict], bool] = settled) -> dict:
     """`wait` in a log group, until the monotonic deadline; a timeout says how to follow on."""
     with gha.group(f"Wait for endpoint {name}"):
         try:
-            return wait(sm, name, max(deadline - time.monotonic(), 0))
+            return wait(sm, name, max(deadline - time.monotonic(), 0), done)
         except (TimedOut, PollingFailed) as exc:
             exc.fix = (
                 f"the deployment goes on in SageMaker; watch it with "

@@ -294,8 +294,10 @@ def upsert(
     role_arn: str,
     description: str | None,
     tags: list[dict[str, str]],
-) -> tuple[str, str]:
-    """Create, update or leave the pipeline; returns (arn, created|updated|unchanged).
+) -> tuple[str, str, int | None]:
+    """Create, update or leave the pipeline; returns (arn, created|updated|unchanged, the
+    pipeline version that holds this definition: 1 when created, UpdatePipeline's answer when
+    updated, None when unchanged, since DescribePipeline does not say).
 
     Unchanged means the deployed definition (as DescribePipeline returns it, so an edit made in
     the console since counts) hashes to the new one's fingerprint, with the same role and
@@ -314,22 +316,22 @@ def upsert(
             Tags=tags,
             **({"PipelineDescription": description} if description else {}),
         )["PipelineArn"]
-        return arn, "created"
+        return arn, "created", 1
     same = (
         fingerprint(deployed.definition) == new_sha
         and deployed.role_arn == role_arn
         and (description is None or deployed.description == description)
     )
     if same:
-        return deployed.arn, "unchanged"
-    sm.update_pipeline(
+        return deployed.arn, "unchanged", None
+    version = sm.update_pipeline(
         PipelineName=name,
         PipelineDefinition=body,
         RoleArn=role_arn,
         **({"PipelineDescription": description} if description else {}),
-    )
+    ).get("PipelineVersionId")
     sm.add_tags(ResourceArn=deployed.arn, Tags=tags)
-    return deployed.arn, "updated"
+    return deployed.arn, "updated", version
 
 
 def diff(deployed: Deployed | None, definition: dict, role_arn: str, description: str | None) -> str:
@@ -362,16 +364,35 @@ def request_token(pipeline_name: str) -> str:
     return hashlib.sha256(f"{pipeline_name}:{run_id}:{attempt}:{job}".encode()).hexdigest()
 
 
-def start(sm, name: str, parameters: list[dict[str, str]]) -> str:
+def start(sm, name: str, parameters: list[dict[str, str]], version: int | None = None) -> str:
+    """Start an execution of pipeline version `version` (the newest when None). A build starts
+    the version its upsert made, so that another build's update of the same pipeline in between
+    cannot change what this execution runs."""
     request = {
         "PipelineName": name,
         "PipelineParameters": parameters,
         "ClientRequestToken": request_token(name),
     }
+    if version is not None:
+        request["PipelineVersionId"] = version
     run_url = gha.run_url()
     if run_url:
         request["PipelineExecutionDescription"] = f"Started by {run_url}"
     return sm.start_pipeline_execution(**request)["PipelineExecutionArn"]
+
+
+def definition_run(sm, execution_arn: str, expected: dict) -> dict:
+    """The definition an execution runs (DescribePipelineDefinitionForExecution). When it is not
+    `expected`, another build updated the pipeline between this build's read and its start: say
+    so, and report what runs."""
+    found = json.loads(sm.describe_pipeline_definition_for_execution(PipelineExecutionArn=execution_arn)["PipelineDefinition"])
+    if fingerprint(found) != fingerprint(expected):
+        gha.warning(
+            f"execution {execution_arn} runs another definition than this build rendered: the pipeline was "
+            "updated (by another build?) between this build's check and its start; the report below "
+            "describes the definition that runs"
+        )
+    return found
 
 
 # -- waiting and reporting -------------------------------------------------------------------

@@ -22,6 +22,8 @@ from smops.strategy import Strategy, check_serverless, fallback_warnings
 
 CONFIG_TAG = "smops:config-sha256"
 ENDPOINT_TAG = "smops:endpoint"
+PACKAGE_TAG = "smops:model-package-arn"
+RUN_TAG = "smops:run-url"
 NAME_MAX = 63
 FAILED = {"Failed", "UpdateRollbackFailed", "OutOfService"}
 
@@ -156,7 +158,7 @@ def for_deploy(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
     if serving:
         return Plan(
             action="unchanged",
-            new=old if not pending else fleet_of_config(sm, pending, args.variant_name),
+            new=old if not pending else fleet_of_config(sm, pending, args.variant_name)[0],
             shifting=False,
             creates_config=False,
             warnings=warnings,
@@ -317,17 +319,15 @@ def settled_endpoint(
         raise BadInput(f"endpoint {name} is being deleted", "wait for the deletion, then deploy again")
     note = ours = None
     if status in endpoint.SETTLING:
-        pending = (current.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
-        ours = pending if pending and fingerprint and config_tags(sm, pending).get(CONFIG_TAG) == fingerprint else None
+        pending = endpoint.pending(current)
+        tags = config_tags(sm, pending or current["EndpointConfigName"])
+        ours = pending if pending and fingerprint and tags.get(CONFIG_TAG) == fingerprint else None
         if ours:
             note = f"endpoint {name} is already deploying this package ({pending}): waiting for it"
         elif not wait_if_busy:
-            raise BadInput(
-                f"endpoint {name} is {status}: another deployment is in progress",
-                "wait for it to finish, or pass --wait-if-busy",
-            )
+            raise busy(current, tags)
         else:
-            note = f"endpoint {name} is {status}: waiting for it (--wait-if-busy)"
+            note = f"{busy(current, tags).problem}: waiting for it (--wait-if-busy)"
         if not wait:
             return current, note, ours
         gha.log(note)
@@ -345,6 +345,31 @@ def settled_endpoint(
             f"repair or delete it (aws sagemaker delete-endpoint --endpoint-name {name}), then deploy again",
         )
     return current, note, ours
+
+
+def busy(found: dict, tags: dict[str, str]) -> BadInput:
+    """The refusal of a change to an endpoint another change is under way on, naming that change
+    (the config it deploys, with the package and run from its smops tags)."""
+    name, status = found["EndpointName"], found["EndpointStatus"]
+    pending = endpoint.pending(found)
+    if pending:
+        what = f"another deployment is in progress, of {origin(pending, tags)}"
+    elif status == "Creating":
+        what = f"it is being created with {origin(found['EndpointConfigName'], tags)}"
+    elif status == "RollingBack":
+        what = f"a deployment is rolling back to {origin(found['EndpointConfigName'], tags)}"
+    else:
+        what = "SageMaker is updating it"
+    return BadInput(f"endpoint {name} is {status}: {what}", "wait for it to finish, or pass --wait-if-busy")
+
+
+def origin(config: str, tags: dict[str, str]) -> str:
+    """A config and what made it, from the tags smops puts on it: `NAME (group v5, run URL)`."""
+    arn = tags.get(PACKAGE_TAG)
+    if not arn and ENDPOINT_TAG not in tags:
+        return f"{config} (no smops tags)"
+    made_by = f"run {tags[RUN_TAG]}" if tags.get(RUN_TAG) else "not from a GitHub Actions run"
+    return f"{config} ({package_label(arn) + ', ' if arn else ''}{made_by})"
 
 
 def check_update(endpoint_name: str, variant_name: str, strategy: Strategy, current: dict, serverless: bool) -> None:
@@ -436,7 +461,7 @@ def for_rollback(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
     served = history.read(sm, current["EndpointArn"])
     target = rollback_target(args, served, current["EndpointConfigName"])
     variant_name = current["ProductionVariants"][0]["VariantName"]
-    new = fleet_of_config(sm, target, variant_name, served)
+    new, package = fleet_of_config(sm, target, variant_name, served)
     target_serverless = new.serverless is not None
     strategy = strategy_with_alarms(args, variant_name)
     strategy.check(target_serverless or is_serverless(current))
@@ -455,7 +480,7 @@ def for_rollback(args, sm, cw, aas, deadline: float, wait: bool) -> Plan:
         new=new,
         old=old,
         current=current,
-        package=_package(sm, new.package_arn),
+        package=package,
         strategy=strategy,
         shifting=shifting,
         creates_config=False,
@@ -519,7 +544,7 @@ def fleet_of_endpoint(sm, current: dict) -> Fleet:
     name = current["EndpointConfigName"]
     live = current["ProductionVariants"][0]
     config = _describe_config(sm, name)
-    fleet = _fleet(sm, name, config, live["VariantName"]) if config else Fleet(name, None, None, None, live["VariantName"])
+    fleet = _fleet(sm, name, config, live["VariantName"])[0] if config else Fleet(name, None, None, None, live["VariantName"])
     count = live.get("DesiredInstanceCount", live.get("CurrentInstanceCount"))
     serverless = live.get("CurrentServerlessConfig") or live.get("DesiredServerlessConfig") or fleet.serverless
     capture = fleet.data_capture if config else current.get("DataCaptureConfig")
@@ -532,8 +557,9 @@ def fleet_of_endpoint(sm, current: dict) -> Fleet:
     )
 
 
-def fleet_of_config(sm, name: str, variant_name: str, served: list[history.Entry] = ()) -> Fleet:
-    """An existing config to serve again; refused when it, or its model, no longer exists."""
+def fleet_of_config(sm, name: str, variant_name: str, served: list[history.Entry] = ()) -> tuple[Fleet, dict | None]:
+    """An existing config to serve again, and the package it serves (described); refused when
+    it, or its model, no longer exists."""
     config = _describe_config(sm, name)
     entry = next((e for e in reversed(served) if e.config == name), None)
     what = f"endpoint config {name}" + (
@@ -545,21 +571,25 @@ def fleet_of_config(sm, name: str, variant_name: str, served: list[history.Entry
             "roll back to another config of the history (--to-version/--to-config); `smops cleanup "
             "--keep N` keeps the N newest",
         )
+    models = {}
     for variant in config["ProductionVariants"]:
-        if _describe_model(sm, variant["ModelName"]) is None:
+        models[variant["ModelName"]] = _describe_model(sm, variant["ModelName"])
+        if models[variant["ModelName"]] is None:
             raise BadInput(
                 f"model {variant['ModelName']} of {what} no longer exists (smops cleanup, or someone, deleted it)",
                 "roll back to another config of the history, or deploy the package again with smops deploy",
             )
-    return _fleet(sm, name, config, variant_name)
+    return _fleet(sm, name, config, variant_name, models)
 
 
-def _fleet(sm, name: str, config: dict, variant_name: str) -> Fleet:
+def _fleet(sm, name: str, config: dict, variant_name: str, models: dict | None = None) -> tuple[Fleet, dict | None]:
+    """The fleet a config describes, and its package (described); `models`: those described already."""
     variants = config.get("ProductionVariants") or []
     variant = next((v for v in variants if v["VariantName"] == variant_name), variants[0] if variants else {})
-    model = _describe_model(sm, variant["ModelName"]) if variant.get("ModelName") else None
+    model_name = variant.get("ModelName")
+    model = (models or {}).get(model_name) or (_describe_model(sm, model_name) if model_name else None)
     package = _package(sm, endpoint.model_package(model))
-    return Fleet(
+    fleet = Fleet(
         config=name,
         package_arn=endpoint.model_package(model),
         package_name=registry.label(package) if package else None,
@@ -571,6 +601,7 @@ def _fleet(sm, name: str, config: dict, variant_name: str) -> Fleet:
         serverless=variant.get("ServerlessConfig"),
         data_capture=config.get("DataCaptureConfig"),
     )
+    return fleet, package
 
 
 def _describe_config(sm, name: str) -> dict | None:

@@ -18,9 +18,11 @@ def add(subparsers) -> None:
         "keeps its registration and its live instance count through every update. --dry-run\n"
         "prints the plan and changes nothing.",
         exits={
-            0: "deployed or unchanged",
-            1: "the deployment failed or rolled back",
-            2: "bad input (nothing was created)",
+            0: "deployed or unchanged (also when the update completed and another deployment then "
+               "replaced it: a warning names it)",
+            1: "the deployment failed or SageMaker rolled it back",
+            2: "bad input, or another deployment in progress without --wait-if-busy (named by its "
+               "config, package and run; nothing is left created)",
             3: "timed out waiting",
         },
     )

@@ -245,7 +245,8 @@ def wait_flags(p: Parser, what: str) -> None:
     p.flag(
         "--wait-if-busy",
         action="store_true",
-        help="wait for an update already in progress instead of refusing",
+        help="wait for another update in progress (or one that begins first) to end, then decide "
+        "again, instead of refusing (exit 2)",
     )
     p.flag(
         "--timeout",

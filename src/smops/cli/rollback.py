@@ -18,8 +18,10 @@ def add(subparsers) -> None:
         "kept with the live instance count, the wait, and the outcome read back. Refused (exit 2,\n"
         "nothing changed) when the target config or its model no longer exists.",
         exits={
-            0: "rolled back or already there",
+            0: "rolled back or already there (also when another deployment replaced it after: a "
+               "warning names it)",
             1: "the update failed or SageMaker rolled it back",
+            2: "bad input, or another deployment in progress without --wait-if-busy (nothing changed)",
             3: "timed out waiting",
         },
     )

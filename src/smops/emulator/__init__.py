@@ -96,6 +96,9 @@ class Emulator:
         """Forget every resource and setting, as a fresh emulator would."""
         from moto.moto_api._internal.models import moto_api_backend
 
+        from smops.emulator import faults
+
+        faults.release()  # nothing stays blocked on a hold of the test before
         with _lock:
             moto_api_backend.reset()
             settings.reset()

@@ -4,6 +4,10 @@ moto creates endpoints InService at once and has no UpdateEndpoint. Here an endp
 `Creating` for `settings.endpoint_seconds`; an update is `Updating` while the new fleet comes up
 and bakes for the DeploymentConfig's waits (scaled by `settings.time_scale`), and rolls back to
 the old config when an alarm named in AutoRollbackConfiguration is in ALARM during the bake.
+While an update is under way, another UpdateEndpoint is refused as SageMaker refuses it
+(ValidationException `Cannot update in-progress endpoint "ARN".`), and a config deleted during
+the update does not stop it (SageMaker deploys what it read at the start). A test can hold an
+endpoint's updates in `Updating` until it releases them (`faults.hold(endpoint=…)`).
 
 Automatic scaling, as AWS documents it ("Update endpoints that use auto scaling"): UpdateEndpoint
 is refused when it would change the instance type of, or remove, a variant registered with
@@ -26,7 +30,7 @@ from moto.core.responses import ActionResult
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import sagemaker_backends
 
-from smops.emulator import datacapture
+from smops.emulator import datacapture, faults
 from smops.emulator.settings import settings
 
 @dataclass
@@ -35,6 +39,8 @@ class Deployment:
 
     new_config: str
     config: dict
+    variants: list[dict]  # the new config's ProductionVariants, as read when the update started
+    data_capture: dict | None
     started: float
     bake_from: float
     bake_until: float
@@ -69,7 +75,7 @@ def advance(backend) -> None:
             endpoint.endpoint_status = "Failed" if reason else "InService"
             state.failure_reason = reason
         deployment = state.deployment
-        if deployment is None:
+        if deployment is None or faults.update_held(endpoint.endpoint_name):
             continue
         if deployment.rolled_back_until is None:
             tripped = _tripped_alarms(backend, deployment, now)
@@ -109,24 +115,23 @@ def _tripped_alarms(backend, deployment: Deployment, now: float) -> list[str]:
 
 def _finish(backend, endpoint, state: EndpointState) -> None:
     deployment = state.deployment
-    config = backend.endpoint_configs[deployment.new_config]
     endpoint.endpoint_config_name = deployment.new_config
-    endpoint.production_variants = _new_variants(endpoint, config, deployment)
-    state.instance_types = _instance_types(config)
-    endpoint.data_capture_config = config.data_capture_config
+    endpoint.production_variants = _new_variants(endpoint, deployment)
+    state.instance_types = _instance_types(deployment.variants)
+    endpoint.data_capture_config = deployment.data_capture
     endpoint.endpoint_status = "InService"
     state.last_deployment_config = deployment.config
     state.failure_reason = None
     state.deployment = None
 
 
-def _instance_types(config) -> dict[str, str | None]:
-    return {v["VariantName"]: v.get("InstanceType") for v in config.production_variants}
+def _instance_types(variants: list[dict]) -> dict[str, str | None]:
+    return {v["VariantName"]: v.get("InstanceType") for v in variants}
 
 
-def _new_variants(endpoint, config, deployment: Deployment) -> list[dict]:
+def _new_variants(endpoint, deployment: Deployment) -> list[dict]:
     """The new fleet's variants: the config's, with what RetainAllVariantProperties kept."""
-    variants = endpoint._process_production_variants(config.production_variants)
+    variants = endpoint._process_production_variants(deployment.variants)
     old = {v["VariantName"]: v for v in endpoint.production_variants}
     for variant in variants:
         kept = old.get(variant["VariantName"])
@@ -239,7 +244,8 @@ def patch(response_class) -> None:
         endpoint.endpoint_status = "Creating"
         state = _state(endpoint)
         state.ready_at = time.time() + settings.endpoint_seconds
-        state.instance_types = _instance_types(self.sagemaker_backend.endpoint_configs[endpoint.endpoint_config_name])
+        config = self.sagemaker_backend.endpoint_configs[endpoint.endpoint_config_name]
+        state.instance_types = _instance_types(config.production_variants)
         return result
 
     def update_endpoint(self):
@@ -249,13 +255,12 @@ def patch(response_class) -> None:
         if endpoint is None:
             raise ValidationError(f"Could not find endpoint \"{name}\".")
         if endpoint.endpoint_status != "InService":
-            raise ValidationError(
-                f"Cannot update in-progress endpoint \"{endpoint.arn}\" (status {endpoint.endpoint_status})."
-            )
+            raise ValidationError(f"Cannot update in-progress endpoint \"{endpoint.arn}\".")
         config_name = self._get_param("EndpointConfigName")
         if config_name not in backend.endpoint_configs:
             raise ValidationError(f"Could not find endpoint configuration \"{config_name}\".")
-        new_variants = backend.endpoint_configs[config_name].production_variants
+        new_config = backend.endpoint_configs[config_name]
+        new_variants = new_config.production_variants
         # What the endpoint runs now (its config may have been deleted since: SageMaker allows it).
         old_variants = endpoint.production_variants
         config = self._get_param("DeploymentConfig") or {}
@@ -281,6 +286,8 @@ def patch(response_class) -> None:
         state.deployment = Deployment(
             new_config=config_name,
             config=config,
+            variants=new_variants,
+            data_capture=new_config.data_capture_config,
             started=now,
             bake_from=bake_from,
             bake_until=bake_from + _bake_seconds(config),
@@ -289,6 +296,7 @@ def patch(response_class) -> None:
         )
         state.failure_reason = None
         endpoint.endpoint_status = "Updating"
+        faults.update_held(name, count=True)
         return ActionResult({"EndpointArn": endpoint.arn})
 
     def describe_endpoint(self):
@@ -300,10 +308,9 @@ def patch(response_class) -> None:
         if state.last_deployment_config:
             result.result["LastDeploymentConfig"] = state.last_deployment_config
         if state.deployment and state.deployment.rolled_back_until is None:
-            config = self.sagemaker_backend.endpoint_configs[state.deployment.new_config]
             result.result["PendingDeploymentSummary"] = {
                 "EndpointConfigName": state.deployment.new_config,
-                "ProductionVariants": _new_variants(endpoint, config, state.deployment),
+                "ProductionVariants": _new_variants(endpoint, state.deployment),
                 "StartTime": state.deployment.started,
             }
         return result
@@ -314,9 +321,7 @@ def patch(response_class) -> None:
         """Blocked, like automatic scaling, while the endpoint is not InService."""
         endpoint = self.sagemaker_backend.endpoints.get(self._get_param("EndpointName"))
         if endpoint is not None and endpoint.endpoint_status != "InService":
-            raise ValidationError(
-                f"Cannot update in-progress endpoint \"{endpoint.arn}\" (status {endpoint.endpoint_status})."
-            )
+            raise ValidationError(f"Cannot update in-progress endpoint \"{endpoint.arn}\".")
         return original_capacities(self)
 
     for function in (create_endpoint, update_endpoint, describe_endpoint, update_endpoint_weights_and_capacities):

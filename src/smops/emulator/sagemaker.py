@@ -1,4 +1,11 @@
-"""The SageMaker operations the emulator adds to, or corrects in, moto's response class."""
+"""The SageMaker operations the emulator adds to, or corrects in, moto's response class.
+
+Pipeline versions, as SageMaker keeps them ("Each time you update a pipeline definition,
+Pipelines creates a new pipeline version with a numeric version ID", version 1 at creation):
+UpdatePipeline answers the new PipelineVersionId, DescribePipeline and StartPipelineExecution
+take one, and an execution runs, and reports (DescribePipelineExecution's PipelineVersionId,
+DescribePipelineDefinitionForExecution), the version it was started on, whatever updates follow.
+"""
 
 from __future__ import annotations
 
@@ -32,22 +39,57 @@ def paged(response, key: str, items: list, default_size: int) -> ActionResult:
     return ActionResult(page)
 
 
+def _versions(pipeline) -> list[str]:
+    """Every definition the pipeline has had; version N is the Nth."""
+    if not hasattr(pipeline, "smops_versions"):
+        pipeline.smops_versions = [pipeline.pipeline_definition]
+    return pipeline.smops_versions
+
+
+def _version(pipeline, version_id) -> tuple[int, str]:
+    versions = _versions(pipeline)
+    number = int(version_id) if version_id is not None else len(versions)
+    if not 1 <= number <= len(versions):
+        raise ValidationError(f"Pipeline version {version_id} of {pipeline.arn} does not exist.")
+    return number, versions[number - 1]
+
+
 def patch(response_class) -> None:
     original_start = response_class.start_pipeline_execution
     original_describe = response_class.describe_pipeline_execution
+    original_update = response_class.update_pipeline
+    original_describe_pipeline = response_class.describe_pipeline
+
+    def update_pipeline(self):
+        pipeline = get_pipeline_from_name(self.sagemaker_backend.pipelines, self._get_param("PipelineName"))
+        versions = _versions(pipeline)
+        result = original_update(self)
+        if self._get_param("PipelineDefinition") or self._get_param("PipelineDefinitionS3Location"):
+            versions.append(pipeline.pipeline_definition)
+        result.result["PipelineVersionId"] = len(versions)
+        return result
+
+    def describe_pipeline(self):
+        result = original_describe_pipeline(self)
+        pipeline = get_pipeline_from_name(self.sagemaker_backend.pipelines, self._get_param("PipelineName"))
+        result.result["PipelineDefinition"] = _version(pipeline, self._get_param("PipelineVersionId"))[1]
+        return result
 
     def start_pipeline_execution(self):
-        """Idempotent on ClientRequestToken, parameters checked, and a simulated run."""
+        """Idempotent on ClientRequestToken, parameters checked, a simulated run of one version."""
         backend = self.sagemaker_backend
         pipeline = get_pipeline_from_name(backend.pipelines, self._get_param("PipelineName"))
         token = self._get_param("ClientRequestToken")
         for execution in pipeline.pipeline_executions.values():
             if token and execution.client_request_token == token:
                 return ActionResult({"PipelineExecutionArn": execution.arn})
-        definition = json.loads(pipeline.pipeline_definition or "{}")
+        number, body = _version(pipeline, self._get_param("PipelineVersionId"))
+        definition = json.loads(body or "{}")
         parameters = typed_parameters(definition, self._get_param("PipelineParameters"))
         result = original_start(self)
         execution = pipeline.pipeline_executions[result.result["PipelineExecutionArn"]]
+        execution.pipeline_definition_for_execution = body
+        execution.smops_version = number
         execution.smops = Execution(execution, definition, parameters, backend)
         return result
 
@@ -56,6 +98,8 @@ def patch(response_class) -> None:
         execution = get_pipeline_execution_from_arn(
             self.sagemaker_backend.pipelines, self._get_param("PipelineExecutionArn")
         )
+        if hasattr(execution, "smops_version"):
+            result.result["PipelineVersionId"] = execution.smops_version
         reason = execution.pipeline_execution_failure_reason
         result.result["FailureReason"] = reason or ""
         if not reason:
@@ -101,6 +145,8 @@ def patch(response_class) -> None:
         return ActionResult({"PipelineExecutionArn": arn})
 
     for function in (
+        update_pipeline,
+        describe_pipeline,
         start_pipeline_execution,
         describe_pipeline_execution,
         list_pipeline_execution_steps,

@@ -48,6 +48,8 @@ class Settings:
     fail_rollbacks: dict[str, str] = field(default_factory=dict)
     # Throttles, 5xx and dropped connections to answer instead of moto (faults.Fault, in order).
     faults: list = field(default_factory=list)
+    # Requests and endpoint updates kept waiting until a test releases them (faults.Hold).
+    holds: list = field(default_factory=list)
 
     def reset(self) -> None:
         self.__init__()  # type: ignore[misc]
