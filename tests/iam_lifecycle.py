@@ -76,6 +76,10 @@ POLICIES = {
 # Granted actions this lifecycle does not use, and why each must stay: a path it did not take.
 UNUSED = {
     ("build", "sagemaker:StopPipelineExecution"): "stops the execution when the job is cancelled or times out",
+    ("build", "sagemaker:UpdateModelPackage"): (
+        "a failed quality gate rejects the package, --approve-on-pass approves it, and a data baseline the "
+        "pipeline did not register goes into its metadata (this pipeline registers one)"
+    ),
     ("build", "sagemaker:DescribePipelineDefinitionForExecution"): (
         "a build of an unchanged pipeline reads back what its execution runs (another build may have updated it)"
     ),
@@ -319,14 +323,15 @@ class Lifecycle:
 
     def baseline_and_traffic(self) -> None:
         """The build's baseline of the training data (written as the build role), then production's
-        traffic, which its data capture writes under CAPTURE."""
+        traffic, shifted from it, which its data capture writes under CAPTURE."""
         rows = [[f"{0.1 * i + 0.01 * j:.3f}" for j in range(10)] for i in range(40)]
         dataset = self.workdir / "training.csv"
         dataset.write_text("".join(",".join(row) + "\n" for row in rows))
         self.smops(BUILD, "baseline", "--dataset", str(dataset), "--output", BASELINE)
         runtime = self.client("sagemaker-runtime")
-        for row in rows[:20]:
-            runtime.invoke_endpoint(EndpointName=PRODUCTION, Body=",".join(row).encode(), ContentType="text/csv")
+        for row in rows[:20]:  # shifted: the check finds drift, and asks whether a retraining is in flight
+            shifted = [f"{float(value) + 10:.3f}" for value in row]
+            runtime.invoke_endpoint(EndpointName=PRODUCTION, Body=",".join(shifted).encode(), ContentType="text/csv")
 
     def run(self) -> None:
         """Two releases through staging and production (autoscaled), a rollback, then cleanup and a

@@ -359,7 +359,15 @@ def test_cleanup_never_deletes_what_an_update_in_progress_deploys(serving, sagem
 # -- build against build --------------------------------------------------------------------------
 
 
-def test_two_builds_of_one_pipeline_each_run_and_report_their_own_definition(aws_env, sagemaker, tmp_path):
+@pytest.fixture
+def training_data(aws_env):
+    """What the pipeline's training job reads, so each build records its data baseline quietly."""
+    boto3.client("s3").create_bucket(Bucket="example-bucket")
+    settings.processing_outputs["train"] = "".join(f"{n % 7},{n * 0.5},{n % 3}\n" for n in range(40))
+    return aws_env
+
+
+def test_two_builds_of_one_pipeline_each_run_and_report_their_own_definition(training_data, sagemaker, tmp_path):
     """Build A creates the pipeline and is about to start it; build B updates it and runs."""
     definition = json.loads((ROOT / "tests" / "data" / "pipeline-definition.json").read_text())
     other = json.loads(json.dumps(definition).replace("Preprocess", "Prepare"))  # another branch's
@@ -391,7 +399,7 @@ def test_two_builds_of_one_pipeline_each_run_and_report_their_own_definition(aws
     assert json.loads(sagemaker.describe_pipeline(PipelineName="churn")["PipelineDefinition"]) == other
 
 
-def test_a_build_of_an_unchanged_pipeline_reports_the_definition_its_execution_runs(aws_env, sagemaker, tmp_path):
+def test_a_build_of_an_unchanged_pipeline_reports_the_definition_its_execution_runs(training_data, sagemaker, tmp_path):
     """Build A finds the pipeline unchanged, and build B updates it before A starts: A's
     execution runs the newest version (B's), and A says so and reports what runs."""
     definition = json.loads((ROOT / "tests" / "data" / "pipeline-definition.json").read_text())

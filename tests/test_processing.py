@@ -159,7 +159,8 @@ def test_a_baseline_from_shards_matches_one_process(aws_env, tmp_path):
 @pytest.fixture
 def caller(traffic, aws_env):
     """The stack with its processing block, and a role like the monitor role: it reads the capture
-    and the baseline, and has ProcessingCallerPolicy attached; its credentials, assumed."""
+    and the baseline, describes the endpoint, and has ProcessingCallerPolicy attached; its
+    credentials, assumed."""
     from test_emulator_cloudformation import CAPABILITIES, OIDC, body, outputs, parameters
 
     cloudformation = boto3.client("cloudformation")
@@ -177,7 +178,10 @@ def caller(traffic, aws_env):
             "Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::capture"},
                 {"Effect": "Allow", "Action": "s3:GetObject",
-                 "Resource": ["arn:aws:s3:::capture/dc/*", "arn:aws:s3:::capture/baseline/*"]}]}))
+                 "Resource": ["arn:aws:s3:::capture/dc/*", "arn:aws:s3:::capture/baseline/*"]},
+                # on drift, what the endpoint serves: is a drift retraining of it still in flight?
+                {"Effect": "Allow", "Action": "sagemaker:DescribeEndpoint",
+                 "Resource": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-prod"}]}))
         if attach:
             iam.attach_role_policy(RoleName=name, PolicyArn=found["ProcessingCallerPolicyArn"])
         credentials = boto3.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="drift")["Credentials"]

@@ -57,8 +57,10 @@ def run(args) -> dict[str, str]:
     # The execution runs the version this build made; two builds of one pipeline never swap.
     execution_arn = pipeline.start(sm, args.pipeline_name, parameters, version)
     if version is None:  # unchanged: the newest version runs, which another build may have made since
-        definition = pipeline.definition_run(sm, execution_arn, definition)
-        types = pipeline.step_types(definition)
+        ran = pipeline.definition_run(sm, execution_arn, definition)
+        if ran is not definition:  # another build's definition: its graph, not the one rendered here
+            definition, graph = ran, pipeline.step_graph(ran)
+            types = pipeline.step_types(graph)
     action += f", version {version}" if version else ""
     outputs = {
         "pipeline-arn": arn,

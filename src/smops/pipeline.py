@@ -382,16 +382,17 @@ def start(sm, name: str, parameters: list[dict[str, str]], version: int | None =
 
 
 def definition_run(sm, execution_arn: str, expected: dict) -> dict:
-    """The definition an execution runs (DescribePipelineDefinitionForExecution). When it is not
-    `expected`, another build updated the pipeline between this build's read and its start: say
-    so, and report what runs."""
+    """The definition an execution runs (DescribePipelineDefinitionForExecution): `expected` itself
+    when it is that one; otherwise another build updated the pipeline between this build's read
+    and its start: say so, and report what runs."""
     found = json.loads(sm.describe_pipeline_definition_for_execution(PipelineExecutionArn=execution_arn)["PipelineDefinition"])
-    if fingerprint(found) != fingerprint(expected):
-        gha.warning(
-            f"execution {execution_arn} runs another definition than this build rendered: the pipeline was "
-            "updated (by another build?) between this build's check and its start; the report below "
-            "describes the definition that runs"
-        )
+    if fingerprint(found) == fingerprint(expected):
+        return expected
+    gha.warning(
+        f"execution {execution_arn} runs another definition than this build rendered: the pipeline was "
+        "updated (by another build?) between this build's check and its start; the report below "
+        "describes the definition that runs"
+    )
     return found
 
 
