@@ -1,7 +1,7 @@
 """Benchmark: `smops drift` over 10^4, 10^5 and 10^6 captured records in the emulator's S3.
 
 Run with `.venv/bin/python bench/drift.py [SIZES...]` (after scripts/bootstrap). The records are
-written in SageMaker's layout and format by smops.capture (the code the emulator's endpoints
+written in SageMaker's layout and format by smops.monitor.capture (the code the emulator's endpoints
 capture with), 1000 per file as SageMaker batches them, ten features each, BASE64-encoded CSV
 (SageMaker's default); the baseline comes from `smops baseline` on 10^4 rows of the same
 distribution. Each `smops drift` runs as its own process; its peak resident memory is read with

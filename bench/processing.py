@@ -7,7 +7,7 @@ against the embedded emulator, which runs the Processing job's instances as loca
 per instance, each downloading its share of the files, ShardedByS3Key), so the speed-up is what
 this machine's cores give. The instance-hours are the job's own (ProcessingEndTime -
 ProcessingStartTime, times the instances); records/s per instance calibrates
-smops.processing.INSTANCE_RECORDS_PER_SECOND. Timings belong here, never in tests.
+smops.monitor.processing.INSTANCE_RECORDS_PER_SECOND. Timings belong here, never in tests.
 """
 
 from __future__ import annotations

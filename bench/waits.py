@@ -57,7 +57,7 @@ def counted_client(emulator) -> tuple[object, list[tuple[float, str]]]:
 
 def fixed_poll(sm, arn: str, interval: float) -> None:
     """What a waiter without a schedule does: describe and list every `interval` seconds."""
-    from smops import pipeline
+    from smops.build import pipeline
 
     while True:
         execution = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
@@ -70,7 +70,7 @@ def fixed_poll(sm, arn: str, interval: float) -> None:
 def one_wait(emulator, name: str, schedule: str, scale: float, offset: float, results: list) -> None:
     from moto.sagemaker.models import sagemaker_backends
 
-    from smops import pipeline
+    from smops.build import pipeline
 
     sm, sent = counted_client(emulator)
     sm.create_pipeline(PipelineName=name, PipelineDefinition=pipeline.canonical(ONE_STEP), RoleArn=ROLE)

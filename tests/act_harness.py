@@ -56,8 +56,8 @@ from pathlib import Path
 
 import yaml
 
-from smops import project
 from smops.emulator.github import GitHubStandIn
+from smops.onboard import starters
 
 ROOT = Path(__file__).resolve().parents[1]
 STAND_INS = ROOT / "tests" / "act"
@@ -319,13 +319,13 @@ class Consumer:
         that calls the reusable workflow, as a user fills it in, and MORE inputs of the reusable
         workflow added, as a user adds one from the docs (smops init's own editing)."""
         path = self.write(f".github/workflows/{name}", (ROOT / "workflows" / name).read_text())
-        job = project.reusable_job(yaml.safe_load(path.read_text()), path.stem)
+        job = starters.reusable_job(yaml.safe_load(path.read_text()), path.stem)
         given = set((job or {}).get("with") or {})
         if set(values) - given:
             raise HarnessError(f"the {name} starter's `with:` has no {', '.join(sorted(set(values) - given))}")
         if set(more or {}) & given:
             raise HarnessError(f"the {name} starter's `with:` has {', '.join(sorted(set(more or {}) & given))} already")
-        project.write_inputs(path, path.stem, {**values, **(more or {})})
+        starters.write_inputs(path, path.stem, {**values, **(more or {})})
         return path
 
     def report(self, workflow: str, needs: str) -> None:

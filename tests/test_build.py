@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import ROLE_ARN, ROOT, run_smops
 
-from smops import pipeline
+from smops import pipeline_graph
+from smops.build import pipeline
 from smops.cli import main
 from smops.emulator import settings
 
@@ -58,8 +59,8 @@ def test_json_definition_runs_to_a_registered_package(sagemaker, outputs, capsys
 def test_a_build_reads_the_step_graph_once(sagemaker, monkeypatch, summary):
     """The wait's step types, the summary's table and its picture all come from one step graph."""
     built = []
-    step_graph = pipeline.step_graph
-    monkeypatch.setattr(pipeline, "step_graph", lambda definition: built.append(1) or step_graph(definition))
+    step_graph = pipeline_graph.step_graph
+    monkeypatch.setattr(pipeline_graph, "step_graph", lambda definition: built.append(1) or step_graph(definition))
     assert build() == 0
     assert "| Train | Training | Succeeded |" in summary() and "flowchart LR" in summary()
     assert len(built) == 1
@@ -209,7 +210,7 @@ def test_create_then_unchanged_then_updated(sagemaker, tmp_path, definition, cap
     deployed = json.loads(sagemaker.describe_pipeline(PipelineName="churn")["PipelineDefinition"])
     assert deployed["Parameters"][1]["DefaultValue"] == 99
     tags = sagemaker.list_tags(ResourceArn=before["PipelineArn"])["Tags"]
-    from smops.pipeline import fingerprint
+    from smops.build.pipeline import fingerprint
 
     assert {"Key": "smops:definition-sha256", "Value": fingerprint(definition)} in tags
 

@@ -114,7 +114,7 @@ def test_json_goes_to_stdout_and_logs_to_stderr(aws_env, tmp_path):
 
 def test_deploy_path_never_imports_the_sagemaker_sdk():
     code = (
-        "import sys, smops.cli, smops.deploy, smops.smoke, smops.registry, smops.cleanup; "
+        "import sys, smops.cli, smops.deploy.deploy, smops.deploy.smoke, smops.registry, smops.deploy.cleanup; "
         "print(sorted(m for m in sys.modules if m == 'sagemaker' or m.startswith(('sagemaker.', 'moto'))))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -14,10 +14,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from smops import project
 from smops.cli import main
-from smops.doctor import aws_checks
 from smops.emulator.github import GitHubStandIn
+from smops.onboard import starters
+from smops.onboard.doctor import aws_checks
 
 REPO = "octo-org/churn"
 ACCOUNT = "123456789012"
@@ -77,10 +77,10 @@ def world(tmp_path, iam, github, monkeypatch):
     for name, subject in (("build", "ref:refs/heads/main"), ("staging", "environment:staging"), ("production", "environment:production"),
                           ("monitor", "ref:refs/heads/main")):
         roles[name] = iam.create_role(RoleName=f"github-{name}", AssumeRolePolicyDocument=github_trust(f"repo:{REPO}:{subject}"))["Role"]["Arn"]
-    project.write_inputs(repo / ".github/workflows/build.yml", "build", {"role-to-assume": roles["build"]})
-    project.write_inputs(repo / ".github/workflows/deploy.yml", "deploy",
+    starters.write_inputs(repo / ".github/workflows/build.yml", "build", {"role-to-assume": roles["build"]})
+    starters.write_inputs(repo / ".github/workflows/deploy.yml", "deploy",
                          {"staging-role-to-assume": roles["staging"], "production-role-to-assume": roles["production"]})
-    project.write_inputs(repo / ".github/workflows/monitor.yml", "monitor", {"role-to-assume": roles["monitor"]})
+    starters.write_inputs(repo / ".github/workflows/monitor.yml", "monitor", {"role-to-assume": roles["monitor"]})
     for name in roles:
         grant(iam, f"github-{name}", needs(repo, name))
     boto3.client("sagemaker").create_model_package_group(ModelPackageGroupName="churn")
@@ -90,7 +90,7 @@ def world(tmp_path, iam, github, monkeypatch):
 
 def needs(repo: Path, name: str) -> list[aws_checks.Need]:
     args = type("Args", (), {"main_branch": "main"})
-    ctx = type("Ctx", (), {"answers": project.read(repo)[0], "region": REGION, "account": ACCOUNT, "args": args})
+    ctx = type("Ctx", (), {"answers": starters.read(repo)[0], "region": REGION, "account": ACCOUNT, "args": args})
     return aws_checks.needs(ctx, name)
 
 
@@ -130,14 +130,14 @@ def test_every_check_of_a_well_set_up_repository_passes_or_says_why_not(world, g
 
 
 def test_starters_not_filled_in_name_their_inputs_and_who_fills_them(world, github, capsys):
-    project.write_inputs(world / ".github/workflows/deploy.yml", "deploy", {"staging-role-to-assume": ""})
+    starters.write_inputs(world / ".github/workflows/deploy.yml", "deploy", {"staging-role-to-assume": ""})
     assert status(doctor(world, github, capsys), "starters") == (
         "fail", "not filled in: staging-role-to-assume (deploy.yml)", "run smops setup-aws")
 
 
 def test_roles_init_left_empty_are_setup_aws_s_to_fill_in(world, github, capsys):
-    project.write_inputs(world / ".github/workflows/build.yml", "build", {"pipeline-role-arn": ""})
-    project.write_inputs(world / ".github/workflows/deploy.yml", "deploy", {"model-role-arn": ""})
+    starters.write_inputs(world / ".github/workflows/build.yml", "build", {"pipeline-role-arn": ""})
+    starters.write_inputs(world / ".github/workflows/deploy.yml", "deploy", {"model-role-arn": ""})
     results = doctor(world, github, capsys)
     assert status(results, "starters") == (
         "fail", "not filled in: pipeline-role-arn (build.yml), model-role-arn (deploy.yml)", "run smops setup-aws")
@@ -151,13 +151,13 @@ def test_a_missing_starter_is_reported(world, github, capsys):
 
 
 def test_names_in_mixed_case_are_refused(world, github, capsys):
-    project.write_inputs(world / ".github/workflows/build.yml", "build", {"model-package-group": "Churn"})
+    starters.write_inputs(world / ".github/workflows/build.yml", "build", {"model-package-group": "Churn"})
     state, message, fix = status(doctor(world, github, capsys), "names in lower case")
     assert state == "fail" and "model-package-group (build.yml) 'Churn'" in message and "IAM compares ARNs case-sensitively" in fix
 
 
 def test_a_toolkit_ref_out_of_step_is_refused(world, github, capsys):
-    project.write_inputs(world / ".github/workflows/build.yml", "build", {"toolkit-ref": "v2"})
+    starters.write_inputs(world / ".github/workflows/build.yml", "build", {"toolkit-ref": "v2"})
     state, message, _ = status(doctor(world, github, capsys), "toolkit ref in step")
     assert (state, message) == ("fail", f"build.yml uses {TOOLKIT}/.github/workflows/build.yml@v1 with toolkit-ref v2; "
                                 f"build.yml uses {TOOLKIT}/actions/setup@v1 with toolkit-ref v2")
@@ -173,9 +173,9 @@ def test_a_missing_pipeline_file_and_the_payload_placeholder_are_refused(world, 
 
 def test_the_toolkit_left_as_org_fails_the_starters_offline_with_the_fix(world, github, capsys):
     """init without --toolkit-repository leaves the starters calling ORG/sagemaker-mlops."""
-    for name in project.STARTERS:
+    for name in starters.STARTERS:
         path = world / f".github/workflows/{name}.yml"
-        path.write_text(path.read_text().replace(TOOLKIT, project.TOOLKIT_REPOSITORY))
+        path.write_text(path.read_text().replace(TOOLKIT, starters.TOOLKIT_REPOSITORY))
     results = doctor(world, github, capsys)
     state, message, fix = status(results, "starters")
     assert (state, message) == ("fail", "the starters call the toolkit as ORG/sagemaker-mlops, a placeholder")
@@ -187,7 +187,7 @@ def test_the_toolkit_left_as_org_fails_the_starters_offline_with_the_fix(world, 
 
 def test_a_mixed_case_production_endpoint_in_deploy_alone_is_said_once(world, github, capsys):
     """deploy.yml's production-endpoint-name in mixed case, build.yml's baseline-endpoint as init wrote it."""
-    project.write_inputs(world / ".github/workflows/deploy.yml", "deploy", {"production-endpoint-name": "Churn-Production"})
+    starters.write_inputs(world / ".github/workflows/deploy.yml", "deploy", {"production-endpoint-name": "Churn-Production"})
     results = doctor(world, github, capsys)
     assert status(results, "starters") == (
         "fail",
@@ -356,7 +356,7 @@ def test_a_model_role_sagemaker_cannot_assume(world, github, iam, capsys):
 
 
 def test_a_missing_model_package_group(world, github, capsys):
-    project.write_inputs(world / ".github/workflows/build.yml", "build", {"model-package-group": "fraud"})
+    starters.write_inputs(world / ".github/workflows/build.yml", "build", {"model-package-group": "fraud"})
     assert status(doctor(world, github, capsys), "model package group") == (
         "fail", f"model package group fraud does not exist in {REGION}", "run smops setup-aws (it creates the group)")
 
@@ -462,14 +462,14 @@ def serve_in_production(world, *capture: str, baseline: dict | None = None) -> s
                                 "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
         **({"CustomerMetadataProperties": baseline} if baseline else {}),
     )["ModelPackageArn"]
-    answers, _ = project.read(world)
+    answers, _ = starters.read(world)
     assert main(["deploy", "--model-package-arn", arn, "--endpoint-name", answers.production_endpoint_name,
                  "--role-arn", answers.model_role_arn, *capture]) == 0
     return arn
 
 
 def test_production_with_capture_and_a_baseline_passes_the_loop_checks(deployed, world, github, capsys):
-    answers, _ = project.read(world)
+    answers, _ = starters.read(world)
     statistics = f"s3://{answers.default_bucket}/smops-baseline/churn/v1/statistics.json"
     serve_in_production(world, "--data-capture-uri", answers.production_capture_uri, "--data-capture-percent", "100",
                         baseline={"smops:baseline-statistics": statistics,
@@ -501,7 +501,7 @@ def test_a_capture_or_baseline_the_monitor_role_cannot_read_is_refused(deployed,
 
 
 def test_starters_that_disagree_with_the_stacks(deployed, world, github, capsys):
-    project.write_inputs(world / ".github/workflows/deploy.yml", "deploy", {"production-endpoint-name": "fraud-production"})
+    starters.write_inputs(world / ".github/workflows/deploy.yml", "deploy", {"production-endpoint-name": "fraud-production"})
     state, message, fix = status(doctor(world, github, capsys), "stacks match the starters")
     assert (state, message) == ("fail", "endpoint fraud-production does not start with the roles' EndpointNamePrefix churn-")
     assert fix.startswith("run smops setup-aws")

@@ -16,8 +16,8 @@ import boto3
 import pytest
 from conftest import ROOT, run_smops
 
-from smops import baseline, capture, drift
 from smops.errors import BadInput
+from smops.monitor import baseline, capture, drift
 
 MODEL_MONITOR = Path(__file__).parent / "data" / "model-monitor"
 NOW = dt.datetime(2026, 5, 1, 12, 30, tzinfo=dt.timezone.utc)
@@ -431,8 +431,8 @@ def test_monitoring_schedule_reports_the_latest_execution(aws_env, tmp_path, out
 
 
 def test_the_deploy_path_never_imports_numpy():
-    code = ("import sys, smops.cli, smops.deploy, smops.smoke, smops.registry, smops.bridge, smops.capture, "
-            "smops.drift, smops.baseline; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+    code = ("import sys, smops.cli, smops.deploy.deploy, smops.deploy.smoke, smops.registry, smops.bridge, smops.monitor.capture, "
+            "smops.monitor.drift, smops.monitor.baseline; print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "{'numpy', 'scipy', 'datasketches'}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert result.stdout.strip() == "[]"

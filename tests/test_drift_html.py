@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from smops import baseline, capture, drift, drift_html
+from smops.monitor import baseline, capture, drift, drift_html
 
 ARTIFACTS = ROOT / "test-artifacts"
 NOW = dt.datetime(2026, 12, 6, 4, 0, tzinfo=dt.timezone.utc)

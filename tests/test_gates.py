@@ -278,7 +278,7 @@ def test_outside_a_pull_request_there_is_no_comment(approved_v1, build, pull_req
 
 
 def test_a_report_over_githubs_comment_limit_is_cut_to_fit(pull_request):
-    from smops import pr_comment
+    from smops.build import pr_comment
 
     assert pr_comment.post("build:big", "x" * 70000) == "created"
     (comment,) = pull_request.comments.on("octo/churn", 7)

@@ -8,8 +8,8 @@ import pytest
 import yaml
 from conftest import ROOT, run_smops
 
-from smops import project
 from smops.cli import main
+from smops.onboard import starters
 
 ROLE = "arn:aws:iam::123456789012:role/churn-pipeline"
 MODEL_ROLE = "arn:aws:iam::123456789012:role/churn-model"
@@ -22,7 +22,7 @@ def init(repo, *extra: str) -> int:
 
 def reusable_inputs(repo, name: str) -> dict:
     document = yaml.safe_load((repo / ".github" / "workflows" / f"{name}.yml").read_text())
-    return project.reusable_job(document, name)["with"]
+    return starters.reusable_job(document, name)["with"]
 
 
 def snapshot(repo) -> dict[str, str]:
@@ -38,8 +38,8 @@ def repo(tmp_path):
 
 
 def test_the_package_ships_the_toolkits_own_starters():
-    for name in project.ALL_STARTERS:
-        assert project.template(name) == (ROOT / "workflows" / f"{name}.yml").read_text()
+    for name in starters.ALL_STARTERS:
+        assert starters.template(name) == (ROOT / "workflows" / f"{name}.yml").read_text()
 
 
 def test_init_fills_in_the_starters_and_writes_the_skeleton_and_payload(repo, capsys):
@@ -123,7 +123,7 @@ def test_without_role_arns_init_leaves_them_to_setup_aws(repo):
 
 def test_init_is_idempotent_and_keeps_what_setup_aws_wrote(repo, capsys):
     assert init(repo, *FLAGS) == 0
-    project.write_inputs(repo / ".github/workflows/build.yml", "build", {"role-to-assume": "arn:aws:iam::123456789012:role/b"})
+    starters.write_inputs(repo / ".github/workflows/build.yml", "build", {"role-to-assume": "arn:aws:iam::123456789012:role/b"})
     before = snapshot(repo)
     capsys.readouterr()
     assert init(repo, "--no-input", "--json") == 0  # no flags: the answers come from the starters
@@ -147,15 +147,15 @@ def test_init_refuses_to_overwrite_a_starter_that_differs(repo, capsys):
 
 def test_init_points_every_toolkit_reference_at_the_release_asked_for(repo):
     assert init(repo, *FLAGS, "--toolkit-repository", "acme/sagemaker-mlops", "--toolkit-ref", "v1.4.0") == 0
-    for name in project.ALL_STARTERS:
+    for name in starters.ALL_STARTERS:
         document = yaml.safe_load((repo / f".github/workflows/{name}.yml").read_text())
-        job = project.reusable_job(document, name)
+        job = starters.reusable_job(document, name)
         assert job["uses"] == f"acme/sagemaker-mlops/.github/workflows/{name}.yml@v1.4.0"
         assert job["with"]["toolkit-ref"] == "v1.4.0" and job["with"]["toolkit-repository"] == "acme/sagemaker-mlops"
         text = (repo / f".github/workflows/{name}.yml").read_text()
         assert "ORG/" not in text
         # Every comment of the real starter stays, in its order, with what it introduces.
-        comments = [line.strip() for line in project.template(name).splitlines() if line.strip().startswith("#")]
+        comments = [line.strip() for line in starters.template(name).splitlines() if line.strip().startswith("#")]
         assert [line.strip() for line in text.splitlines() if line.strip().startswith("#")] == comments
         assert "      toolkit-ref: v1.4.0\n      toolkit-repository: acme/sagemaker-mlops\n" in text
     build = (repo / ".github/workflows/build.yml").read_text()
@@ -189,7 +189,7 @@ def test_without_a_terminal_a_missing_answer_names_its_flag(repo):
 def test_init_asks_on_a_terminal_with_defaults(repo, monkeypatch, capsys):
     replies = iter(["", "", "", "eu-central-1", ROLE, "", "", "", "", ""])
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    monkeypatch.setattr("smops.init._prompt", lambda text: next(replies))
+    monkeypatch.setattr("smops.onboard.init._prompt", lambda text: next(replies))
     assert init(repo, "--name", "fraud") == 0
     build = reusable_inputs(repo, "build")
     assert (build["pipeline-name"], build["region"], build["default-bucket"]) == ("fraud", "eu-central-1", "sagemaker-eu-central-1-123456789012")

@@ -18,9 +18,10 @@ from test_example_pipeline import quiet_sdk
 from test_gates import pull_request  # noqa: F401 (fixture)
 from test_init import FLAGS, MODEL_ROLE, init, reusable_inputs
 
-from smops import baseline, registry
+from smops import registry
 from smops.cli import main
 from smops.emulator import settings
+from smops.monitor import baseline
 
 BUCKET = "churn-artifacts"
 PRODUCTION = "churn-production"

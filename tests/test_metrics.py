@@ -8,8 +8,9 @@ import boto3
 import pytest
 
 from smops import metrics
+from smops.build import gates
+from smops.build.gates import HIGHER, LOWER, UNKNOWN, Gate
 from smops.errors import BadInput
-from smops.metrics import HIGHER, LOWER, UNKNOWN, Gate
 
 # The shapes of SageMaker's model quality reports (Model Monitor's "Model Quality Metrics" page).
 REGRESSION = {
@@ -147,18 +148,18 @@ def test_constraints_and_unreadable_reports_are_linked_not_read(s3):
     ],
 )
 def test_direction_from_the_name(name, way):
-    assert metrics.direction(name) == way
+    assert gates.direction(name) == way
 
 
 def test_a_threshold_gate_declares_the_direction():
-    declared = metrics.declared_directions([Gate.parse("business_value>=3"), Gate.parse("drift<=0.1"), Gate.parse("r2<=2")])
-    assert metrics.direction("ModelQuality.custom.business_value", declared) == HIGHER
-    assert metrics.direction("CustomerMetadata.drift", declared) == LOWER
-    assert metrics.direction("ModelQuality.regression_metrics.r2", declared) == LOWER  # the gate wins
+    declared = gates.declared_directions([Gate.parse("business_value>=3"), Gate.parse("drift<=0.1"), Gate.parse("r2<=2")])
+    assert gates.direction("ModelQuality.custom.business_value", declared) == HIGHER
+    assert gates.direction("CustomerMetadata.drift", declared) == LOWER
+    assert gates.direction("ModelQuality.regression_metrics.r2", declared) == LOWER  # the gate wins
 
 
 def test_diff_says_better_or_worse_by_direction():
-    changes = metrics.diff(
+    changes = gates.diff(
         {"q.mse": 4.0, "q.r2": 0.5, "q.custom": 2.0, "q.same": 1.0, "q.new": 1.0},
         {"q.mse": 5.0, "q.r2": 0.6, "q.custom": 1.0, "q.same": 1.0, "q.gone": 1.0},
         {},
@@ -200,8 +201,8 @@ def test_gate_syntax_errors(text, message):
 
 def test_a_baseline_gate_needs_a_direction():
     with pytest.raises(BadInput, match="cannot tell whether a higher or a lower business_value is better"):
-        metrics.check_gates([Gate.parse("business_value:no-worse-than-baseline")])
-    metrics.check_gates([Gate.parse("business_value:no-worse-than-baseline"), Gate.parse("business_value>=0")])
+        gates.check_gates([Gate.parse("business_value:no-worse-than-baseline")])
+    gates.check_gates([Gate.parse("business_value:no-worse-than-baseline"), Gate.parse("business_value>=0")])
 
 
 def test_gates_evaluated():
@@ -212,7 +213,7 @@ def test_gates_evaluated():
         "regression_metrics.mse<=4.5", "mse:no-worse-than-baseline", "mse:no-worse-than-baseline:3%", "r2>=0.5",
         "regression_metrics.r2:no-worse-than-baseline", "auc>=0.9",
     )]
-    verdicts = metrics.evaluate(gates, candidate, baseline, "churn v3")
+    verdicts = gates.evaluate(gates, candidate, baseline, "churn v3")
     assert [(v.passed, v.detail) for v in verdicts] == [
         (True, "ModelQuality.regression_metrics.mse = 4.4, must be ≤ 4.5"),
         (False, "ModelQuality.regression_metrics.mse = 4.4, must be ≤ 4.3 (baseline churn v3: 4.3)"),
@@ -223,5 +224,5 @@ def test_gates_evaluated():
         (False, "auc is not among the metrics (the package has: ModelQuality.regression_metrics.mse, "
                 "ModelQuality.regression_metrics.r2, CustomerMetadata.r2)"),
     ]
-    no_baseline = metrics.evaluate([gates[1]], candidate, None, "")
+    no_baseline = gates.evaluate([gates[1]], candidate, None, "")
     assert no_baseline[0].passed and no_baseline[0].detail.endswith("no baseline to compare with")

@@ -7,11 +7,13 @@ from datetime import datetime, timedelta, timezone
 
 from conftest import ROLE_ARN, ROOT
 
-from smops import pictures, pipeline
+from smops import pipeline_graph
+from smops.build import pictures
 from smops.cli import main
+from smops.deploy import traffic_picture
+from smops.deploy.plan import Fleet, Plan
+from smops.deploy.strategy import Strategy
 from smops.emulator import settings
-from smops.plan import Fleet, Plan
-from smops.strategy import Strategy
 
 DEFINITION = json.loads((ROOT / "tests" / "data" / "pipeline-definition.json").read_text())
 CLASSES = """\
@@ -30,7 +32,7 @@ def test_a_failed_build_marks_the_failed_step_and_what_never_ran():
         {"StepName": "Train", "StepStatus": "Failed", "StartTime": T0 + timedelta(seconds=95),
          "EndTime": T0 + timedelta(seconds=700), "FailureReason": 'AlgorithmError: "out of memory" <exit 137>'},
     ]
-    assert pictures.build_graph(pipeline.step_graph(DEFINITION), steps) == """\
+    assert pictures.build_graph(pipeline_graph.step_graph(DEFINITION), steps) == """\
 ```mermaid
 flowchart LR
   s0["✅ Preprocess<br/>Processing · Succeeded · 1m35s"]:::succeeded
@@ -70,7 +72,7 @@ def plan(strategy: Strategy, old: str | None, new: str, serverless: bool = False
 def test_a_rolled_back_deploy_shows_the_shift_the_alarm_and_the_way_back():
     strategy = Strategy("canary", canary_size=10, wait_interval=600, alarms=("prod-5xx", "prod-p99"))
     outcome = "deployment to prod was rolled back: alarm prod-5xx: Threshold crossed"
-    assert pictures.traffic_shift(plan(strategy, "prod-v1-1", "prod-v2-2"), outcome, 734) == """\
+    assert traffic_picture.traffic_shift(plan(strategy, "prod-v1-1", "prod-v2-2"), outcome, 734) == """\
 ```mermaid
 flowchart LR
   old["prod-v1-1<br/>served 100% before"]:::stopped
@@ -92,7 +94,7 @@ flowchart LR
 
 def test_a_linear_update_shows_each_step_and_its_bake():
     strategy = Strategy("linear", linear_step=34, wait_interval=60, termination_wait=120)
-    text = pictures.traffic_shift(plan(strategy, "prod-v1-1", "prod-v2-2"), "updated", 500)
+    text = traffic_picture.traffic_shift(plan(strategy, "prod-v1-1", "prod-v2-2"), "updated", 500)
     assert '  subgraph shift["blue/green linear 34% steps · no rollback alarms"]' in text
     assert [line.strip() for line in text.splitlines() if line.strip().startswith("t") and "[" in line] == [
         't0["34% of traffic to the new fleet; bake 1m00s (no alarms to watch)"]',
@@ -105,13 +107,13 @@ def test_a_linear_update_shows_each_step_and_its_bake():
 
 
 def test_a_new_endpoint_sagemakers_default_update_and_a_serverless_one():
-    created = pictures.traffic_shift(plan(Strategy("all-at-once"), None, "prod-v1-1"), "created", 50)
+    created = traffic_picture.traffic_shift(plan(Strategy("all-at-once"), None, "prod-v1-1"), "created", 50)
     assert '  start(["new endpoint"]) --> new\n  new["prod-v1-1<br/>serves 100% of traffic"]:::succeeded' in created
-    default = pictures.traffic_shift(plan(Strategy("all-at-once"), "prod-v1-1", "prod-v2-2"), "updated", 50)
+    default = traffic_picture.traffic_shift(plan(Strategy("all-at-once"), "prod-v1-1", "prod-v2-2"), "updated", 50)
     assert '  subgraph shift["SageMaker\'s default: blue/green, all at once, no bake"]' in default
     assert '    t0["all traffic to the new fleet (2 × ml.m5.large), no bake"]' in default
     # Serverless endpoints take no traffic shifting: the picture says what the dry run says.
-    serverless = pictures.traffic_shift(plan(Strategy("all-at-once"), "prod-v1-1", "prod-v2-2", serverless=True),
+    serverless = traffic_picture.traffic_shift(plan(Strategy("all-at-once"), "prod-v1-1", "prod-v2-2", serverless=True),
                                         "updated", 50)
     assert '  subgraph shift["serverless: no traffic shifting"]' in serverless
     assert [line.strip() for line in serverless.splitlines() if line.strip().startswith("t") and "[" in line] == [

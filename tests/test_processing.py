@@ -12,8 +12,8 @@ import pytest
 from conftest import run_smops
 from datasketches import kll_doubles_sketch
 
-from smops import baseline, capture, drift
 from smops.cli import parser
+from smops.monitor import baseline, capture, drift
 
 PROCESSING_ROLE = "arn:aws:iam::123456789012:role/smops-processing"
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -213,7 +213,7 @@ def test_the_caller_policy_is_all_a_processing_run_needs(caller):
 
 
 def test_auto_hands_a_window_to_processing_only_above_the_threshold(traffic, monkeypatch):
-    from smops import processing
+    from smops.monitor import processing
 
     sm = boto3.client("sagemaker")
     auto = ("--engine", "auto", "--processing-role-arn", PROCESSING_ROLE)

@@ -8,8 +8,8 @@ import json
 from test_deploy import fast_endpoints, deploy, first_error_line, register, trip_alarm_when_updating  # noqa: F401 (fast_endpoints is autouse)
 
 from smops.cli import main
+from smops.deploy.history import KEEP, PREFIX
 from smops.emulator import settings
-from smops.history import KEEP, PREFIX
 
 
 def rollback(*extra: str) -> int:

@@ -10,8 +10,8 @@ import pytest
 from test_deploy import fast_endpoints, deploy, first_error_line, register, trip_alarm_when_updating  # noqa: F401 (fast_endpoints is autouse)
 
 from smops.cli import main
+from smops.deploy.scaling import DIMENSION, POLICY_NAME
 from smops.emulator import settings
-from smops.scaling import DIMENSION, POLICY_NAME
 
 SCALING = ["--autoscaling-min", "2", "--autoscaling-max", "6", "--autoscaling-target", "70"]
 RESOURCE = "endpoint/fraud-prod/variant/AllTraffic"

@@ -11,9 +11,9 @@ import yaml
 from conftest import read_outputs, run_smops
 from test_doctor import REPO, TOKEN, TOOLKIT, github  # noqa: F401 - the GitHub stand-in fixture
 
-from smops import project
 from smops.bridge import package
 from smops.cli import main
+from smops.onboard import starters
 
 ACCOUNT = "123456789012"
 PIPELINE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/churn-pipeline"
@@ -73,7 +73,7 @@ def test_setup_aws_creates_the_stacks_from_the_starters_and_writes_the_roles_bac
     code = boto3.client("s3").get_object(Bucket=bridge["CodeS3Bucket"], Key=bridge["CodeS3Key"])["Body"].read()
     assert code == bridge_zip.read_bytes()
     boto3.client("sagemaker").describe_model_package_group(ModelPackageGroupName="churn")  # created for the rule and roles
-    answers, _ = project.read(repo)
+    answers, _ = starters.read(repo)
     assert (answers.build_role_arn, answers.staging_role_arn, answers.production_role_arn) == (
         oidc["BuildRoleArn"], oidc["DeployRolestagingArn"], oidc["DeployRoleproductionArn"])
     assert outputs()["oidc-stack-action"] == outputs()["bridge-stack-action"] == "created"
@@ -85,15 +85,15 @@ def test_setup_aws_creates_the_stacks_from_the_starters_and_writes_the_roles_bac
 
 def test_setup_aws_again_changes_nothing_then_updates_what_a_starter_changed(repo, bridge_zip, outputs, tmp_path):
     assert setup_aws(repo, bridge_zip) == 0
-    starters = {name: project.starter_path(repo, name).read_text() for name in project.STARTERS}
+    written = {name: starters.starter_path(repo, name).read_text() for name in starters.STARTERS}
     assert setup_aws(repo, bridge_zip, "--json") == 0
     assert read_outputs(tmp_path / "github_output")["oidc-stack-action"] == "unchanged"
-    assert {name: project.starter_path(repo, name).read_text() for name in project.STARTERS} == starters
+    assert {name: starters.starter_path(repo, name).read_text() for name in starters.STARTERS} == written
     role = stack("smops-github-oidc")["BuildRoleArn"]
 
     new_model_role = f"arn:aws:iam::{ACCOUNT}:role/churn-model-v2"
     boto3.client("iam").create_role(RoleName="churn-model-v2", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
-    project.write_inputs(repo / ".github/workflows/deploy.yml", "deploy", {"model-role-arn": new_model_role})
+    starters.write_inputs(repo / ".github/workflows/deploy.yml", "deploy", {"model-role-arn": new_model_role})
     (tmp_path / "github_output").unlink()
     assert setup_aws(repo, bridge_zip) == 0
     assert (outputs()["oidc-stack-action"], outputs()["bridge-stack-action"]) == ("updated", "unchanged")
@@ -116,7 +116,7 @@ def test_setup_aws_creates_the_pipeline_and_model_roles_when_init_was_given_none
         role = iam.get_role(RoleName=oidc[output].rsplit("/", 1)[1])["Role"]
         assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     # Written where the jobs pass them, and the only roles the build and deploy roles may pass.
-    answers, _ = project.read(repo)
+    answers, _ = starters.read(repo)
     assert (answers.pipeline_role_arn, answers.model_role_arn, answers.monitor_role_arn) == (
         oidc["PipelineRoleArn"], oidc["ModelRoleArn"], oidc["MonitorRoleArn"])
     assert (outputs()["pipeline-role-arn"], outputs()["model-role-arn"], outputs()["monitor-role-arn"]) == (
@@ -133,7 +133,7 @@ def test_setup_aws_creates_the_pipeline_and_model_roles_when_init_was_given_none
     assert stack("smops-github-oidc")["PipelineRoleArn"] == oidc["PipelineRoleArn"]
     # The user names a role of their own for the models: the stack's model role goes.
     iam.create_role(RoleName="churn-model", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
-    project.write_inputs(repo / ".github/workflows/deploy.yml", "deploy", {"model-role-arn": MODEL_ROLE})
+    starters.write_inputs(repo / ".github/workflows/deploy.yml", "deploy", {"model-role-arn": MODEL_ROLE})
     assert setup_aws(repo, bridge_zip) == 0
     updated = stack("smops-github-oidc")
     assert (updated["ModelExecutionRoleArn"], updated["ModelRoleArn"]) == (MODEL_ROLE, MODEL_ROLE)
@@ -145,8 +145,8 @@ def test_setup_aws_writes_the_monitor_and_rollback_roles_and_the_monitored_endpo
     assert setup_aws(repo, bridge_zip) == 0
     oidc = stack("smops-github-oidc")
     assert (oidc["MonitoredEndpoint"], oidc["ModelMonitorReads"]) == ("churn-production", "false")
-    monitor = project.reusable_job(yaml.safe_load(project.starter_path(repo, "monitor").read_text()), "monitor")["with"]
-    rollback = project.reusable_job(yaml.safe_load(project.starter_path(repo, "rollback").read_text()), "rollback")["with"]
+    monitor = starters.reusable_job(yaml.safe_load(starters.starter_path(repo, "monitor").read_text()), "monitor")["with"]
+    rollback = starters.reusable_job(yaml.safe_load(starters.starter_path(repo, "rollback").read_text()), "rollback")["with"]
     assert monitor["role-to-assume"] == oidc["MonitorRoleArn"]
     assert rollback["role-to-assume"] == oidc["DeployRoleproductionArn"]
     iam = boto3.client("iam")
@@ -163,7 +163,7 @@ def test_setup_aws_writes_the_monitor_and_rollback_roles_and_the_monitored_endpo
 
 
 def test_dry_run_shows_the_change_sets_and_changes_nothing(repo, bridge_zip, outputs, capsys):
-    starters = {name: project.starter_path(repo, name).read_text() for name in project.STARTERS}
+    written = {name: starters.starter_path(repo, name).read_text() for name in starters.STARTERS}
     assert setup_aws(repo, bridge_zip, "--dry-run") == 0
     err = capsys.readouterr().err
     assert "smops-github-oidc: create with these changes" in err and "Add     DeployRoleproduction (AWS::IAM::Role)" in err
@@ -171,10 +171,10 @@ def test_dry_run_shows_the_change_sets_and_changes_nothing(repo, bridge_zip, out
     assert (outputs()["oidc-stack-action"], outputs()["bridge-stack-action"]) == ("create", "create")
     assert stack_names() == set()  # the CREATE change sets' empty stacks are gone too
     assert boto3.client("s3").list_buckets()["Buckets"] == []
-    assert {name: project.starter_path(repo, name).read_text() for name in project.STARTERS} == starters
+    assert {name: starters.starter_path(repo, name).read_text() for name in starters.STARTERS} == written
 
     assert setup_aws(repo, bridge_zip) == 0
-    project.write_inputs(repo / ".github/workflows/build.yml", "build", {"pipeline-name": "churn-v2"})
+    starters.write_inputs(repo / ".github/workflows/build.yml", "build", {"pipeline-name": "churn-v2"})
     before = stack("smops-github-oidc")
     capsys.readouterr()
     assert setup_aws(repo, bridge_zip, "--dry-run") == 0
@@ -192,7 +192,7 @@ def test_dry_run_shows_the_change_sets_and_changes_nothing(repo, bridge_zip, out
     ],
 )
 def test_bad_starters_are_refused_before_anything_changes(repo, bridge_zip, capsys, change, message):
-    project.write_inputs(repo / ".github/workflows/build.yml", "build", change)
+    starters.write_inputs(repo / ".github/workflows/build.yml", "build", change)
     assert setup_aws(repo, bridge_zip) == 2
     assert message in capsys.readouterr().err
     assert stack_names() == set() and boto3.client("s3").list_buckets()["Buckets"] == []
@@ -277,8 +277,8 @@ def test_init_setup_aws_doctor_on_the_emulator_then_three_planted_mistakes(tmp_p
 
 def test_the_starters_init_and_setup_aws_write_are_valid_workflows(repo, bridge_zip):
     assert setup_aws(repo, bridge_zip) == 0
-    for name in project.ALL_STARTERS:
-        document = yaml.safe_load(project.starter_path(repo, name).read_text())
-        job = project.reusable_job(document, name)
+    for name in starters.ALL_STARTERS:
+        document = yaml.safe_load(starters.starter_path(repo, name).read_text())
+        job = starters.reusable_job(document, name)
         assert job["uses"] == f"ORG/sagemaker-mlops/.github/workflows/{name}.yml@v1" and job["with"]["toolkit-ref"] == "v1"
-        assert "${{" in project.starter_path(repo, name).read_text()  # the expressions survived the round trip
+        assert "${{" in starters.starter_path(repo, name).read_text()  # the expressions survived the round trip

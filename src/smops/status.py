@@ -19,7 +19,7 @@ import botocore.exceptions
 
 from smops import aws, endpoint, gha, metrics, registry
 from smops.errors import BadInput
-from smops.pipeline import step_graph
+from smops.pipeline_graph import step_graph
 
 DATA_INPUT_SKIP = {"code"}  # a processing step's script, not its data
 

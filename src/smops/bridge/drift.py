@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import botocore.exceptions
 
-from smops import aws, baseline, drift, gha, registry
+from smops import aws, gha, registry
 from smops.bridge import dispatch
 from smops.bridge.relay import UNCONFIRMED
 from smops.errors import BadInput, RemoteFailure
+from smops.monitor import baseline, drift
 
 EVENT_TYPE = "model_drift"
 METRIC_PREFIX = "feature_baseline_drift_"

@@ -17,8 +17,8 @@ import zipfile
 from importlib.metadata import version
 from pathlib import Path
 
-import smops
 from smops import gha
+import smops
 from smops.errors import BadInput, RemoteFailure
 
 PLATFORM = "manylinux2014_x86_64"

@@ -11,7 +11,7 @@ def add(subparsers) -> None:
     p = flags.command(
         subparsers,
         "baseline",
-        "smops.baseline:run",
+        "smops.monitor.baseline:run",
         "profile a CSV dataset into Model Monitor's statistics.json and constraints.json",
         "Stream a CSV dataset (the training data, as the endpoint receives it) and write a baseline\n"
         "in Model Monitor's formats: statistics.json (per feature: type, counts, mean, std_dev, min,\n"

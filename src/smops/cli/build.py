@@ -11,7 +11,7 @@ def add(subparsers) -> None:
     p = flags.command(
         subparsers,
         "build",
-        "smops.build:run",
+        "smops.build.build:run",
         "upsert a SageMaker Pipeline, run it and wait for it",
         "Render the pipeline definition, create or update the pipeline (only when it changed),\n"
         "start an execution and wait for it, printing each step's transitions. Outputs\n"

@@ -9,7 +9,7 @@ def add(subparsers) -> None:
     p = flags.command(
         subparsers,
         "cleanup",
-        "smops.cleanup:run",
+        "smops.deploy.cleanup:run",
         "delete old endpoint configs and models smops created for an endpoint",
         "Delete the endpoint configs (and their models) that smops created for the endpoint,\n"
         "except the one it serves, the one `smops rollback` would return to, and the --keep\n"

@@ -9,7 +9,7 @@ def add(subparsers) -> None:
     p = flags.command(
         subparsers,
         "deploy",
-        "smops.deploy:run",
+        "smops.deploy.deploy:run",
         "deploy an approved model package to an endpoint (blue/green, auto-rollback)",
         "Create a Model and an EndpointConfig for an Approved model package, then create the\n"
         "endpoint or update it with a blue/green or rolling deployment and wait until it is\n"

@@ -9,7 +9,7 @@ def add(subparsers) -> None:
     p = flags.command(
         subparsers,
         "doctor",
-        "smops.doctor:run",
+        "smops.onboard.doctor:run",
         "check the starters, GitHub and AWS for what the lifecycle needs",
         "Check, and say for each check ok or what is wrong and the exact fix:\n"
         "  the starters: filled in, names in lower case, toolkit ref in step, files they name;\n"

@@ -9,7 +9,7 @@ def add(subparsers) -> None:
     p = flags.command(
         subparsers,
         "drift",
-        "smops.drift:run",
+        "smops.monitor.drift:run",
         "compare an endpoint's captured traffic with its baseline (Model Monitor's checks)",
         "Read the endpoint's data capture (SageMaker's S3 layout and JSON Lines records) for a time\n"
         "window, streaming, and run Model Monitor's checks against a baseline in its statistics.json /\n"

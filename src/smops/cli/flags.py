@@ -142,7 +142,7 @@ def key_value(text: str) -> tuple[str, str]:
 
 def gate(text: str):
     """A --gate value, checked when the flag is read (the gate itself lives in smops.metrics)."""
-    from smops.metrics import Gate
+    from smops.build.gates import Gate
 
     try:
         return Gate.parse(text)
@@ -284,7 +284,7 @@ def onboarding_flags(parser: Parser) -> None:
 
 
 def engine_flags(p: Parser, what: str) -> None:
-    """Where the profiling runs: here, or a SageMaker Processing job (smops.processing)."""
+    """Where the profiling runs: here, or a SageMaker Processing job (smops.monitor.processing)."""
     p.flag(
         "--engine",
         choices=["local", "processing", "auto"],

@@ -11,7 +11,7 @@ def add(subparsers) -> None:
     p = flags.command(
         subparsers,
         "init",
-        "smops.init:run",
+        "smops.onboard.init:run",
         "write the build, deploy, monitor and rollback starters into a repository, filled in",
         "Write .github/workflows/build.yml, deploy.yml, monitor.yml and rollback.yml, filled in\n"
         "with your pipeline, names, region and roles (production captures its traffic to\n"

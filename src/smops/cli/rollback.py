@@ -9,7 +9,7 @@ def add(subparsers) -> None:
     p = flags.command(
         subparsers,
         "rollback",
-        "smops.rollback:run",
+        "smops.deploy.rollback:run",
         "put an endpoint back on the config it served before (or an earlier one)",
         "Update the endpoint back to the config it served before the current one, from the\n"
         "history smops keeps in the endpoint's tags (smops:served:N), or to the newest config of\n"

@@ -9,7 +9,7 @@ def add(subparsers) -> None:
     p = flags.command(
         subparsers,
         "setup-aws",
-        "smops.setup_aws:run",
+        "smops.onboard.setup_aws:run",
         "deploy the GitHub OIDC roles and the approval bridge from the starters",
         "Deploy, or update, infra/github-oidc.yaml and infra/approval-bridge.yaml in the current\n"
         "account with the values of the starters smops init wrote: build the bridge's Lambda\n"

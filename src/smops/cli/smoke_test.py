@@ -9,7 +9,7 @@ def add(subparsers) -> None:
     p = flags.command(
         subparsers,
         "smoke-test",
-        "smops.smoke:run",
+        "smops.deploy.smoke:run",
         "invoke an endpoint and check the answer",
         "Invoke the endpoint --count times with the payload and fail (exit 1) on a non-2xx\n"
         "answer, a missing --expect-contains text, or a median latency over --max-latency-ms.",

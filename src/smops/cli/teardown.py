@@ -9,7 +9,7 @@ def add(subparsers) -> None:
     p = flags.command(
         subparsers,
         "teardown",
-        "smops.teardown:run",
+        "smops.onboard.teardown:run",
         "delete the endpoints, configs, models, alarms, capture data, stacks and secret smops made",
         "Show, then delete, what smops made for the project: each endpoint's automatic scaling\n"
         "(deregistered first), the endpoints, the endpoint configs and models smops tagged for\n"

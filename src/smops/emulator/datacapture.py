@@ -2,7 +2,7 @@
 
 As SageMaker does: only when EnableCapture is not false, for InitialSamplingPercentage percent of
 the requests, the input and/or output as CaptureOptions asks (Input, Output, InputAndOutput),
-encoded by CaptureContentTypeHeader, in SageMaker's layout and record format (smops.capture).
+encoded by CaptureContentTypeHeader, in SageMaker's layout and record format (smops.monitor.capture).
 One file per captured invocation (SageMaker batches a few minutes into one file; a reader sees the
 same records). A destination bucket that does not exist receives nothing, as in SageMaker.
 """
@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import random
 
-from smops import capture
+from smops.monitor import capture
 
 
 def write(account: str, endpoint, variant: str, request: tuple[bytes, str], response: tuple[bytes, str]) -> str | None:

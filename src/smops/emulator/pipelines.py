@@ -19,7 +19,7 @@ from moto.sagemaker.utils import arn_formatter
 
 from smops.emulator import events, registry
 from smops.emulator.settings import settings
-from smops.pipeline import step_graph
+from smops.pipeline_graph import step_graph
 
 # Step type → (key in ListPipelineExecutionSteps' Metadata, resource type in the job's ARN).
 JOB_STEPS = {

@@ -21,9 +21,10 @@ from datetime import datetime, timedelta, timezone
 
 import botocore.exceptions
 
-from smops import aws, endpoint, gha, history
+from smops import aws, endpoint, gha
+from smops.deploy import history
+from smops.deploy.plan import ENDPOINT_TAG
 from smops.errors import BadInput
-from smops.plan import ENDPOINT_TAG
 
 # Names start with the endpoint's, cut to fit 63 characters with the -v<version>-<time> suffix.
 NAME_PREFIX = 40

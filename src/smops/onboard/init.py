@@ -21,8 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from smops import aws, gha, project
+from smops import aws, gha
 from smops.errors import BadInput
+from smops.onboard import starters
 
 PAYLOAD_PLACEHOLDER = "REPLACE-ME"
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -61,11 +62,11 @@ def run(args) -> dict[str, object]:
     root = Path(args.dir)
     if not root.is_dir():
         raise BadInput(f"--dir {root} is not a directory", "run smops init in your repository, or pass --dir PATH")
-    existing, _ = project.read(root)
+    existing, _ = starters.read(root)
     answers = ask(args, existing, interactive=sys.stdin.isatty() and not args.no_input)
-    names = [n for n in project.ALL_STARTERS if not getattr(args, f"no_{n}", False)]
+    names = [n for n in starters.ALL_STARTERS if not getattr(args, f"no_{n}", False)]
     files = planned_files(root, answers, names)
-    starters = {project.starter_path(root, name): name for name in names}
+    starters = {starters.starter_path(root, name): name for name in names}
     differing = {p: name for p, name in starters.items() if p.exists() and p.read_text(encoding="utf-8") != files[p]}
     changed = [p for p, name in differing.items() if _changes(p.read_text(encoding="utf-8"), files[p], name, answers)]
     if changed and not args.force:
@@ -87,10 +88,10 @@ def run(args) -> dict[str, object]:
     return {"written": written, "unchanged": unchanged}
 
 
-def ask(args, existing: project.Answers, interactive: bool) -> project.Answers:
+def ask(args, existing: starters.Answers, interactive: bool) -> starters.Answers:
     """Flags first, then what the starters say, then a question (or the default)."""
     answers = dataclasses.replace(existing)
-    known = project.known(existing)
+    known = starters.known(existing)
     name = args.name or known.get("pipeline_name") or _name_from(Path(args.dir).resolve().name)
     for question in QUESTIONS:
         value = getattr(args, question.field) or known.get(question.field)
@@ -114,7 +115,7 @@ def ask(args, existing: project.Answers, interactive: bool) -> project.Answers:
     return answers
 
 
-def _capture(args, answers: project.Answers, known: dict) -> None:
+def _capture(args, answers: starters.Answers, known: dict) -> None:
     """Production captures its traffic under the artifact bucket's smops-capture/ENDPOINT, and the
     monitor writes each run's violations under smops-monitor/ENDPOINT: the two prefixes the
     monitor role may read and write. --capture-percent 0 captures nothing."""
@@ -124,19 +125,19 @@ def _capture(args, answers: project.Answers, known: dict) -> None:
     bucket, endpoint = answers.default_bucket, answers.production_endpoint_name
     answers.capture_percent = percent
     if args.capture_percent is not None or "production_capture_uri" not in known:
-        answers.production_capture_uri = f"s3://{bucket}/{project.CAPTURE_PREFIX}/{endpoint}" if percent else ""
+        answers.production_capture_uri = f"s3://{bucket}/{starters.CAPTURE_PREFIX}/{endpoint}" if percent else ""
     if "violations_file" not in known:
-        answers.violations_file = f"s3://{bucket}/{project.VIOLATIONS_PREFIX}/{endpoint}/${{{{ github.run_id }}}}/constraint_violations.json"
+        answers.violations_file = f"s3://{bucket}/{starters.VIOLATIONS_PREFIX}/{endpoint}/${{{{ github.run_id }}}}/constraint_violations.json"
 
 
-def _changes(current: str, wanted: str, name: str, answers: project.Answers) -> bool:
+def _changes(current: str, wanted: str, name: str, answers: starters.Answers) -> bool:
     """Whether rewriting an existing starter would change a value it holds (an input, or the
     toolkit it calls), rather than only add what the toolkit's starter has since gained."""
-    uses = [str((project.reusable_job(yaml.safe_load(text) or {}, name) or {}).get("uses")) for text in (current, wanted)]
-    return bool(project.changed_inputs(current, name, answers)) or uses[0] != uses[1]
+    uses = [str((starters.reusable_job(yaml.safe_load(text) or {}, name) or {}).get("uses")) for text in (current, wanted)]
+    return bool(starters.changed_inputs(current, name, answers)) or uses[0] != uses[1]
 
 
-def _default(field: str, name: str, answers: project.Answers) -> str:
+def _default(field: str, name: str, answers: starters.Answers) -> str:
     account = answers.pipeline_role_arn.split(":")[4] if answers.pipeline_role_arn.count(":") >= 5 else ""
     return {
         "pipeline": "ml/pipeline.py",
@@ -164,7 +165,7 @@ def _prompt(text: str) -> str:
 def check(field: str, flag: str, value: str) -> None:
     """Refuse what would fail later: names IAM cannot match, malformed ARNs, region, bucket."""
     longest = 256 if field == "pipeline_name" else 63
-    if field.endswith(("_name", "_group")) and (not project.LOWER_CASE_NAME.match(value) or len(value) > longest):
+    if field.endswith(("_name", "_group")) and (not starters.LOWER_CASE_NAME.match(value) or len(value) > longest):
         raise BadInput(f"{flag} {value!r} must be lower-case letters, digits and hyphens (at most {longest})",
                        f"IAM compares ARNs case-sensitively and SageMaker writes names in lower case: pass {flag} {value.lower()}")
     if field == "region":
@@ -175,13 +176,13 @@ def check(field: str, flag: str, value: str) -> None:
         raise BadInput(f"--default-bucket {value!r} is not an S3 bucket name", "use 3-63 lower-case letters, digits, dots and hyphens")
 
 
-def planned_files(root: Path, answers: project.Answers, starters=project.ALL_STARTERS) -> dict[Path, str]:
+def planned_files(root: Path, answers: starters.Answers, starters=starters.ALL_STARTERS) -> dict[Path, str]:
     """Every file init writes, with its content: the starters, and the pipeline skeleton and the
     payload placeholder when they do not exist yet."""
-    files = {project.starter_path(root, name): project.render(project.template(name), name, answers) for name in starters}
+    files = {starters.starter_path(root, name): starters.render(starters.template(name), name, answers) for name in starters}
     pipeline = root / answers.pipeline.split(":", 1)[0]
     if pipeline.is_file() and not METRICS.search(pipeline.read_text(encoding="utf-8", errors="replace")):
-        build = project.starter_path(root, "build")
+        build = starters.starter_path(root, "build")
         files[build] = _without_gates(files[build], answers.pipeline)
     if pipeline.suffix == ".py":
         skeleton = _template("pipeline.py")
@@ -210,7 +211,7 @@ def _template(name: str) -> str:
     return resources.files("smops").joinpath("templates", name).read_text(encoding="utf-8")
 
 
-def next_steps(answers: project.Answers) -> str:
+def next_steps(answers: starters.Answers) -> str:
     roles = "" if answers.build_role_arn else " and writes their ARNs into the starters"
     return f"""
 Next:

@@ -16,8 +16,9 @@ import itertools
 import json
 from dataclasses import dataclass, field
 
-from smops import baseline, capture, gha, registry
+from smops import gha, registry
 from smops.errors import BadInput
+from smops.monitor import baseline, capture
 
 PREFIX = "smops-baseline"
 NO_LABEL = "none"

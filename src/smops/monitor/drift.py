@@ -1,11 +1,11 @@
 """`smops drift`: an endpoint's captured traffic against its baseline, with Model Monitor's checks.
 
 Works without Model Monitor (closed to new customers): it reads the data capture SageMaker writes
-for any endpoint (smops.capture) and runs the checks Model Monitor documents, reporting in its
+for any endpoint (smops.monitor.capture) and runs the checks Model Monitor documents, reporting in its
 `constraint_violations.json` shape. Captured input rows map to the baseline's features by
 position (the captured CSV has no header, as Model Monitor's `_c0, _c1, …`); the endpoint's output
 is compared with the baseline feature named by --prediction-feature. With --monitoring-schedule,
-a schedule's latest execution is read instead (smops.modelmonitor).
+a schedule's latest execution is read instead (smops.monitor.modelmonitor).
 
 Checks (the names are Model Monitor's constraint_check_type):
 - baseline_drift_check: the L-infinity distance between the baseline's distribution (its KLL
@@ -28,8 +28,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from smops import aws, baseline, capture, gha
+from smops import aws, gha
 from smops.errors import BadInput, RemoteFailure
+from smops.monitor import baseline, capture
 
 C_ALPHA = 1.8  # Deequ's default c(alpha), for the Robust distance
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhd])$")
@@ -40,7 +41,7 @@ BAR_WIDTH = 20
 @dataclass
 class Distributions:
     """A feature's baseline and captured distributions, as the HTML report draws them
-    (smops.drift_html): a numeric feature's two CDFs at the baseline sketch's split points and the
+    (smops.monitor.drift_html): a numeric feature's two CDFs at the baseline sketch's split points and the
     captured range; a categorical feature's value counts."""
 
     points: Any = None  # numpy array: the baseline's split points
@@ -126,7 +127,7 @@ def compare(base: baseline.Baseline, records, prediction: str | None) -> Report:
 class Profiled:
     """The captured records as the checks need them: a column per baseline feature (inputs, then
     the prediction) and the row-width counts. Shards of a Processing job each make one; merged,
-    they judge as one process's would (smops.processing)."""
+    they judge as one process's would (smops.monitor.processing)."""
 
     columns: dict
     counts: dict
@@ -136,7 +137,7 @@ class Profiled:
 
 
 def profile_records(base: baseline.Baseline, records, prediction: str | None) -> Profiled:
-    from smops import profile
+    from smops.monitor import data_profile
 
     features = base.features()
     names = [f.get("name") for f in features]
@@ -152,14 +153,14 @@ def profile_records(base: baseline.Baseline, records, prediction: str | None) ->
         found = baseline.cdf_points(feature) if enabled and feature.get("numerical_statistics") else None
         if found:
             points[feature["name"]] = found
-    columns = {f["name"]: profile.Column(split_points=points[f["name"]][0] if f["name"] in points else None,
+    columns = {f["name"]: data_profile.Column(split_points=points[f["name"]][0] if f["name"] in points else None,
                                          categories="string_statistics" in f or _domains(base, f["name"]))
                for f in inputs + outputs}
     width = len(inputs)
     counts = {"records": 0, "short": 0, "long": 0, "narrowest": width}
 
     def flush(rows: list, targets: list[dict]) -> None:
-        for feature, cells in zip(targets, profile.transpose(rows, len(targets))):
+        for feature, cells in zip(targets, data_profile.transpose(rows, len(targets))):
             columns[feature["name"]].add(cells)
         rows.clear()
 
@@ -173,9 +174,9 @@ def profile_records(base: baseline.Baseline, records, prediction: str | None) ->
             counts["long"] += len(row) > width
             input_rows.append(row)
         output_rows += captured.outputs if outputs else []
-        if len(input_rows) >= profile.BATCH_ROWS:
+        if len(input_rows) >= data_profile.BATCH_ROWS:
             flush(input_rows, inputs)
-        if len(output_rows) >= profile.BATCH_ROWS:
+        if len(output_rows) >= data_profile.BATCH_ROWS:
             flush(output_rows, outputs)
     flush(input_rows, inputs)
     flush(output_rows, outputs)
@@ -296,7 +297,7 @@ def run(args) -> dict[str, str]:
     if args.max_records is not None and args.max_records < 1:
         raise BadInput(f"--max-records {args.max_records} is less than 1", "sample at least one record")
     if args.monitoring_schedule:
-        from smops import modelmonitor
+        from smops.monitor import modelmonitor
 
         report = modelmonitor.latest(args.monitoring_schedule, args.region, args.profile)
         endpoint = report.endpoint or args.endpoint_name or args.monitoring_schedule
@@ -362,7 +363,7 @@ def _compute(args) -> Report | str:
     gha.log(f"reading {len(keys)} capture files under {where} ({capture.iso(begin)} → {capture.iso(end)})"
             + (f", sampling up to {args.max_records} records" if args.max_records else ""))
     gha.log(f"baseline: {base.source} ({len(base.features())} features)")
-    from smops import processing
+    from smops.monitor import processing
 
     estimated = sum(item["Size"] for item in objects) // processing.RECORD_BYTES
     hours = None
@@ -430,7 +431,7 @@ def _finish(args, endpoint: str, report: Report, pending: dict | None) -> dict[s
         "pending-retraining": pending["ModelPackageArn"] if pending else "",
     }
     if args.html_report:
-        from smops import drift_html
+        from smops.monitor import drift_html
 
         baseline.write_text(args.html_report, drift_html.render(endpoint, report), args.region, args.profile)
         gha.log(f"wrote the HTML report to {args.html_report}")

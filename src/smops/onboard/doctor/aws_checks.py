@@ -13,9 +13,10 @@ from urllib.parse import unquote
 
 import botocore.exceptions
 
-from smops import aws, project
-from smops.doctor import Check, Context, Problem, Skip
-from smops.doctor.starter_checks import name_trouble
+from smops import aws
+from smops.onboard import starters
+from smops.onboard.doctor import Check, Context, Problem, Skip
+from smops.onboard.doctor.starter_checks import name_trouble
 
 OIDC_HOST = "token.actions.githubusercontent.com"
 SUBJECT, AUDIENCE = f"{OIDC_HOST}:sub", f"{OIDC_HOST}:aud"
@@ -255,7 +256,7 @@ def monitor_needs(ctx: Context, capture: str = "") -> list[Need]:
     `capture`, by default the deploy starter's), and the violations file the monitor starter names."""
     a, sm = ctx.answers, f"arn:aws:sagemaker:{ctx.region}:{ctx.account}"
     endpoint, named = a.production_endpoint_name, f"{a.production_endpoint_name}-v1-smops-doctor"
-    bucket, prefix = _split(capture or a.production_capture_uri or f"s3://{a.default_bucket}/{project.CAPTURE_PREFIX}/{endpoint}")
+    bucket, prefix = _split(capture or a.production_capture_uri or f"s3://{a.default_bucket}/{starters.CAPTURE_PREFIX}/{endpoint}")
     folder = f"{prefix.rstrip('/')}/{endpoint}/"  # SageMaker writes under DESTINATION/ENDPOINT/VARIANT/yyyy/mm/dd/hh/
     found = [
         Need(f"{sm}:endpoint/{endpoint}", ["sagemaker:DescribeEndpoint"]),
@@ -277,13 +278,13 @@ def _split(uri: str) -> tuple[str, str]:
 
 
 def _monitor_starter_present(ctx: Context, name: str) -> None:
-    if name == "monitor" and not project.starter_path(ctx.root, "monitor").exists():
+    if name == "monitor" and not starters.starter_path(ctx.root, "monitor").exists():
         raise Skip("no monitor starter (see the monitor starter check)")
 
 
 def monitor_starter(ctx: Context) -> str:
     """The loop's scheduled check exists, watches production, and assumes the stack's monitor role."""
-    path = project.starter_path(ctx.root, "monitor")
+    path = starters.starter_path(ctx.root, "monitor")
     if not path.exists():
         raise Problem(f"{path} does not exist: nothing checks production's traffic for drift",
                       "run smops init (it adds the missing starters and keeps the others), then smops setup-aws")
@@ -330,7 +331,7 @@ def production_capture(ctx: Context) -> str:
     _, denied = _simulate(ctx, role["Arn"], reads)
     if denied:
         raise Problem(f"the monitor role {role['RoleName']} may not read {name}'s capture at {destination}: {'; '.join(denied)}",
-                      f"capture under s3://ARTIFACT-BUCKET/{project.CAPTURE_PREFIX}/{name} (the deploy starter's "
+                      f"capture under s3://ARTIFACT-BUCKET/{starters.CAPTURE_PREFIX}/{name} (the deploy starter's "
                       "production-data-capture-uri), or rerun smops setup-aws for this endpoint")
     return f"{name} captures{percent} to {destination}, readable by {role['RoleName']}"
 
@@ -338,8 +339,9 @@ def production_capture(ctx: Context) -> str:
 def production_baseline(ctx: Context) -> str:
     """The package production serves has a data quality baseline `smops drift` finds with no flags,
     in a place the monitor role may read."""
-    from smops import baseline, registry
+    from smops import registry
     from smops import endpoint as endpoints
+    from smops.monitor import baseline
 
     described = _production(ctx)
     sagemaker = ctx.client("sagemaker")

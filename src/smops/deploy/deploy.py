@@ -1,7 +1,7 @@
 """`smops deploy`: an Approved model package to an endpoint, blue/green with automatic rollback.
 
-Every decision, and every check that can refuse, is made first by `smops.plan` (which `--dry-run`
-shows, with `smops.plan_report`, instead of acting on it), so a refusal (exit 2) never leaves anything behind. Then the new
+Every decision, and every check that can refuse, is made first by `smops.deploy.plan` (which `--dry-run`
+shows, with `smops.deploy.plan_report`, instead of acting on it), so a refusal (exit 2) never leaves anything behind. Then the new
 Model and EndpointConfig are created, and the endpoint is created, or updated through the guarded
 path `smops rollback` shares (`update`): rollback alarms, the DeploymentConfig, autoscaling kept,
 the wait, and the outcome read back from SageMaker: an update it rolled back fails the job,
@@ -26,12 +26,14 @@ import time
 
 import botocore.exceptions
 
-from smops import alarms, aws, endpoint, gha, history, pictures, plan_report, registry, scaling
-from smops import plan as planning
+from smops import aws, endpoint, gha, registry
+from smops.deploy import alarms, history, plan_report, scaling, traffic_picture
+from smops.deploy import plan as planning
+from smops.deploy.plan import CONFIG_TAG, ENDPOINT_TAG, Plan, config_tags, origin
+from smops.deploy.strategy import DEFAULT_UPDATE, Strategy
 from smops.errors import BadInput, RemoteFailure, TimedOut
-from smops.plan import CONFIG_TAG, ENDPOINT_TAG, Plan, config_tags, origin
-from smops.strategy import DEFAULT_UPDATE, Strategy
 from smops.waiting import duration
+
 
 class Busy(BadInput):
     """The endpoint call was refused: another change to the endpoint began after the plan read it.
@@ -371,7 +373,7 @@ def _summary(args, package, plan: Plan, current, new_config, outcome, started, w
     icon = "✅" if outcome in {"created", "updated", "unchanged"} else "❌"
     lines = [f"### smops {args.command}: `{args.endpoint_name}` {icon} {outcome}", "", gha.table(["", ""], rows)]
     if new_config:
-        lines += ["", pictures.traffic_shift(plan, outcome, time.monotonic() - started)]
+        lines += ["", traffic_picture.traffic_shift(plan, outcome, time.monotonic() - started)]
     if package:
         lines += ["", registry.summary_lines(package, s3)]
     lines += [f"\n> ⚠️ {w}" for w in warnings]

@@ -165,13 +165,13 @@ def compute(rows, names: list[str]) -> Baseline:
 
 def profile_rows(rows, names: list[str]):
     """(a column per name, the number of rows): what shards of a Processing job each compute."""
-    from smops import profile
+    from smops.monitor import data_profile
 
-    columns = [profile.Column(sketch_k=KLL_K) for _ in names]
+    columns = [data_profile.Column(sketch_k=KLL_K) for _ in names]
     items = 0
-    for batch in profile.batches(rows):
+    for batch in data_profile.batches(rows):
         items += len(batch)
-        for column, values in zip(columns, profile.transpose(batch, len(names))):
+        for column, values in zip(columns, data_profile.transpose(batch, len(names))):
             column.add(values)
     return columns, items
 
@@ -308,7 +308,7 @@ def run(args) -> dict[str, str]:
         names = [names[i] for i in order]
         rows = ([row[i] if i < len(row) else "" for i in order] for row in rows)
     gha.log(f"profiling {args.dataset}: {len(names)} columns ({', '.join(names[:12])}{'…' if len(names) > 12 else ''})")
-    from smops import processing
+    from smops.monitor import processing
 
     hours = None
     if args.engine != "local" and args.dataset.startswith("s3://"):

@@ -11,15 +11,16 @@ import json
 
 import botocore.exceptions
 
-from smops import aws, baseline, gha
+from smops import aws, gha
 from smops.errors import BadInput
+from smops.monitor import baseline
 
 FINISHED = ("Completed", "CompletedWithViolations")
 
 
 def latest(schedule: str, region=None, profile=None):
     """The newest finished execution of the schedule, as a drift Report."""
-    from smops.drift import Report
+    from smops.monitor.drift import Report
 
     sm = aws.client("sagemaker", region, profile)
     try:

@@ -3,10 +3,10 @@
 SageMaker Processing downloads each input under /opt/ml/processing/input/NAME (the data input
 `ShardedByS3Key`: this instance's share of the objects), names this instance in
 /opt/ml/config/resourceconfig.json, and uploads /opt/ml/processing/output when the job ends. The
-job's script runs `python3 -m smops.shard /opt/ml`, with smops from the job's own code input (the
+job's script runs `python3 -m smops.monitor.shard /opt/ml`, with smops from the job's own code input (the
 runner's copy), so both sides run the same reader and profiler. This instance writes
-`partial-HOST.json`: the profiled columns (smops.profile.dump: counts, categories, histograms,
-KLL sketches in DataSketches' format) and counts, which smops.processing merges on the runner.
+`partial-HOST.json`: the profiled columns (smops.monitor.data_profile.dump: counts, categories, histograms,
+KLL sketches in DataSketches' format) and counts, which smops.monitor.processing merges on the runner.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from smops import baseline, capture, drift, profile
+from smops.monitor import baseline, capture, data_profile, drift
 
 
 def main(root: str) -> None:
@@ -39,7 +39,7 @@ def _drift(job: dict, files: list[Path]) -> dict:
     start, end = (dt.datetime.fromisoformat(job[k]) for k in ("start", "end"))
     profiled = drift.profile_records(base, _records(files, start, end), job.get("prediction"))
     return {"records": profiled.counts["records"], "counts": profiled.counts,
-            "columns": {name: profile.dump(column) for name, column in profiled.columns.items()}}
+            "columns": {name: data_profile.dump(column) for name, column in profiled.columns.items()}}
 
 
 def _records(files: list[Path], start: dt.datetime, end: dt.datetime):
@@ -67,7 +67,7 @@ def _baseline(job: dict, files: list[Path]) -> dict:
                         yield [row[i] if i < len(row) else "" for i in order] if order else row
 
     columns, items = baseline.profile_rows(rows(), job["names"])
-    return {"records": items, "columns": [profile.dump(column) for column in columns]}
+    return {"records": items, "columns": [data_profile.dump(column) for column in columns]}
 
 
 if __name__ == "__main__":

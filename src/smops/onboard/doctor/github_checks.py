@@ -6,9 +6,9 @@ from __future__ import annotations
 import fnmatch
 import functools
 
-from smops import project
-from smops.doctor import Check, Context, Problem, Skip, unreachable
-from smops.doctor.starter_checks import placeholder
+from smops.onboard import starters
+from smops.onboard.doctor import Check, Context, Problem, Skip, unreachable
+from smops.onboard.doctor.starter_checks import placeholder
 
 
 def checks(ctx: Context) -> list[Check]:
@@ -116,7 +116,7 @@ def toolkit_release(ctx: Context) -> str:
 
     toolkit, ref = ctx.answers.toolkit_repository, ctx.answers.toolkit_ref
     if placeholder(ctx.root):
-        raise Skip(f"because of the starters check: the starters call the placeholder {project.TOOLKIT_REPOSITORY}")
+        raise Skip(f"because of the starters check: the starters call the placeholder {starters.TOOLKIT_REPOSITORY}")
     try:
         sha = ctx.github.get_repo(toolkit).get_commit(ref).sha
     except GithubException as exc:

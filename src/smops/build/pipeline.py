@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from smops import aws, gha, render_cache
+from smops import aws, gha
+from smops.build import render_cache
 from smops.errors import BadInput
 from smops.waiting import duration, safety_net_seconds, wait_for
 
@@ -42,7 +43,6 @@ TERMINAL = {"Succeeded", "Failed", "Stopped", "CompletedWithFailures"}
 RUNNING_STEPS = {"Starting", "Executing", "Stopping"}
 DEFINITION_TAG = "smops:definition-sha256"
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
-STEP_REFERENCE = re.compile(r"^Steps\.([^.\[]+)")
 # Where each kind of step job writes its logs.
 JOB_LOGS = {
     "TrainingJob": ("/aws/sagemaker/TrainingJobs", "jobs"),
@@ -409,57 +409,6 @@ def steps(sm, execution_arn: str) -> list[dict]:
     for page in pages:
         found.extend(page["PipelineExecutionSteps"])
     return found
-
-
-@dataclass(frozen=True)
-class GraphStep:
-    """One step of a definition, with what must finish before it starts."""
-
-    name: str
-    definition: dict
-    depends_on: frozenset[str]  # DependsOn, the steps whose properties it reads, its condition
-    branch_of: tuple[str, bool] | None  # (condition step, outcome that runs this step)
-
-    @property
-    def type(self) -> str:
-        return self.definition.get("Type", "")
-
-
-def step_graph(definition: dict) -> list[GraphStep]:
-    """Every step, those inside Condition branches included, in definition order."""
-
-    def flatten(step_list, branch_of=None) -> list[GraphStep]:
-        flat = []
-        for step in step_list or []:
-            depends = set(step.get("DependsOn") or []) | _references(step.get("Arguments"))
-            if branch_of:
-                depends.add(branch_of[0])
-            flat.append(GraphStep(step["Name"], step, frozenset(depends), branch_of))
-            if step.get("Type") == "Condition":
-                arguments = step.get("Arguments") or {}
-                flat += flatten(arguments.get("IfSteps"), (step["Name"], True))
-                flat += flatten(arguments.get("ElseSteps"), (step["Name"], False))
-        return flat
-
-    return flatten(definition.get("Steps"))
-
-
-def _references(value: Any) -> set[str]:
-    """Names of the steps whose properties a value reads ({"Get": "Steps.Train.…"})."""
-    if isinstance(value, dict):
-        found: set[str] = set()
-        for key, inner in value.items():
-            match = STEP_REFERENCE.match(inner) if key == "Get" and isinstance(inner, str) else None
-            found |= {match.group(1)} if match else _references(inner)
-        return found
-    if isinstance(value, list):
-        return set().union(*(_references(inner) for inner in value))
-    return set()
-
-
-def step_types(graph: list[GraphStep]) -> dict[str, str]:
-    """Step name → type, including the steps inside Condition branches."""
-    return {step.name: step.type for step in graph}
 
 
 def step_seconds(step: dict) -> float | None:

@@ -1,7 +1,7 @@
 """What a deploy or a rollback will do, decided before anything changes.
 
 `smops deploy` and `smops rollback` act on a Plan made here, and `--dry-run` shows the same Plan
-(`smops.plan_report`) instead of acting on it, so the plan shown and the deployment done cannot
+(`smops.deploy.plan_report`) instead of acting on it, so the plan shown and the deployment done cannot
 disagree. Making a Plan only reads from AWS; every refusal (exit 2) is raised here, before the
 first change.
 """
@@ -16,9 +16,10 @@ from datetime import datetime, timezone
 
 import botocore.exceptions
 
-from smops import alarms, aws, endpoint, gha, history, registry, scaling
+from smops import aws, endpoint, gha, registry
+from smops.deploy import alarms, history, scaling
+from smops.deploy.strategy import Strategy, check_serverless, fallback_warnings
 from smops.errors import BadInput, RemoteFailure
-from smops.strategy import Strategy, check_serverless, fallback_warnings
 
 CONFIG_TAG = "smops:config-sha256"
 ENDPOINT_TAG = "smops:endpoint"

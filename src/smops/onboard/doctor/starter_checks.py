@@ -6,9 +6,9 @@ import re
 
 import yaml
 
-from smops import project
-from smops.doctor import Check, Context, Problem, Skip
-from smops.init import PAYLOAD_PLACEHOLDER
+from smops.onboard import starters
+from smops.onboard.doctor import Check, Context, Problem, Skip
+from smops.onboard.init import PAYLOAD_PLACEHOLDER
 
 # The answers every starter needs, with who fills them in.
 REQUIRED = {
@@ -34,15 +34,15 @@ def checks(ctx: Context) -> list[Check]:
 
 
 def _inputs(field: str) -> str:
-    return " and ".join(f"{key} ({starter}.yml)" for starter, key in project.INPUTS[field])
+    return " and ".join(f"{key} ({starter}.yml)" for starter, key in starters.INPUTS[field])
 
 
 def _documents(root) -> dict[str, dict]:
     """The starters that can be read, parsed (the starters check reports the others)."""
     documents = {}
-    for name in project.STARTERS:
+    for name in starters.STARTERS:
         try:
-            document = yaml.safe_load(project.starter_path(root, name).read_text(encoding="utf-8"))
+            document = yaml.safe_load(starters.starter_path(root, name).read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
             continue
         if isinstance(document, dict):
@@ -51,12 +51,12 @@ def _documents(root) -> dict[str, dict]:
 
 
 def _given(root) -> dict[str, list[tuple[str, str]]]:
-    """Each answer as each starter gives it (not merged, as project.read does): field → [(the
+    """Each answer as each starter gives it (not merged, as starters.read does): field → [(the
     input and its starter, value)]. Empty values are the starters check's "not filled in"."""
-    given: dict[str, list[tuple[str, str]]] = {field: [] for field in project.INPUTS}
+    given: dict[str, list[tuple[str, str]]] = {field: [] for field in starters.INPUTS}
     for name, document in _documents(root).items():
-        values = (project.reusable_job(document, name) or {}).get("with") or {}
-        for field, targets in project.INPUTS.items():
+        values = (starters.reusable_job(document, name) or {}).get("with") or {}
+        for field, targets in starters.INPUTS.items():
             given[field] += [(f"{key} ({name}.yml)", str(values[key])) for starter, key in targets
                              if starter == name and values.get(key) not in (None, "")]
     return given
@@ -72,8 +72,8 @@ def _disagreement(field: str, values: list[tuple[str, str]]) -> tuple[str, str]:
     """What the starters say differently, plainly, and the fix: one value for both."""
     names = field in NAMES
     said = ", ".join(f"{where} is {value!r}" + (" (not a valid lower-case name)" if names and not
-                     project.LOWER_CASE_NAME.match(value) else "") for where, value in values)
-    valid = {value for _, value in values if project.LOWER_CASE_NAME.match(value)}
+                     starters.LOWER_CASE_NAME.match(value) else "") for where, value in values)
+    valid = {value for _, value in values if starters.LOWER_CASE_NAME.match(value)}
     flag = "--" + field.replace("_", "-")
     if names and len(valid) == 1:
         fix = f"give both the lower-case name: smops init {flag} {valid.pop()} --force"
@@ -91,7 +91,7 @@ def name_trouble(root, fields: tuple[str, ...]) -> str:
     for field in fields:
         if field in disagree:
             return f"because of the starters check: the starters disagree on {_inputs(field)}"
-        wrong = [value for _, value in given[field] if not project.LOWER_CASE_NAME.match(value)]
+        wrong = [value for _, value in given[field] if not starters.LOWER_CASE_NAME.match(value)]
         if wrong:
             return f"because of the names in lower case check: {_inputs(field)} {wrong[0]!r}"
     return ""
@@ -99,15 +99,15 @@ def name_trouble(root, fields: tuple[str, ...]) -> str:
 
 def placeholder(root) -> bool:
     """A starter still calls the toolkit as ORG/sagemaker-mlops (init without --toolkit-repository)."""
-    return any(str(holder["uses"]).startswith((f"{project.TOOLKIT_REPOSITORY}/", f"{project.TOOLKIT_REPOSITORY}@"))
-               for document in _documents(root).values() for holder in project.uses_holders(document))
+    return any(str(holder["uses"]).startswith((f"{starters.TOOLKIT_REPOSITORY}/", f"{starters.TOOLKIT_REPOSITORY}@"))
+               for document in _documents(root).values() for holder in starters.uses_holders(document))
 
 
 def filled_in(ctx: Context) -> str:
     if ctx.starter_problems:
         raise Problem("; ".join(ctx.starter_problems), "run smops init")
     problems, fixes = [], []
-    known = project.known(ctx.answers)
+    known = starters.known(ctx.answers)
     missing = [field for field in REQUIRED if field not in known]
     if missing:
         problems.append(f"not filled in: {', '.join(_inputs(f) for f in missing)}")
@@ -117,7 +117,7 @@ def filled_in(ctx: Context) -> str:
         problems.append(f"the starters disagree: {said}")
         fixes.append(fix)
     if placeholder(ctx.root):
-        problems.append(f"the starters call the toolkit as {project.TOOLKIT_REPOSITORY}, a placeholder")
+        problems.append(f"the starters call the toolkit as {starters.TOOLKIT_REPOSITORY}, a placeholder")
         fixes.append("name the toolkit's repository: smops init --toolkit-repository OWNER/sagemaker-mlops --force")
     if problems:
         raise Problem("; ".join(problems), "; ".join(fixes))
@@ -127,7 +127,7 @@ def filled_in(ctx: Context) -> str:
 def lower_case_names(ctx: Context) -> str:
     given = _given(ctx.root)
     disagree = _disagreements(given)
-    mixed = {field: [f"{where} {value!r}" for where, value in given[field] if not project.LOWER_CASE_NAME.match(value)]
+    mixed = {field: [f"{where} {value!r}" for where, value in given[field] if not starters.LOWER_CASE_NAME.match(value)]
              for field in NAMES}
     reported = [field for field in NAMES if mixed[field] and field in disagree]  # the starters check said it
     wrong = [said for field in NAMES if field not in reported for said in mixed[field]]
@@ -142,13 +142,13 @@ def lower_case_names(ctx: Context) -> str:
 def toolkit_ref_in_step(ctx: Context) -> str:
     """Every `uses:` of the toolkit and toolkit-ref name the same release."""
     wrong = []
-    for name in project.STARTERS:
-        path = project.starter_path(ctx.root, name)
+    for name in starters.STARTERS:
+        path = starters.starter_path(ctx.root, name)
         if not path.exists():
             raise Skip(f"{path} is missing (see the starters check)")
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        given = str(((project.reusable_job(document, name) or {}).get("with") or {}).get("toolkit-ref", project.TOOLKIT_REF))
-        for holder in project.uses_holders(document):
+        given = str(((starters.reusable_job(document, name) or {}).get("with") or {}).get("toolkit-ref", starters.TOOLKIT_REF))
+        for holder in starters.uses_holders(document):
             target, _, at = str(holder["uses"]).rpartition("@")
             if target.startswith(ctx.answers.toolkit_repository) and at != given:
                 wrong.append(f"{name}.yml uses {target}@{at} with toolkit-ref {given}")

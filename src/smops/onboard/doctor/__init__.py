@@ -18,8 +18,9 @@ from pathlib import Path
 
 import botocore.exceptions
 
-from smops import aws, gha, project
+from smops import aws, gha
 from smops.errors import BadInput, RemoteFailure
+from smops.onboard import starters
 
 ICONS = {"ok": "✓", "fail": "✗", "skip": "-"}
 SUMMARY_ICONS = {"ok": "✅", "fail": "❌", "skip": "➖"}
@@ -52,8 +53,8 @@ class Context:
     def __init__(self, args):
         self.args = args
         self.root = Path(args.dir)
-        self.answers, self.starter_problems = project.read(self.root)
-        self.repository = args.repository or project.github_repository(self.root)
+        self.answers, self.starter_problems = starters.read(self.root)
+        self.repository = args.repository or starters.github_repository(self.root)
         self.region = args.region or self.answers.region or None
         self.environments = {"staging": args.staging_environment, "production": args.production_environment}
         self.oidc_role = ""  # the build role taken with the job's OIDC token, in Actions
@@ -137,7 +138,7 @@ class Context:
 
 
 def run(args) -> dict[str, object]:
-    from smops.doctor import aws_checks, github_checks, starter_checks
+    from smops.onboard.doctor import aws_checks, github_checks, starter_checks
 
     if not Path(args.dir).is_dir():
         raise BadInput(f"--dir {args.dir} is not a directory", "run smops doctor in your repository, or pass --dir PATH")

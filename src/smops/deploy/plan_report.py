@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass
 
 from smops import gha
+from smops.deploy.plan import Fleet, Plan
 from smops.errors import BadInput
-from smops.plan import Fleet, Plan
 from smops.waiting import duration
 
 

@@ -18,8 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from smops import alarms, aws, capture, cleanup, endpoint, gha, project, registry, scaling
+from smops import aws, endpoint, gha, registry
+from smops.deploy import alarms, cleanup, scaling
 from smops.errors import BadInput, RemoteFailure, SmopsError
+from smops.monitor import capture
+from smops.onboard import starters
 from smops.waiting import wait_for
 
 # Days before Secrets Manager deletes the bridge's secret for good (7 is its minimum): until then
@@ -40,8 +43,8 @@ class Step:
 
 
 def run(args) -> dict[str, str]:
-    answers, _ = project.read(Path(args.dir))
-    known = project.known(answers)
+    answers, _ = starters.read(Path(args.dir))
+    known = starters.known(answers)
     endpoints = list(dict.fromkeys(args.endpoint_name or [
         name for name in (known.get("staging_endpoint_name"), known.get("production_endpoint_name")) if name
     ]))

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import botocore.exceptions
 
-from smops import aws, gha, project
+from smops import aws, gha
 from smops.errors import BadInput, RemoteFailure
+from smops.onboard import starters
 from smops.waiting import wait_for
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
@@ -44,10 +45,10 @@ class Stack:
 
 def run(args) -> dict[str, str]:
     root = Path(args.dir)
-    answers, problems = project.read(root)
+    answers, problems = starters.read(root)
     if problems:
         raise BadInput("; ".join(problems), "run smops init first: setup-aws deploys what the starters say")
-    repository = args.repository or project.github_repository(root)
+    repository = args.repository or starters.github_repository(root)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+", repository or ""):
         raise BadInput(f"the repository {repository or '(unknown)'} is not OWNER/REPO", "pass --repository OWNER/REPO")
     check(args, answers)
@@ -105,11 +106,11 @@ def run(args) -> dict[str, str]:
     return outputs
 
 
-def check(args, answers: project.Answers) -> None:
+def check(args, answers: starters.Answers) -> None:
     """What CloudFormation would refuse after minutes, refused now."""
     missing = [field for field in ("pipeline_name", "model_package_group", "region",
                                    "default_bucket", "staging_endpoint_name", "production_endpoint_name")
-               if field not in project.known(answers)]
+               if field not in starters.known(answers)]
     if missing:
         raise BadInput(f"the starters do not say {', '.join(missing)}", "run smops init first")
     for name in (args.staging_environment, args.production_environment):
@@ -117,12 +118,12 @@ def check(args, answers: project.Answers) -> None:
             raise BadInput(f"environment {name!r} has characters other than letters and digits",
                            "infra/github-oidc.yaml names each deploy role's output after its environment: rename it")
     for field in ("pipeline_name", "model_package_group"):
-        if not project.LOWER_CASE_NAME.match(getattr(answers, field)):
+        if not starters.LOWER_CASE_NAME.match(getattr(answers, field)):
             raise BadInput(f"{field.replace('_', '-')} {getattr(answers, field)!r} is not in lower case",
                            "IAM compares ARNs case-sensitively and SageMaker writes names in lower case: rename it (smops init --force)")
 
 
-def endpoint_prefix(args, answers: project.Answers) -> str:
+def endpoint_prefix(args, answers: starters.Answers) -> str:
     """What the staging and production endpoint names share: the deploy roles manage only that."""
     prefix = args.endpoint_name_prefix or os.path.commonprefix([answers.staging_endpoint_name, answers.production_endpoint_name])
     if not ENDPOINT_PREFIX.match(prefix):
@@ -313,10 +314,10 @@ def write_roles(root: Path, roles: dict[str, str]) -> None:
                                         "model-role-arn": roles["model-role-arn"]}),
                             ("monitor", {"role-to-assume": roles["monitor-role-arn"]}),
                             ("rollback", {"role-to-assume": roles["production-role-arn"]})):
-        path = project.starter_path(root, starter)
-        if starter in project.OPTIONAL_STARTERS and not path.exists():
+        path = starters.starter_path(root, starter)
+        if starter in starters.OPTIONAL_STARTERS and not path.exists():
             continue
-        if project.write_inputs(path, starter, values):
+        if starters.write_inputs(path, starter, values):
             gha.log(f"wrote {', '.join(values)} into {path}")
 
 

@@ -12,7 +12,8 @@ import time
 
 import botocore.exceptions
 
-from smops import aws, endpoint, gha, metrics, pictures, pipeline, pr_comment, registry
+from smops import aws, endpoint, gha, metrics, pipeline_graph, registry
+from smops.build import gates, pictures, pipeline, pr_comment
 from smops.errors import BadInput, RemoteFailure, TimedOut
 from smops.waiting import PollingFailed, duration
 
@@ -45,8 +46,8 @@ def run(args) -> dict[str, str]:
             f"{len(definition.get('Parameters') or [])} parameters"
             + (f"; overriding {', '.join(p['Name'] for p in parameters)}" if parameters else "")
         )
-    graph = pipeline.step_graph(definition)  # once: the wait's step types, the summary, the comment
-    types = pipeline.step_types(graph)
+    graph = pipeline_graph.step_graph(definition)  # once: the wait's step types, the summary, the comment
+    types = pipeline_graph.step_types(graph)
     sm = aws.client("sagemaker", args.region, args.profile)
     if args.dry_run:
         return _dry_run(sm, args, definition)
@@ -59,8 +60,8 @@ def run(args) -> dict[str, str]:
     if version is None:  # unchanged: the newest version runs, which another build may have made since
         ran = pipeline.definition_run(sm, execution_arn, definition)
         if ran is not definition:  # another build's definition: its graph, not the one rendered here
-            definition, graph = ran, pipeline.step_graph(ran)
-            types = pipeline.step_types(graph)
+            definition, graph = ran, pipeline_graph.step_graph(ran)
+            types = pipeline_graph.step_types(graph)
     action += f", version {version}" if version else ""
     outputs = {
         "pipeline-arn": arn,
@@ -128,7 +129,7 @@ def run(args) -> dict[str, str]:
 
 def _check_quality_flags(args) -> None:
     """The gate's flags make sense together, before anything starts."""
-    metrics.check_gates(args.gate)
+    gates.check_gates(args.gate)
     if args.approve_on_pass and not args.gate:
         raise BadInput(
             "--approve-on-pass without --gate would approve every model",
@@ -158,7 +159,7 @@ def _package_metadata(sm, s3, args, package: dict, step_list: list[dict], parame
     """Record on the package why it was retrained (the RetrainReason it was built with, and this
     run) and where its data baseline is; return what was done about the baseline. Neither may
     fail a build that registered its package: a warning says what is missing."""
-    from smops import data_baseline
+    from smops.monitor import data_baseline
 
     reason = next((p["Value"] for p in parameters if p["Name"] == RETRAIN_PARAMETER), "")
     reason = "" if reason.lower() == "none" else reason  # the skeleton's default: not a retraining
@@ -178,11 +179,11 @@ def _package_metadata(sm, s3, args, package: dict, step_list: list[dict], parame
     return recorded
 
 
-def _quality(sm, s3, args, package: dict, outputs: dict) -> metrics.Assessment | None:
+def _quality(sm, s3, args, package: dict, outputs: dict) -> gates.Assessment | None:
     """Compare the package with its baseline, check the gates, and record their verdict."""
     with gha.group(f"Quality of {registry.label(package)}"):
         try:
-            assessment = metrics.assess(sm, s3, package, args.gate, args.baseline_endpoint)
+            assessment = gates.assess(sm, s3, package, args.gate, args.baseline_endpoint)
         except botocore.exceptions.ClientError as exc:
             if args.gate:
                 raise RemoteFailure(
@@ -199,13 +200,13 @@ def _quality(sm, s3, args, package: dict, outputs: dict) -> metrics.Assessment |
             gha.log(f"  {change.name}: {before}{metrics.number_text(change.candidate)}{after}")
         for verdict in assessment.verdicts:
             gha.log(f"  gate {verdict.gate.text}: {'passed' if verdict.passed else 'FAILED'}: {verdict.detail}")
-        status = metrics.apply(sm, assessment, args.approve_on_pass)
+        status = gates.apply(sm, assessment, args.approve_on_pass)
         if status:
             package["ModelApprovalStatus"] = status
     return assessment
 
 
-def _gate_failure(assessment: metrics.Assessment, outputs: dict) -> RemoteFailure:
+def _gate_failure(assessment: gates.Assessment, outputs: dict) -> RemoteFailure:
     failed = assessment.failed
     more = f" (and {len(failed) - 1} more gate(s) failed)" if len(failed) > 1 else ""
     label = registry.label(assessment.package)
@@ -286,13 +287,13 @@ def _failure(execution: dict, step_list: list[dict], region: str, outputs: dict)
     )
 
 
-def _headline(name: str, status: str, assessment: metrics.Assessment | None) -> str:
+def _headline(name: str, status: str, assessment: gates.Assessment | None) -> str:
     gate = ", ❌ quality gate failed" if assessment and assessment.failed else ""
     return f"### smops build: `{name}` {STATUS_ICONS.get(status, '')} {status}{gate}"
 
 
-def _quality_lines(assessment: metrics.Assessment) -> list[str]:
-    lines = ["", "#### Model quality", "", metrics.markdown(assessment)]
+def _quality_lines(assessment: gates.Assessment) -> list[str]:
+    lines = ["", "#### Model quality", "", gates.markdown(assessment)]
     if os.environ.get("AWS_ENDPOINT_URL"):
         lines += ["", f"> These metrics come from `{os.environ['AWS_ENDPOINT_URL']}` (AWS_ENDPOINT_URL): in a "
                   "rehearsal on the smops emulator they are its stand-in report, not your model's."]
@@ -319,7 +320,7 @@ def _comment(name, outputs, step_list, graph, package, assessment) -> str:
 
 def _summary(name, action, outputs, step_list, graph, package, seconds, s3, region, assessment=None) -> str:
     status = outputs["execution-status"]
-    types = pipeline.step_types(graph)
+    types = pipeline_graph.step_types(graph)
     lines = [
         _headline(name, status, assessment),
         "",

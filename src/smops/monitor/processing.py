@@ -2,8 +2,8 @@
 
 When one runner is not enough, the records are profiled by a Processing job in the user's
 account: the data input is `ShardedByS3Key` (SageMaker gives each of `--instance-count` instances
-about 1/n of the objects; API reference, ProcessingS3Input), each instance runs smops.shard on
-its share and writes a partial profile, and the runner merges the partials (smops.profile.merge)
+about 1/n of the objects; API reference, ProcessingS3Input), each instance runs smops.monitor.shard on
+its share and writes a partial profile, and the runner merges the partials (smops.monitor.data_profile.merge)
 and judges them exactly as one process would. For drift the data input is a manifest of the
 window's capture files (S3DataType ManifestFile), so only the window is downloaded.
 
@@ -48,7 +48,7 @@ SCRIPT = (
     'set -e; root="$1"; '
     'python3 -c "import numpy, datasketches" 2>/dev/null || '
     'python3 -m pip install --quiet --disable-pip-version-check "datasketches==$SMOPS_DATASKETCHES"; '
-    'PYTHONPATH="$root/processing/input/code/smops.zip" exec python3 -m smops.shard "$root"'
+    'PYTHONPATH="$root/processing/input/code/smops.zip" exec python3 -m smops.monitor.shard "$root"'
 )
 RECORD_BYTES = 465  # a capture record of 10 numeric features, BASE64 CSV (bench/drift.py's)
 # Records one instance profiles per second (each runs one profiler process): one process's rate on
@@ -92,7 +92,7 @@ def estimate(args, records: int, objects: int) -> str:
 
 def run(args, kind: str, label: str, data: dict, settings: dict, default_uri: str) -> list[dict]:
     """Run the job; return its instances' partial results. `data` is the data input's S3Input
-    (S3Uri, S3DataType), `settings` what smops.shard reads from job.json."""
+    (S3Uri, S3DataType), `settings` what smops.monitor.shard reads from job.json."""
     region = aws.region_of(args.region, args.profile)
     if region not in IMAGE_REGISTRIES:
         raise BadInput(f"no SageMaker scikit-learn image listed for {region}", "use --engine local there")
@@ -171,7 +171,7 @@ def _split(uri: str) -> tuple[str, str]:
 
 def _package() -> bytes:
     """The running smops package's Python files, as a zip the job imports from (zipimport)."""
-    root = Path(__file__).parent
+    root = Path(__file__).resolve().parents[1]  # the smops package, not this stage of it
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(root.rglob("*.py")):
@@ -225,7 +225,7 @@ def _print_logs(name: str, region: str, profile: str | None, limit: int = 200) -
 
 def drift(args, base, bucket: str, keys: list[str], begin: dt.datetime, end: dt.datetime):
     """Profile the window's capture files on Processing; a drift.Profiled of every instance's."""
-    from smops import drift as drifts
+    from smops.monitor import drift as drifts
 
     merged = drifts.profile_records(base, [], args.prediction_feature)  # also checks the flags first
     settings = {"statistics": base.statistics, "constraints": base.constraints, "baseline_source": base.source,
@@ -245,7 +245,7 @@ def drift(args, base, bucket: str, keys: list[str], begin: dt.datetime, end: dt.
 
 def baseline(args, names: list[str], header: bool, order: list[int] | None):
     """Profile --dataset (every object under it, sharded) on Processing; (columns, rows, hours)."""
-    from smops import baseline as baselines
+    from smops.monitor import baseline as baselines
 
     columns, items = baselines.profile_rows([], names)
     bucket, _ = _split(args.dataset.rstrip("/") + "/x")
@@ -258,7 +258,7 @@ def baseline(args, names: list[str], header: bool, order: list[int] | None):
 
 
 def _merge_columns(into: dict, states: dict) -> None:
-    from smops import profile
+    from smops.monitor import data_profile
 
     for key, state in states.items():
-        profile.merge(into[key], profile.load(state))
+        data_profile.merge(into[key], data_profile.load(state))

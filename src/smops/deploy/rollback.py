@@ -1,15 +1,16 @@
 """`smops rollback`: an endpoint back to a config it served before, through deploy's guarded update.
 
-The target comes from the history smops keeps in the endpoint's tags (`smops.history`): the config
+The target comes from the history smops keeps in the endpoint's tags (`smops.deploy.history`): the config
 served before the current one, the newest that served a model package version, or one named.
-The plan (`smops.plan.for_rollback`) refuses, before any change, a target whose config or model
-no longer exists; the update itself is `smops.deploy.update`, the path every deploy takes.
+The plan (`smops.deploy.plan.for_rollback`) refuses, before any change, a target whose config or model
+no longer exists; the update itself is `smops.deploy.deploy.update`, the path every deploy takes.
 """
 
 from __future__ import annotations
 
-from smops import deploy, gha
-from smops import plan as planning
+from smops import gha
+from smops.deploy import deploy
+from smops.deploy import plan as planning
 
 
 def run(args) -> dict[str, str]:
