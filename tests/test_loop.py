@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.network]  # act runs; the jobs insta
 REPOSITORY = "octo-org/churn"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-BUCKET = f"sagemaker-{REGION}-{ACCOUNT}"  # init's default bucket, which setup-aws creates
+BUCKET = f"sagemaker-{REGION}-{ACCOUNT}"  # the SDK's default bucket: init asks for one when it is given no role
 PRODUCTION = "churn-production"
 SMOKE_ROW = "10.2,2.4,49.7\n"  # one request: the skeleton's three features, no label
 
@@ -61,7 +61,7 @@ def loop(aws_env, tmp_path, actions_cache):
     installer = {"SMOPS_INSTALLER": os.environ["SMOPS_INSTALLER"]} if os.environ.get("SMOPS_INSTALLER") else {}
     with Consumer(tmp_path / "churn", aws_endpoint=aws_env.url, cache_dir=actions_cache, repository=REPOSITORY,
                   env={"SMOPS_POLL_SECONDS": "0.05", **installer}) as repo:
-        smops("init", "--dir", str(repo.root), "--no-input", "--name", "churn", "--region", REGION)
+        smops("init", "--dir", str(repo.root), "--no-input", "--name", "churn", "--region", REGION, "--default-bucket", BUCKET)
         repo.write("ml/smoke-payload.csv", SMOKE_ROW)  # the user's own request, as init's next steps ask
         (tmp_path / "no-dependencies").mkdir()
         package.build_zip(tmp_path / "bridge.zip", tmp_path / "no-dependencies")  # the emulator runs no Lambda
@@ -196,7 +196,7 @@ def test_drift_in_production_retrains_once_through_the_starters_init_wrote(loop,
     assert "build" not in second.jobs or second.jobs["build"].result is None
     assert len(versions()) == 2
 
-    doctor = run_smops("doctor", "--dir", str(loop.root), env={"SMOPS_REPOSITORY": REPOSITORY})
+    doctor = run_smops("doctor", "--dir", str(loop.root), env={"SMOPS_REPOSITORY": REPOSITORY, "GITHUB_API_URL": loop.github.url})
     print(f"\nsmops doctor (exit {doctor.returncode}):\n{doctor.stdout}{doctor.stderr}")
     for check in ("production data capture", "production baseline"):
         assert any(line.startswith("  ✓ ") and check in line for line in doctor.stderr.splitlines()), doctor.stderr
