@@ -139,9 +139,12 @@ def build_deploy_and_serve(repo: Consumer, tmp_path, shift: float) -> dict[str, 
     for environment in ("staging", "production"):
         assert f"assumed-role/{role_name(roles[f'DeployRole{environment}Arn'])}/GitHubActions" in deployed.log
     client = boto3.client("sagemaker")
-    capture = client.describe_endpoint(EndpointName=PRODUCTION)["DataCaptureConfig"]
-    assert capture["EnableCapture"] is True and capture["CurrentSamplingPercentage"] == 100
+    production = client.describe_endpoint(EndpointName=PRODUCTION)
+    capture = production["DataCaptureConfig"]
+    assert capture["EnableCapture"] is True
     assert capture["DestinationS3Uri"] == f"s3://{BUCKET}/smops-capture/{PRODUCTION}"
+    config = client.describe_endpoint_config(EndpointConfigName=production["EndpointConfigName"])
+    assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 100  # init's --capture-percent default
     assert "DataCaptureConfig" not in client.describe_endpoint(EndpointName="churn-staging")
     send(shift, seed=2)
     return roles
