@@ -58,7 +58,8 @@ def run(args) -> dict[str, str]:
     execution_arn = pipeline.start(sm, args.pipeline_name, parameters, version)
     if version is None:  # unchanged: the newest version runs, which another build may have made since
         definition = pipeline.definition_run(sm, execution_arn, definition)
-        types = pipeline.step_types(definition)
+        graph = pipeline.step_graph(definition)
+        types = pipeline.step_types(graph)
     action += f", version {version}" if version else ""
     outputs = {
         "pipeline-arn": arn,
