@@ -200,6 +200,9 @@ def test_drift_in_production_retrains_once_through_the_starters_init_wrote(loop,
     assert "build" not in second.jobs or second.jobs["build"].result in (None, "skipped")
     assert len(versions()) == 2
 
+    monitor_role = role_name(roles["MonitorRoleArn"])
+    policy = boto3.client("iam").get_role_policy(RoleName=monitor_role, PolicyName="monitor")["PolicyDocument"]
+    print(f"\nthe monitor role's policy, as setup-aws deployed it ({monitor_role}):\n{json.dumps(policy, indent=1)}")
     doctor = run_smops("doctor", "--dir", str(loop.root), env={"SMOPS_REPOSITORY": REPOSITORY, "GITHUB_API_URL": loop.github.url})
     print(f"\nsmops doctor (exit {doctor.returncode}):\n{doctor.stdout}{doctor.stderr}")
     for check in ("production data capture", "production baseline"):
