@@ -69,7 +69,8 @@ SETUP_EXTRAS = {
         "INPUT_SDK_EXTRA": "${{ inputs.sdk-extra }}",
         "INPUT_EMULATOR_EXTRA": "${{ inputs.emulator-extra }}",
     },
-    "actions/build/action.yml": {"INPUT_SDK_EXTRA": "${{ inputs.sdk-extra }}"},
+    # The build profiles the training data into each package's baseline: numpy and datasketches.
+    "actions/build/action.yml": {"INPUT_SDK_EXTRA": "${{ inputs.sdk-extra }}", "INPUT_MONITOR_EXTRA": '"true"'},
     "actions/deploy/action.yml": {},  # the deploy path never installs the SDK
     "actions/smoke-test/action.yml": {},
     "actions/emulator/action.yml": {"INPUT_EMULATOR_EXTRA": '"true"'},

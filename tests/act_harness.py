@@ -136,6 +136,11 @@ def repository_dispatch_event(repository: str, event_type: str, client_payload: 
     }
 
 
+def schedule_event(repository: str, cron: str) -> dict:
+    """What GitHub sends a workflow's `on: schedule` run: the cron expression that fired."""
+    return {"schedule": cron, "repository": _repository(repository), "sender": _sender()}
+
+
 def workflow_dispatch_event(
     repository: str, workflow: str, inputs: dict[str, str], ref: str = "refs/heads/main"
 ) -> dict:

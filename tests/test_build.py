@@ -253,6 +253,16 @@ def test_dry_run_prints_a_diff_and_changes_nothing(sagemaker, tmp_path, definiti
 # -- start --------------------------------------------------------------------------------------
 
 
+def test_an_unchanged_pipeline_runs_its_newest_version_to_the_end(sagemaker, monkeypatch, outputs, capsys):
+    """A second build of the same definition (a retraining, say) waits for its execution and
+    reports the steps of the definition that ran."""
+    assert build() == 0
+    monkeypatch.setenv("GITHUB_RUN_ID", "2")  # another run: another execution
+    assert build() == 0
+    assert "pipeline churn: unchanged" in capsys.readouterr().err
+    assert outputs()["execution-status"] == "Succeeded" and outputs()["model-package-arn"].endswith("/2")
+
+
 def test_rerun_of_the_same_job_attempt_does_not_start_a_second_execution(sagemaker, monkeypatch, outputs):
     monkeypatch.setenv("GITHUB_RUN_ID", "4242")
     monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "1")

@@ -103,7 +103,7 @@ def test_setup_aws_again_changes_nothing_then_updates_what_a_starter_changed(rep
     assert new_model_role in json.dumps(policy["PolicyDocument"])
 
 
-def test_setup_aws_creates_the_pipeline_and_model_roles_when_init_was_given_none(tmp_path, aws_env, bridge_zip, outputs):
+def test_setup_aws_creates_the_pipeline_and_model_roles_when_init_was_given_none(tmp_path, aws_env, bridge_zip, outputs, capsys, monkeypatch):
     repo = tmp_path / "repo"
     repo.mkdir()
     assert main(["init", "--dir", str(repo), "--no-input", "--name", "churn", "--region", "us-east-1",
@@ -126,6 +126,10 @@ def test_setup_aws_creates_the_pipeline_and_model_roles_when_init_was_given_none
     assert passing["Resource"] == oidc["PipelineRoleArn"]
     passes_itself = iam.get_role_policy(RoleName=oidc["PipelineRoleArn"].rsplit("/", 1)[1], PolicyName="pass-itself")
     assert passes_itself["PolicyDocument"]["Statement"][0]["Resource"] == oidc["PipelineRoleArn"]
+    # doctor agrees: the starters hold the roles the stack made.
+    monkeypatch.setenv("SMOPS_REPOSITORY", REPO)
+    main(["doctor", "--dir", str(repo)])
+    assert "✓ stacks match the starters" in capsys.readouterr().err
     # Again: the ARNs now in the starters are the stack's own, so nothing changes (no role deleted).
     (tmp_path / "github_output").unlink()
     assert setup_aws(repo, bridge_zip) == 0

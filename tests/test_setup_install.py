@@ -158,6 +158,10 @@ def test_the_digest_follows_the_dependency_file_and_the_source(install, tmp_path
     after_source = install.toolkit_digest(root)
     (root / "pyproject.toml").write_text("[project]\nname = 'y'\n")
     assert len({before, after_source, install.toolkit_digest(root)}) == 3
+    # Building the wheel writes the version file into the source: the same toolkit still.
+    built = install.toolkit_digest(root)
+    (root / install.VERSION_FILE).write_text("__version__ = '0.0.0'\n")
+    assert install.toolkit_digest(root) == built
 
 
 def test_the_cache_key_follows_the_installer_the_dependency_file_the_python_and_the_extras(install, tmp_path):

@@ -137,16 +137,16 @@ def serving(endpoint: str) -> str:
     return config_package(client, client.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"])
 
 
-def approval_dispatch(consumer, arn: str, tmp_path) -> dict:
-    """Approve the package and run the approval bridge on the state-change event, as a process
-    with a GitHub App's key in Secrets Manager; returns the event GitHub then delivers. What the
-    bridge printed or wrote is checked for the key and the installation token."""
+def approval_dispatch(consumer, arn: str, tmp_path, group: str = GROUP) -> dict:
+    """Approve the package (a version of GROUP) and run the approval bridge on the state-change
+    event, as a process with a GitHub App's key in Secrets Manager; returns the event GitHub then
+    delivers. What the bridge printed or wrote is checked for the key and the installation token."""
     sagemaker().update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
     secret, _ = app_secret()
     key = json.loads(secret)["private_key"]
     secret_arn = boto3.client("secretsmanager").create_secret(Name="churn/github-app", SecretString=secret)["ARN"]
     event = json.loads(SAMPLE_EVENT.read_text())
-    event["detail"].update(ModelPackageArn=arn, ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved")
+    event["detail"].update(ModelPackageArn=arn, ModelPackageGroupName=group, ModelApprovalStatus="Approved")
     event_file = tmp_path / "state-change.json"
     event_file.write_text(json.dumps(event))
     output, summary = tmp_path / "bridge-output", tmp_path / "bridge-summary.md"

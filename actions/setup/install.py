@@ -47,6 +47,7 @@ TOOLKIT = Path(__file__).resolve().parents[2]
 STAMP = ".smops-setup.json"
 UV_VERSION = "0.13.9"
 DISTRIBUTION = "sagemaker-mlops-actions"
+VERSION_FILE = "src/smops/_version.py"  # written by the build
 INSTALLERS = ("uv", "pip")
 
 
@@ -70,9 +71,11 @@ def wanted_installer(environ: dict[str, str]) -> str:
 
 
 def toolkit_digest(root: Path = TOOLKIT) -> str:
-    """What was installed: the dependency file and the package source."""
+    """What was installed: the dependency file and the package source, not the version file that
+    building the wheel writes into it (pyproject's setuptools-scm version_file): otherwise the next
+    action of the same job would see another toolkit and install it again."""
     digest = hashlib.sha256()
-    files = [root / "pyproject.toml", *sorted((root / "src").rglob("*.py"))]
+    files = [root / "pyproject.toml", *sorted(p for p in (root / "src").rglob("*.py") if p != root / VERSION_FILE)]
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

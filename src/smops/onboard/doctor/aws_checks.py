@@ -411,8 +411,9 @@ def stacks_match(ctx: Context) -> str:
         ("production-role-to-assume (deploy.yml)", a.production_role_arn, oidc.get(f"DeployRole{ctx.environments['production']}Arn")),
         ("pipeline-name", a.pipeline_name, oidc.get("PipelineName")),
         ("model-package-group", a.model_package_group, oidc.get("ModelPackageGroup")),
-        ("pipeline-role-arn", a.pipeline_role_arn, oidc.get("PipelineExecutionRoleArn")),
-        ("model-role-arn", a.model_role_arn, oidc.get("ModelExecutionRoleArn")),
+        # The roles the stack was given, or made when given none (setup-aws writes those back).
+        ("pipeline-role-arn", a.pipeline_role_arn, oidc.get("PipelineRoleArn") or oidc.get("PipelineExecutionRoleArn")),
+        ("model-role-arn", a.model_role_arn, oidc.get("ModelRoleArn") or oidc.get("ModelExecutionRoleArn")),
         ("the repository", ctx.repository.lower(), oidc.get("Repository", "").lower()),
         ("the bridge's repository", ctx.repository.lower(), bridge.get("GitHubRepository", "").lower()),
     ]
