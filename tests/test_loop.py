@@ -33,9 +33,9 @@ from test_loop_defaults import row, training_csv
 from test_workflows_act import approval_dispatch, issued_credentials
 
 from smops import registry
-from smops.monitor import baseline
 from smops.bridge import package
 from smops.emulator import settings
+from smops.monitor import baseline
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]  # act runs; the jobs install the toolkit and the SDK
 
