@@ -74,7 +74,7 @@ def plan(tag: str, existing: list[str]) -> dict[str, str]:
     if version.is_prerelease:
         why = "a pre-release: consumers of @" + major + " keep what they have"
     elif not newest:
-        why = f"v{max(same_major)} is newer: {major} stays on it"
+        why = f"v{max(same_major)} is newer"
     else:
         why = f"the newest {major} release"
     return {
