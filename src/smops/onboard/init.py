@@ -66,8 +66,8 @@ def run(args) -> dict[str, object]:
     answers = ask(args, existing, interactive=sys.stdin.isatty() and not args.no_input)
     names = [n for n in starters.ALL_STARTERS if not getattr(args, f"no_{n}", False)]
     files = planned_files(root, answers, names)
-    starters = {starters.starter_path(root, name): name for name in names}
-    differing = {p: name for p, name in starters.items() if p.exists() and p.read_text(encoding="utf-8") != files[p]}
+    starter_files = {starters.starter_path(root, name): name for name in names}
+    differing = {p: name for p, name in starter_files.items() if p.exists() and p.read_text(encoding="utf-8") != files[p]}
     changed = [p for p, name in differing.items() if _changes(p.read_text(encoding="utf-8"), files[p], name, answers)]
     if changed and not args.force:
         listed = ", ".join(str(p) for p in sorted(changed))
@@ -75,7 +75,7 @@ def run(args) -> dict[str, object]:
                        "pass --force to overwrite (your edits to them are lost), or edit them by hand")
     written, unchanged = [], []
     for path, text in files.items():
-        if path.exists() and (path not in starters or path.read_text(encoding="utf-8") == text or not args.force):
+        if path.exists() and (path not in starter_files or path.read_text(encoding="utf-8") == text or not args.force):
             unchanged.append(str(path))
             gha.log(f"kept {path}" + (" (it differs from the toolkit's starter: smops init --force rewrites it)"
                                       if path in differing else ""))
@@ -176,10 +176,10 @@ def check(field: str, flag: str, value: str) -> None:
         raise BadInput(f"--default-bucket {value!r} is not an S3 bucket name", "use 3-63 lower-case letters, digits, dots and hyphens")
 
 
-def planned_files(root: Path, answers: starters.Answers, starters=starters.ALL_STARTERS) -> dict[Path, str]:
+def planned_files(root: Path, answers: starters.Answers, names=starters.ALL_STARTERS) -> dict[Path, str]:
     """Every file init writes, with its content: the starters, and the pipeline skeleton and the
     payload placeholder when they do not exist yet."""
-    files = {starters.starter_path(root, name): starters.render(starters.template(name), name, answers) for name in starters}
+    files = {starters.starter_path(root, name): starters.render(starters.template(name), name, answers) for name in names}
     pipeline = root / answers.pipeline.split(":", 1)[0]
     if pipeline.is_file() and not METRICS.search(pipeline.read_text(encoding="utf-8", errors="replace")):
         build = starters.starter_path(root, "build")
