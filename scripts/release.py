@@ -25,7 +25,7 @@ import zipfile
 from email.parser import HeaderParser
 from pathlib import Path
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 DISTRIBUTION = "sagemaker-mlops-actions"

@@ -71,7 +71,6 @@ STAND_IN_FOR = {
     "actions/cache": STAND_INS / "cache",
     "actions/upload-artifact": STAND_INS / "upload-artifact",
     "aws-actions/configure-aws-credentials": STAND_INS / "configure-aws-credentials",
-    "actions/upload-artifact": STAND_INS / "upload-artifact",
     "actions/download-artifact": STAND_INS / "download-artifact",
     "pypa/gh-action-pypi-publish": STAND_INS / "pypi-publish",
 }

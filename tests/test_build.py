@@ -11,7 +11,6 @@ import pytest
 from conftest import ROLE_ARN, ROOT, run_smops
 
 from smops import pipeline_graph
-from smops.build import pipeline
 from smops.cli import main
 from smops.emulator import settings
 

@@ -51,16 +51,16 @@ def read(package: dict, s3) -> Metrics:
             else:
                 found.values.update(numbers(document, category))
     for key, value in (package.get("CustomerMetadataProperties") or {}).items():
-        number = _number(value)
-        if number is not None:
-            found.values[f"{CUSTOMER_METADATA}.{key}"] = number
+        parsed = number(value)
+        if parsed is not None:
+            found.values[f"{CUSTOMER_METADATA}.{key}"] = parsed
     return found
 
 
 def numbers(document: Any, prefix: str = "") -> dict[str, float]:
     """Flatten a report: `{"value": x}` objects and plain numbers, under their dotted path."""
     if isinstance(document, dict):
-        value = _number(document.get("value"))
+        value = number(document.get("value"))
         if value is not None:
             return {prefix: value}
         found: dict[str, float] = {}
@@ -68,19 +68,19 @@ def numbers(document: Any, prefix: str = "") -> dict[str, float]:
             if key not in NOT_METRICS:
                 found.update(numbers(inner, f"{prefix}.{key}" if prefix else str(key)))
         return found
-    value = _number(document)
+    value = number(document)
     return {prefix: value} if value is not None and prefix else {}
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
     """A finite number from a JSON value or a numeric string ("NaN" is none)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
     try:
-        number = float(value)
+        parsed = float(value)
     except ValueError:
         return None
-    return number if math.isfinite(number) else None
+    return parsed if math.isfinite(parsed) else None
 
 
 def _read_json(s3, uri: str) -> Any:

@@ -14,6 +14,7 @@ import botocore.exceptions
 from smops import aws, endpoint, gha, registry
 from smops.errors import BadInput
 from smops.metrics import Metrics, number_text, read
+from smops.metrics import number as metrics_number
 
 # Direction from the metric's last name part, word by word: errors and losses fall as a model
 # gets better, scores rise. Checked in this order, so `brier_score` is an error.
@@ -104,7 +105,7 @@ class Gate:
     def parse(cls, text: str) -> Gate:
         match = GATE.match(text)
         if match:
-            threshold = _number(match["value"])
+            threshold = metrics_number(match["value"])
             if threshold is None:
                 raise ValueError(f"{match['value']!r} in gate {text!r} is not a number")
             return cls(text.strip(), match["metric"], match["op"], threshold=threshold)
@@ -115,7 +116,7 @@ class Gate:
                 "METRIC:no-worse-than-baseline[:TOLERANCE]"
             )
         raw = match["tolerance"] or "0"
-        tolerance = _number(raw.removesuffix("%"))
+        tolerance = metrics_number(raw.removesuffix("%"))
         if tolerance is None or tolerance < 0:
             raise ValueError(f"tolerance {raw!r} in gate {text!r} is not a number >= 0 (or a percentage like 2%)")
         return cls(text.strip(), match["metric"], "no-worse", tolerance=tolerance, percent=raw.endswith("%"))
