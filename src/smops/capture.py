@@ -10,22 +10,29 @@ SageMaker writes what a real-time endpoint with DataCaptureConfig receives and a
      "eventVersion": "0"}
 
 `encoding` is CSV or JSON when the content type is in CaptureContentTypeHeader's CsvContentTypes or
-JsonContentTypes, else BASE64 (the default with no header configured). Reading streams: one S3
-object at a time, line by line, so memory does not grow with the number of records. Standard
-library only: the emulator writes with it and the drift check reads with it.
+JsonContentTypes, else BASE64 (the default with no header configured). Writing uses the standard
+library only (the emulator captures with it). Reading goes a file at a time (`read_batches`): a
+small pool of threads fetches the next few S3 objects while one is parsed, so memory is bounded by
+the pool, not the number of records; pyarrow's JSON reader parses a whole file at once, and the
+CSV payloads of its records are decoded and joined into one CSV text for the profiler to parse in
+one go. A payload that is not plain CSV goes through `rows` (the record-by-record reader).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import random
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from smops.errors import BadInput
 
@@ -147,16 +154,12 @@ def read(
     max_records: int | None = None,
     seed: int = 0,
 ) -> Iterator[Record]:
-    """Stream the records of these files that fall in [start, end]. With max_records, files are
-    read in a random (seeded) order until that many records were read: a sample spread over the
-    window that costs only what it reads."""
-    if max_records is not None:
-        keys = list(keys)
-        random.Random(seed).shuffle(keys)
+    """Stream the records of these files that fall in [start, end], one Record each (the reader
+    for a few records; `read_batches` is the one for many). With max_records, files are read in
+    a random (seeded) order until that many records were read."""
     count = 0
-    for key in keys:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-        for line in body.iter_lines():
+    for _, body in fetch(s3, bucket, sample_order(keys, max_records, seed)):
+        for line in body.splitlines():
             if not line.strip():
                 continue
             captured = parse(line)
@@ -168,20 +171,249 @@ def read(
                 return
 
 
+def sample_order(keys: list[str], max_records: int | None, seed: int) -> list[str]:
+    """With max_records, the files in a random (seeded) order: a sample spread over the window that
+    costs only what it reads. Without, as listed (time order)."""
+    if max_records is None:
+        return keys
+    keys = list(keys)
+    random.Random(seed).shuffle(keys)
+    return keys
+
+
+# How many S3 objects are fetched ahead of the one being parsed: enough to hide S3's latency behind
+# parsing, few enough that memory stays a handful of capture files (about 0.5 MB each).
+FETCH_AHEAD = 4
+
+
+def fetch(s3, bucket: str, keys: Iterable[str], ahead: int = FETCH_AHEAD) -> Iterator[tuple[str, bytes]]:
+    """(key, body) of each object, in order, while a pool of `ahead` threads fetches the next ones."""
+    def get(key: str) -> tuple[str, bytes]:
+        return key, s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    keys = iter(keys)
+    with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="capture-fetch") as pool:
+        pending = deque(pool.submit(get, key) for key in itertools.islice(keys, ahead))
+        while pending:
+            done = pending.popleft().result()
+            pending.extend(pool.submit(get, key) for key in itertools.islice(keys, 1))
+            yield done
+
+
+@dataclass
+class Rows:
+    """The rows of one side (the endpoint's input or output) of many records: the plain CSV payloads
+    as one text (`csv`, each payload ending with a newline, for the profiler to parse at once), and
+    the rows of every other payload as cells (`cells`)."""
+
+    csv: list[bytes] = field(default_factory=list)
+    cells: list[list[str]] = field(default_factory=list)
+
+    def add(self, payload) -> None:
+        """One captured payload: plain CSV to `csv`, anything else through `rows` to `cells`."""
+        data = _plain_csv(payload)
+        if data is None:
+            self.cells += rows(payload)
+        elif data.strip():
+            self.csv.append(data if data.endswith(b"\n") else data + b"\n")
+
+    def extend(self, other: Rows) -> None:
+        self.csv += other.csv
+        self.cells += other.cells
+
+    def text(self) -> bytes:
+        return b"".join(self.csv)
+
+
+@dataclass
+class Batch:
+    """The records of one capture file (or of a few Records) that fell in the window."""
+
+    records: int = 0
+    inputs: Rows = field(default_factory=Rows)
+    outputs: Rows = field(default_factory=Rows)
+
+    def extend(self, other: Batch) -> None:
+        self.records += other.records
+        self.inputs.extend(other.inputs)
+        self.outputs.extend(other.outputs)
+
+    @classmethod
+    def of(cls, records: Iterable[Record]) -> Batch:
+        batch = cls()
+        for captured in records:
+            batch.records += 1
+            batch.inputs.cells += captured.inputs
+            batch.outputs.cells += captured.outputs
+        return batch
+
+
+def batches(items: Iterable[Record | Batch], size: int = 4096) -> Iterator[Batch]:
+    """Batches as they come, and Records (the record-by-record reader's) gathered `size` at a time."""
+    pending: list[Record] = []
+    for item in items:
+        if isinstance(item, Batch):
+            yield item
+            continue
+        pending.append(item)
+        if len(pending) >= size:
+            yield Batch.of(pending)
+            pending = []
+    if pending:
+        yield Batch.of(pending)
+
+
+def read_batches(
+    s3,
+    bucket: str,
+    keys: list[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    max_records: int | None = None,
+    seed: int = 0,
+    outputs: bool = True,
+) -> Iterator[Batch]:
+    """The records of these files that fall in [start, end], a Batch per file: what `read` reads,
+    without a Python object per record. `outputs=False` leaves the endpoint's outputs unread."""
+    count = 0
+    for key, body in fetch(s3, bucket, sample_order(keys, max_records, seed)):
+        limit = None if max_records is None else max_records - count
+        batch = parse_file(body, None if inside(key, start, end) else (start, end), outputs, limit)
+        count += batch.records
+        yield batch
+        if max_records is not None and count >= max_records:
+            return
+
+
+def inside(key: str, start: dt.datetime, end: dt.datetime) -> bool:
+    """Whether every record of this file is inside the window by its key alone: SageMaker files a
+    record under the hour (yyyy/mm/dd/hh) it was captured in, so a file whose whole hour is in the
+    window needs no look at its records' times."""
+    try:
+        hour = dt.datetime.strptime("/".join(key.rsplit("/", 5)[-5:-1]), "%Y/%m/%d/%H").replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        return False
+    return start <= hour and hour + dt.timedelta(hours=1) <= end
+
+
+def parse_file(body: bytes, window: tuple[dt.datetime, dt.datetime] | None, outputs: bool = True,
+               limit: int | None = None) -> Batch:
+    """A capture file's records in the window (None: all of them), the first `limit` of them."""
+    try:
+        events = _arrow_events(body, window is not None, outputs)
+    except ValueError:  # a line pyarrow cannot read as a capture record: read line by line
+        events = _line_events(body, window is not None, outputs)
+    inputs, output_payloads, times = events
+    keep = range(len(inputs))
+    if window is not None:
+        keep = [i for i in keep if window[0] <= times[i] <= window[1]]
+    if limit is not None:
+        keep = keep[:limit]
+    batch = Batch(records=len(keep))
+    for i in keep:
+        batch.inputs.add(inputs[i])
+        if outputs:
+            batch.outputs.add(output_payloads[i])
+    return batch
+
+
+def _schema(times: bool, outputs: bool):
+    import pyarrow as pa
+
+    payload = pa.struct([(name, pa.string()) for name in ("observedContentType", "data", "encoding")])
+    data = [("endpointInput", payload)] + ([("endpointOutput", payload)] if outputs else [])
+    fields = [("captureData", pa.struct(data))]
+    if times:
+        fields.append(("eventMetadata", pa.struct([("inferenceTime", pa.string())])))
+    return pa.schema(fields)
+
+
+def _arrow_events(body: bytes, times: bool, outputs: bool) -> tuple[list, list, list]:
+    """(input payloads, output payloads, times) of a file, parsed by pyarrow's JSON reader, reading
+    only the fields asked for. ValueError when a line is not a capture record."""
+    import pyarrow as pa
+    import pyarrow.json as pa_json
+
+    try:
+        table = pa_json.read_json(pa.py_buffer(body), parse_options=pa_json.ParseOptions(
+            explicit_schema=_schema(times, outputs), unexpected_field_behavior="ignore"))
+    except pa.ArrowInvalid as exc:
+        raise ValueError(str(exc)) from None
+    data = table.column("captureData").combine_chunks()
+    if data.null_count:
+        raise ValueError("a record has no captureData")
+    inputs = data.field("endpointInput").to_pylist()
+    output_payloads = data.field("endpointOutput").to_pylist() if outputs else []
+    found = []
+    if times:
+        found = _times(table.column("eventMetadata").combine_chunks().field("inferenceTime"))
+    return inputs, output_payloads, found
+
+
+def _times(texts) -> list[dt.datetime]:
+    """inferenceTime strings as UTC datetimes, all at once (pyarrow's ISO-8601 cast), else one by one."""
+    import pyarrow as pa
+
+    if texts.null_count:
+        raise ValueError("a record has no eventMetadata.inferenceTime")
+    try:
+        return texts.cast(pa.timestamp("us", "UTC")).to_pylist()
+    except pa.ArrowInvalid:
+        return [_time(text) for text in texts.to_pylist()]
+
+
+def _line_events(body: bytes, times: bool, outputs: bool) -> tuple[list, list, list]:
+    inputs, output_payloads, found = [], [], []
+    for line in body.splitlines():
+        if line.strip():
+            event, when = _event(line)
+            inputs.append(event["captureData"].get("endpointInput"))
+            output_payloads.append(event["captureData"].get("endpointOutput"))
+            found.append(when)
+    return inputs, output_payloads, found
+
+
+def _plain_csv(payload) -> bytes | None:
+    """The bytes of a payload that is CSV, captured as CSV or BASE64, with no quote (so that joined
+    with others it parses as it would alone); None for anything else."""
+    if not isinstance(payload, dict) or media_type(payload.get("observedContentType")) not in CSV_TYPES:
+        return None
+    text = payload.get("data") or ""
+    if not isinstance(text, str):
+        return None
+    encoding = payload.get("encoding")
+    try:
+        data = binascii.a2b_base64(text) if encoding == "BASE64" else text.encode("utf-8") if encoding == "CSV" else None
+    except (binascii.Error, UnicodeEncodeError):
+        return None
+    return None if data is None or b'"' in data or b"\r" in data else data
+
+
 def parse(line: bytes | str) -> Record:
     """One JSON line → Record; a line that is not a capture record raises BadInput."""
+    event, when = _event(line)
+    data = event["captureData"]
+    return Record(when, rows(data.get("endpointInput")), rows(data.get("endpointOutput")))
+
+
+def _event(line: bytes | str) -> tuple[dict, dt.datetime]:
+    """A capture record's JSON and its inference time; BadInput when the line is not one."""
     try:
         event = json.loads(line)
-        data = event["captureData"]
-        when = dt.datetime.fromisoformat(event["eventMetadata"]["inferenceTime"].replace("Z", "+00:00"))
+        if not isinstance(event["captureData"], dict):
+            raise TypeError("captureData is not an object")
+        when = _time(event["eventMetadata"]["inferenceTime"])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BadInput(
             f"not a SageMaker data capture record ({type(exc).__name__}: {exc}): {str(line)[:120]!r}",
             "point --data-capture-uri at the endpoint's DataCaptureConfig DestinationS3Uri",
         ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return Record(when, rows(data.get("endpointInput")), rows(data.get("endpointOutput")))
+    return event, when
+
+
+def _time(text: str) -> dt.datetime:
+    when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
 def rows(payload: dict | None) -> list[list[str]]:

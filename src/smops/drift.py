@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from smops import aws, baseline, capture, gha
@@ -34,6 +35,7 @@ C_ALPHA = 1.8  # Deequ's default c(alpha), for the Robust distance
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhd])$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 BAR_WIDTH = 20
+FLUSH_ROWS = 65536  # captured payloads parsed and profiled at once: a few MB of CSV text
 
 
 @dataclass
@@ -98,8 +100,9 @@ def _time(text: str, flag: str) -> dt.datetime:
 # -- comparing ----------------------------------------------------------------------------------
 
 
-def compare(base: baseline.Baseline, records, prediction: str | None) -> Report:
-    """Stream the captured records through the baseline's checks."""
+def compare(base: baseline.Baseline, records_or_batches, prediction: str | None) -> Report:
+    """Stream the captured records (capture.Batch or capture.Record items) through the baseline's
+    checks, FLUSH_ROWS payloads at a time."""
     from smops import profile
 
     features = base.features()
@@ -119,32 +122,20 @@ def compare(base: baseline.Baseline, records, prediction: str | None) -> Report:
     columns = {f["name"]: profile.Column(split_points=points[f["name"]][0] if f["name"] in points else None,
                                          categories="string_statistics" in f or _domains(base, f["name"]))
                for f in inputs + outputs}
-    width = len(inputs)
-    counts = {"records": 0, "short": 0, "long": 0, "narrowest": width}
+    input_table = profile.Table([columns[f["name"]] for f in inputs])
+    output_table = profile.Table([columns[f["name"]] for f in outputs])
+    records = 0
+    for batch in _gathered(capture.batches(records_or_batches)):
+        records += batch.records
+        input_table.add_csv(batch.inputs.text())
+        input_table.add_rows(batch.inputs.cells)
+        if outputs:
+            output_table.add_csv(batch.outputs.text())
+            output_table.add_rows(batch.outputs.cells)
+    width = input_table.width
+    counts = {"short": input_table.short, "long": input_table.long, "narrowest": input_table.narrowest}
 
-    def flush(rows: list, targets: list[dict]) -> None:
-        for feature, cells in zip(targets, profile.transpose(rows, len(targets))):
-            columns[feature["name"]].add(cells)
-        rows.clear()
-
-    input_rows: list[list[str]] = []
-    output_rows: list[list[str]] = []
-    for captured in records:
-        counts["records"] += 1
-        for row in captured.inputs:
-            counts["short"] += len(row) < width
-            counts["narrowest"] = min(counts["narrowest"], len(row))
-            counts["long"] += len(row) > width
-            input_rows.append(row)
-        output_rows += captured.outputs if outputs else []
-        if len(input_rows) >= profile.BATCH_ROWS:
-            flush(input_rows, inputs)
-        if len(output_rows) >= profile.BATCH_ROWS:
-            flush(output_rows, outputs)
-    flush(input_rows, inputs)
-    flush(output_rows, outputs)
-
-    report = Report("", counts["records"], [], [])
+    report = Report("", records, [], [])
     for feature in inputs + outputs:
         report.features.append(_check(base, feature, columns[feature["name"]], points.get(feature["name"]),
                                       report.violations))
@@ -155,6 +146,17 @@ def compare(base: baseline.Baseline, records, prediction: str | None) -> Report:
         _violate(report.violations, inputs[-1]["name"] if inputs else "", "extra_column_check",
                  f"{counts['long']} captured rows have more columns than the baseline's {width} inputs")
     return report
+
+
+def _gathered(batches) -> Iterator[capture.Batch]:
+    """Batches joined until they hold FLUSH_ROWS payloads: fewer, larger parses."""
+    pending = capture.Batch()
+    for batch in batches:
+        pending.extend(batch)
+        if len(pending.inputs.csv) + len(pending.inputs.cells) >= FLUSH_ROWS:
+            yield pending
+            pending = capture.Batch()
+    yield pending
 
 
 def _check(base, feature: dict, column, cdf, violations: list) -> Feature:
@@ -283,8 +285,9 @@ def _compute(args) -> Report:
     gha.log(f"reading {len(keys)} capture files under {where} ({capture.iso(begin)} → {capture.iso(end)})"
             + (f", sampling up to {args.max_records} records" if args.max_records else ""))
     gha.log(f"baseline: {base.source} ({len(base.features())} features)")
-    records = capture.read(s3, bucket, keys, begin, end, args.max_records)
-    report = compare(base, records, args.prediction_feature)
+    batches = capture.read_batches(s3, bucket, keys, begin, end, args.max_records,
+                                   outputs=bool(args.prediction_feature))
+    report = compare(base, batches, args.prediction_feature)
     if not report.records:
         raise BadInput(f"the capture files under {where} hold no record between {capture.iso(begin)} and "
                        f"{capture.iso(end)}", "widen the window (--since, --start/--end)")

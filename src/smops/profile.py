@@ -1,22 +1,26 @@
 """A streaming profile of tabular data, column by column, in memory that does not grow with the rows.
 
-Feed it batches of rows (lists of cells as text); each column keeps counts (present, missing, by
-type), numeric moments (merged per batch with Chan's parallel formula), its smallest value, and
-what the caller asks for: a KLL quantile sketch (Apache DataSketches, the sketch Model Monitor's
-Deequ uses) to write a baseline, the counts at fixed split points to compare with one, and value
-counts for categorical columns (bounded). Types are inferred as Model Monitor names them:
-Integral ("3", "-7"), Fractional ("3.0", "1e-3"), String (anything else).
+Feed it batches: a CSV text parsed at once by pyarrow (`Table.add_csv`), Arrow arrays (from
+Parquet), or rows of cells (`Table.add_rows`, for what is not plain CSV). Each column keeps counts
+(present, missing, by type), numeric moments (merged per batch with Chan's parallel formula), its
+smallest value, and what the caller asks for: a KLL quantile sketch (Apache DataSketches, the sketch
+Model Monitor's Deequ uses) to write a baseline, the counts at fixed split points to compare with
+one, and value counts for categorical columns (bounded). Types are inferred as Model Monitor names
+them: Integral ("3", "-7"), Fractional ("3.0", "1e-3"), String (anything else). A batch of a column
+whose cells all read as numbers is profiled with array operations; any other goes cell by cell.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
 
-MISSING = {"", "nan", "NaN", "null", "None"}
+MISSING = {"", "nan", "NaN", "null", "None"}  # after stripping blanks
 MAX_CATEGORIES = 1000  # distinct values counted per column; more are only counted as "other"
 BATCH_ROWS = 4096
 
@@ -87,6 +91,68 @@ class Column:
                 else:
                     self.other += n
 
+    def add_array(self, array) -> None:
+        """A batch of cells as an Arrow array: text (null for missing), or numbers typed by the file."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
+            integers = pa.types.is_integer(array.type)
+            array = array.cast(pa.float64())
+            if not integers:
+                array = pc.if_else(pc.is_nan(array), None, array)  # NaN is missing, as "nan" is in text
+            present = len(array) - array.null_count
+            self.missing += array.null_count
+            self.present += present
+            if integers:
+                self.integral += present
+            else:
+                self.fractional += present
+            values = array.drop_null().to_numpy()
+            self._numbers(values[np.isfinite(values)])
+            return
+        if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+            array = array.cast(pa.string())
+        self._text(array)
+
+    def _text(self, texts) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:  # every present cell a number (whitespace would fail the cast: Column.add strips it)
+            numbers = texts.cast(pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            self.add(texts.to_pylist())
+            return
+        present = texts.drop_null()
+        self.missing += texts.null_count
+        self.present += len(present)
+        integral = pc.sum(pc.ascii_is_decimal(pc.utf8_ltrim(present, characters="+-"))).as_py() or 0
+        self.integral += integral
+        self.fractional += len(present) - integral
+        values = numbers.drop_null().to_numpy()
+        self._numbers(values[np.isfinite(values)])
+        if self.categories is not None and len(present):
+            self._count(present)
+
+    def _count(self, texts) -> None:
+        """Value counts of present cells, as `add` counts them, without a Python object per cell once
+        MAX_CATEGORIES values are known."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if len(self.categories) >= MAX_CATEGORIES:
+            known = pc.is_in(texts, value_set=pa.array(list(self.categories), pa.string()))
+            inside = texts.filter(known)
+            self.other += len(texts) - len(inside)
+            texts = inside
+        counts = pc.value_counts(texts)
+        for value, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+            if value in self.categories or len(self.categories) < MAX_CATEGORIES:
+                self.categories[value] += n
+            else:
+                self.other += n
+
     def _numbers(self, values: np.ndarray) -> None:
         if not values.size:
             return
@@ -153,3 +219,76 @@ def batches(rows: Iterable[list[str]]) -> Iterable[list[list[str]]]:
     rows = iter(rows)
     while batch := list(itertools.islice(rows, BATCH_ROWS)):
         yield batch
+
+
+class Table:
+    """Columns profiled together, and how many rows had fewer or more cells than there are columns
+    (the narrowest row's width too)."""
+
+    def __init__(self, columns: list[Column]):
+        self.columns = columns
+        self.width = len(columns)
+        self.short = self.long = 0
+        self.narrowest = self.width
+
+    def add_rows(self, rows: list[list[str]]) -> None:
+        for row in rows:
+            self.short += len(row) < self.width
+            self.long += len(row) > self.width
+            self.narrowest = min(self.narrowest, len(row))
+        for start in range(0, len(rows), BATCH_ROWS):
+            for column, cells in zip(self.columns, transpose(rows[start:start + BATCH_ROWS], self.width)):
+                column.add(cells)
+
+    def add_arrays(self, arrays) -> None:
+        for column, array in zip(self.columns, arrays):
+            column.add_array(array)
+
+    def add_csv(self, text: bytes) -> None:
+        """CSV text (no header) parsed at once: rows of the table's width as Arrow columns, and the
+        rows of any other width cell by cell."""
+        if not text:
+            return
+        if not self.width:  # nothing to profile, only rows to count
+            self.add_rows([row for row in csv.reader(io.StringIO(text.decode("utf-8", errors="replace"))) if row])
+            return
+        odd: list[str] = []
+        try:
+            table = read_csv(io.BytesIO(text), self.width, odd.append)
+        except ValueError:  # e.g. text that is not UTF-8: cell by cell, as the record reader would
+            self.add_rows([row for row in csv.reader(io.StringIO(text.decode("utf-8", errors="replace"))) if row])
+            return
+        self.add_arrays(column.combine_chunks() for column in table.columns)
+        if odd:
+            self.add_rows([row for row in csv.reader(odd) if row])
+
+
+def csv_options(width: int, names: list[str] | None = None, on_odd_row=None, skip_rows: int = 0) -> dict:
+    """pyarrow.csv options that read every cell as text, MISSING as null, and hand each row of
+    another width to `on_odd_row` (its text) instead of failing."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    names = names or [f"_c{i}" for i in range(width)]
+
+    def odd(row) -> str:
+        if on_odd_row is not None:
+            on_odd_row(row.text)
+        return "skip"
+
+    return {
+        "read_options": pa_csv.ReadOptions(column_names=names, skip_rows=skip_rows, block_size=1 << 22),
+        "parse_options": pa_csv.ParseOptions(invalid_row_handler=odd),
+        "convert_options": pa_csv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 null_values=sorted(MISSING), strings_can_be_null=True),
+    }
+
+
+def read_csv(source, width: int, on_odd_row=None):
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    try:
+        return pa_csv.read_csv(source, **csv_options(width, on_odd_row=on_odd_row))
+    except pa.ArrowInvalid as exc:
+        raise ValueError(str(exc)) from None
