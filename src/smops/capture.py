@@ -217,6 +217,16 @@ class Rows:
         elif data.strip():
             self.csv.append(data if data.endswith(b"\n") else data + b"\n")
 
+    def add_all(self, payloads) -> None:
+        """Many payloads: a list of them, or an Arrow struct array (a file's), joined at once when all
+        are plain CSV."""
+        joined = None if isinstance(payloads, list) else _joined_csv(payloads)
+        if joined is not None:
+            self.csv.append(joined)
+            return
+        for payload in payloads if isinstance(payloads, list) else payloads.to_pylist():
+            self.add(payload)
+
     def extend(self, other: Rows) -> None:
         self.csv += other.csv
         self.cells += other.cells
@@ -300,21 +310,25 @@ def parse_file(body: bytes, window: tuple[dt.datetime, dt.datetime] | None, outp
                limit: int | None = None) -> Batch:
     """A capture file's records in the window (None: all of them), the first `limit` of them."""
     try:
-        events = _arrow_events(body, window is not None, outputs)
+        inputs, output_payloads, times = _arrow_events(body, window is not None, outputs)
     except ValueError:  # a line pyarrow cannot read as a capture record: read line by line
-        events = _line_events(body, window is not None, outputs)
-    inputs, output_payloads, times = events
+        inputs, output_payloads, times = _line_events(body, outputs)
     keep = range(len(inputs))
     if window is not None:
         keep = [i for i in keep if window[0] <= times[i] <= window[1]]
     if limit is not None:
         keep = keep[:limit]
     batch = Batch(records=len(keep))
-    for i in keep:
-        batch.inputs.add(inputs[i])
-        if outputs:
-            batch.outputs.add(output_payloads[i])
+    batch.inputs.add_all(_take(inputs, keep))
+    if outputs:
+        batch.outputs.add_all(_take(output_payloads, keep))
     return batch
+
+
+def _take(payloads, keep):
+    if len(keep) == len(payloads):
+        return payloads
+    return [payloads[i] for i in keep] if isinstance(payloads, list) else payloads.take(list(keep))
 
 
 def _schema(times: bool, outputs: bool):
@@ -328,9 +342,10 @@ def _schema(times: bool, outputs: bool):
     return pa.schema(fields)
 
 
-def _arrow_events(body: bytes, times: bool, outputs: bool) -> tuple[list, list, list]:
-    """(input payloads, output payloads, times) of a file, parsed by pyarrow's JSON reader, reading
-    only the fields asked for. ValueError when a line is not a capture record."""
+def _arrow_events(body: bytes, times: bool, outputs: bool):
+    """(input payloads, output payloads, times) of a file, the payloads as Arrow struct arrays,
+    parsed by pyarrow's JSON reader, which reads only the fields asked for. ValueError when a line
+    is not a capture record."""
     import pyarrow as pa
     import pyarrow.json as pa_json
 
@@ -342,12 +357,9 @@ def _arrow_events(body: bytes, times: bool, outputs: bool) -> tuple[list, list, 
     data = table.column("captureData").combine_chunks()
     if data.null_count:
         raise ValueError("a record has no captureData")
-    inputs = data.field("endpointInput").to_pylist()
-    output_payloads = data.field("endpointOutput").to_pylist() if outputs else []
-    found = []
-    if times:
-        found = _times(table.column("eventMetadata").combine_chunks().field("inferenceTime"))
-    return inputs, output_payloads, found
+    output_payloads = data.field("endpointOutput") if outputs else None
+    found = _times(table.column("eventMetadata").combine_chunks().field("inferenceTime")) if times else []
+    return data.field("endpointInput"), output_payloads, found
 
 
 def _times(texts) -> list[dt.datetime]:
@@ -362,15 +374,67 @@ def _times(texts) -> list[dt.datetime]:
         return [_time(text) for text in texts.to_pylist()]
 
 
-def _line_events(body: bytes, times: bool, outputs: bool) -> tuple[list, list, list]:
+def _line_events(body: bytes, outputs: bool) -> tuple[list, list, list]:
     inputs, output_payloads, found = [], [], []
     for line in body.splitlines():
         if line.strip():
             event, when = _event(line)
             inputs.append(event["captureData"].get("endpointInput"))
-            output_payloads.append(event["captureData"].get("endpointOutput"))
+            output_payloads.append(event["captureData"].get("endpointOutput") if outputs else None)
             found.append(when)
     return inputs, output_payloads, found
+
+
+def _joined_csv(payloads) -> bytes | None:
+    """The CSV text of many payloads (an Arrow struct array) when all are CSV captured with the same
+    encoding and hold no quote; None otherwise."""
+    if not len(payloads) or payloads.null_count or payloads.field("data").null_count:
+        return None
+    if any(media_type(t) not in CSV_TYPES for t in payloads.field("observedContentType").unique().to_pylist()):
+        return None
+    encodings = payloads.field("encoding").unique().to_pylist()
+    data = payloads.field("data")
+    if encodings == ["CSV"]:
+        text = "\n".join(data.to_pylist()).encode("utf-8") + b"\n"
+    elif encodings == ["BASE64"]:
+        text = _base64_lines(data)
+    else:
+        return None
+    return None if text is None or b'"' in text or b"\r" in text else text
+
+
+def _base64_lines(data) -> bytes | None:
+    """Each BASE64 string of an Arrow string array decoded, followed by a newline, at once with
+    numpy (each string's length being a multiple of 4, its quads align with the whole's). None when
+    any string is not plain padded BASE64 (then each is decoded alone)."""
+    import numpy as np
+
+    table = np.full(256, 255, dtype=np.uint8)
+    table[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", np.uint8)] = np.arange(65)
+    offsets = np.frombuffer(data.buffers()[1], dtype=np.int32)[data.offset:data.offset + len(data) + 1]
+    lengths = np.diff(offsets)
+    if (lengths % 4).any():
+        return None
+    chars = np.frombuffer(data.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    codes = table[chars].reshape(-1, 4)
+    if (codes == 255).any():
+        return None
+    pads = codes == 64
+    ends = np.cumsum(lengths // 4)  # the quad after each string's last
+    last = np.zeros(len(codes), dtype=bool)
+    last[ends[lengths > 0] - 1] = True
+    if pads[:, :2].any() or (pads[:, 2] & ~pads[:, 3]).any() or (pads.any(axis=1) & ~last).any():
+        return None
+    q = np.where(pads, 0, codes).astype(np.uint8)
+    decoded = np.empty((len(q), 3), dtype=np.uint8)
+    decoded[:, 0] = (q[:, 0] << 2) | (q[:, 1] >> 4)
+    decoded[:, 1] = ((q[:, 1] & 15) << 4) | (q[:, 2] >> 2)
+    decoded[:, 2] = ((q[:, 2] & 3) << 6) | q[:, 3]
+    keep = np.ones((len(q), 3), dtype=bool)
+    keep[:, 1:] = ~pads[:, 2:]
+    at = ends * 3
+    flat = np.insert(decoded.reshape(-1), at, ord("\n"))
+    return flat[np.insert(keep.reshape(-1), at, True)].tobytes()
 
 
 def _plain_csv(payload) -> bytes | None:
