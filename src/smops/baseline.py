@@ -103,6 +103,19 @@ def join(folder: str, name: str) -> str:
     return folder.rstrip("/") + "/" + name if folder.startswith("s3://") else os.path.join(folder, name)
 
 
+def folder_of(location: str) -> str:
+    """The folder a file is in: s3://b/p for s3://b/p/f, "." for a bare local file name."""
+    return location.rsplit("/", 1)[0] if location.startswith("s3://") else os.path.dirname(location) or "."
+
+
+def files(location: str) -> tuple[str, str]:
+    """(statistics.json, constraints.json) of --baseline: a folder holding both, or a statistics
+    file (any name ending .json) with constraints.json beside it."""
+    if location.endswith(".json"):
+        return location, join(folder_of(location), CONSTRAINTS)
+    return join(location, STATISTICS), join(location, CONSTRAINTS)
+
+
 def load(statistics_uri: str, constraints_uri: str | None, region=None, profile=None) -> Baseline:
     """Read a baseline; constraints are optional (then Model Monitor's defaults apply)."""
     statistics = _json(statistics_uri, region, profile, required=True)
@@ -112,7 +125,7 @@ def load(statistics_uri: str, constraints_uri: str | None, region=None, profile=
     if constraints is None:
         gha.log(f"no constraints.json next to {statistics_uri}: Model Monitor's default thresholds apply")
         constraints = {"version": 0, "features": [], "monitoring_config": MONITORING_CONFIG}
-    return Baseline(statistics, constraints, statistics_uri.rsplit("/", 1)[0])
+    return Baseline(statistics, constraints, folder_of(statistics_uri))
 
 
 def _json(location: str, region, profile, required: bool) -> dict | None:

@@ -298,12 +298,7 @@ def _compute(args) -> Report:
 
 def _baseline(args, sm, described: dict | None) -> baseline.Baseline:
     if args.baseline:
-        location = args.baseline
-        if location.endswith(".json"):
-            statistics, constraints = location, location.rsplit("/", 1)[0] + "/" + baseline.CONSTRAINTS
-        else:
-            statistics, constraints = baseline.join(location, baseline.STATISTICS), baseline.join(location, baseline.CONSTRAINTS)
-        return baseline.load(statistics, constraints, args.region, args.profile)
+        return baseline.load(*baseline.files(args.baseline), args.region, args.profile)
     from smops import endpoint as endpoints
     from smops import registry
 
