@@ -328,6 +328,8 @@ def parse_file(body: bytes, window: tuple[dt.datetime, dt.datetime] | None, outp
 def _take(payloads, keep):
     if len(keep) == len(payloads):
         return payloads
+    if not keep:
+        return []
     return [payloads[i] for i in keep] if isinstance(payloads, list) else payloads.take(list(keep))
 
 
@@ -486,7 +488,10 @@ def rows(payload: dict | None) -> list[list[str]]:
         return []
     text = payload.get("data") or ""
     if payload.get("encoding") == "BASE64":
-        text = base64.b64decode(text).decode("utf-8", errors="replace")
+        try:
+            text = base64.b64decode(text).decode("utf-8", errors="replace")
+        except binascii.Error:
+            return [["<unparsed>"]]
     kind = media_type(payload.get("observedContentType"))
     if payload.get("encoding") == "JSON" or kind in JSON_TYPES or (kind not in CSV_TYPES and text[:1] in "[{"):
         try:
