@@ -352,7 +352,8 @@ def _arrow_events(body: bytes, times: bool, outputs: bool):
     import pyarrow.json as pa_json
 
     try:
-        table = pa_json.read_json(pa.py_buffer(body), parse_options=pa_json.ParseOptions(
+        table = pa_json.read_json(pa.py_buffer(body), read_options=pa_json.ReadOptions(use_threads=False),
+                                  parse_options=pa_json.ParseOptions(
             explicit_schema=_schema(times, outputs), unexpected_field_behavior="ignore"))
     except pa.ArrowInvalid as exc:
         raise ValueError(str(exc)) from None

@@ -35,7 +35,7 @@ C_ALPHA = 1.8  # Deequ's default c(alpha), for the Robust distance
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhd])$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 BAR_WIDTH = 20
-FLUSH_ROWS = 65536  # captured payloads parsed and profiled at once: a few MB of CSV text
+FLUSH_RECORDS = 65536  # captured records parsed and profiled at once: about a MB of CSV text
 
 
 @dataclass
@@ -102,7 +102,7 @@ def _time(text: str, flag: str) -> dt.datetime:
 
 def compare(base: baseline.Baseline, records_or_batches, prediction: str | None) -> Report:
     """Stream the captured records (capture.Batch or capture.Record items) through the baseline's
-    checks, FLUSH_ROWS payloads at a time."""
+    checks, FLUSH_RECORDS records at a time."""
     from smops import profile
 
     features = base.features()
@@ -149,11 +149,11 @@ def compare(base: baseline.Baseline, records_or_batches, prediction: str | None)
 
 
 def _gathered(batches) -> Iterator[capture.Batch]:
-    """Batches joined until they hold FLUSH_ROWS payloads: fewer, larger parses."""
+    """Batches joined until they hold FLUSH_RECORDS records: fewer, larger parses."""
     pending = capture.Batch()
     for batch in batches:
         pending.extend(batch)
-        if len(pending.inputs.csv) + len(pending.inputs.cells) >= FLUSH_ROWS:
+        if pending.records >= FLUSH_RECORDS:
             yield pending
             pending = capture.Batch()
     yield pending

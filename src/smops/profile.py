@@ -171,8 +171,11 @@ class Column:
             self.sketch.update(values)
         if self.split_points is not None:
             points = self.split_points
-            self.below += np.bincount(np.searchsorted(points, values, "right"), minlength=len(points) + 1)
-            self.at_or_below += np.bincount(np.searchsorted(points, values, "left"), minlength=len(points) + 1)
+            right = np.searchsorted(points, values, "right")
+            # "left" differs from "right" only for a value equal to a point: one search, not two
+            left = right - ((right > 0) & (points[np.maximum(right - 1, 0)] == values))
+            self.below += np.bincount(right, minlength=len(points) + 1)
+            self.at_or_below += np.bincount(left, minlength=len(points) + 1)
 
     @property
     def std_dev(self) -> float:
@@ -286,7 +289,7 @@ def csv_options(width: int, names: list[str] | None = None, on_odd_row=None, ski
         return "skip"
 
     return {
-        "read_options": pa_csv.ReadOptions(column_names=names, skip_rows=skip_rows, block_size=1 << 22),
+        "read_options": pa_csv.ReadOptions(column_names=names, skip_rows=skip_rows, block_size=1 << 22, use_threads=False),
         "parse_options": pa_csv.ParseOptions(invalid_row_handler=odd),
         "convert_options": pa_csv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                  null_values=sorted(MISSING), strings_can_be_null=True),
