@@ -129,7 +129,8 @@ def smops_drift(endpoint: str, env: dict, tmp: Path, *extra: str) -> tuple[float
     outputs = tmp / "outputs"
     outputs.unlink(missing_ok=True)
     command = [sys.executable, "-m", "smops", "drift", "--endpoint-name", endpoint, "--data-capture-uri",
-               "s3://bench/capture", "--baseline", "s3://bench/baseline", "--since", "3h", *extra]
+               "s3://bench/capture", "--baseline", "s3://bench/baseline", "--since", "3h",
+               "--violations-file", str(tmp / "violations.json"), *extra]
     seconds, peak, _ = measured(command, {**env, "GITHUB_OUTPUT": str(outputs)})
     found = gha.read_outputs(outputs)
     return seconds, peak, [f for f in found.get("drifted-features", "").split(",") if f]

@@ -1,4 +1,4 @@
-"""Baselines in Model Monitor's file formats, and `smops baseline`, which computes one from a CSV.
+"""Baselines in Model Monitor's file formats, and `smops baseline`, which computes one from CSV or Parquet.
 
 `statistics.json` (per feature: inferred_type; numerical_statistics with common.num_present /
 num_missing, mean, sum, std_dev, min, max and distribution.kll {buckets, sketch}; or
@@ -372,7 +372,7 @@ def _csv(location: str, path: str, header: bool | None):
 
 
 def run(args) -> dict[str, str]:
-    """`smops baseline`: profile a CSV dataset into statistics.json and constraints.json."""
+    """`smops baseline`: profile a CSV or Parquet dataset into statistics.json and constraints.json."""
     names, batches = read_dataset(args.dataset, args.header, args.region, args.profile)
     label = _column(args.label_column, names) if args.label_column else None
     if label is not None:
