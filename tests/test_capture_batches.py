@@ -207,3 +207,27 @@ def test_a_folder_without_parquet_files_is_bad_input(tmp_path):
     (tmp_path / "data").mkdir()
     result = run_smops("baseline", "--dataset", str(tmp_path / "data"), "--output", str(tmp_path / "out"))
     assert result.returncode == 2 and "holds no .parquet file" in result.stderr
+
+
+def test_profiles_of_parts_merge_into_the_profile_of_the_whole():
+    """What a shard's profile must give: merged, the same checks as one pass over every record."""
+    base = baseline.load(str(MODEL_MONITOR / "statistics.json"), str(MODEL_MONITOR / "constraints.json"))
+    rng = random.Random(13)
+    files = [jsonl([event(f"{rng.randint(-2, 9)},{rng.uniform(20, 90):.2f},{rng.choice(['monthly', 'weekly'])}"
+                          f"{',x' if rng.random() < 0.05 else ''}".encode(), output=f"{rng.random():.3f}\n".encode())
+                    for _ in range(200)]) for _ in range(4)]
+    whole = drift.profile_capture(base, [capture.parse_file(f, None) for f in files], "monthly_charges")
+    parts = [drift.profile_capture(base, [capture.parse_file(f, None)], "monthly_charges") for f in files]
+    merged = parts[0]
+    for part in parts[1:]:
+        merged.merge(part)
+    assert merged.records == whole.records == 800
+    for mine, theirs in zip(merged.inputs.columns + merged.outputs.columns, whole.inputs.columns + whole.outputs.columns):
+        assert (mine.present, mine.missing, mine.integral, mine.count, mine.negatives, mine.min, mine.max) == \
+            (theirs.present, theirs.missing, theirs.integral, theirs.count, theirs.negatives, theirs.min, theirs.max)
+        assert mine.mean == pytest.approx(theirs.mean) and mine.std_dev == pytest.approx(theirs.std_dev)
+        assert mine.categories == theirs.categories
+        if theirs.split_points is not None:
+            assert list(mine.below) == list(theirs.below) and list(mine.at_or_below) == list(theirs.at_or_below)
+    assert (merged.inputs.short, merged.inputs.long) == (whole.inputs.short, whole.inputs.long)
+    assert_same(drift.check(base, merged, "monthly_charges"), drift.check(base, whole, "monthly_charges"))

@@ -100,11 +100,29 @@ def _time(text: str, flag: str) -> dt.datetime:
 # -- comparing ----------------------------------------------------------------------------------
 
 
+@dataclass
+class Captured:
+    """The captured records profiled column by column against a baseline's split points: all that
+    the checks read. Profiles of parts of the records merge into the profile of all of them."""
+
+    records: int
+    inputs: object  # profile.Table of the baseline's input features
+    outputs: object  # profile.Table of the --prediction-feature (none without one)
+
+    def merge(self, other: Captured) -> None:
+        self.records += other.records
+        self.inputs.merge(other.inputs)
+        self.outputs.merge(other.outputs)
+
+
 def compare(base: baseline.Baseline, records_or_batches, prediction: str | None) -> Report:
     """Stream the captured records (capture.Batch or capture.Record items) through the baseline's
-    checks, FLUSH_RECORDS records at a time."""
-    from smops import profile
+    checks."""
+    return check(base, profile_capture(base, records_or_batches, prediction), prediction)
 
+
+def _features(base: baseline.Baseline, prediction: str | None):
+    """(input features, output features, split points and CDF by feature name) of a baseline."""
     features = base.features()
     names = [f.get("name") for f in features]
     if prediction and prediction not in names:
@@ -119,32 +137,44 @@ def compare(base: baseline.Baseline, records_or_batches, prediction: str | None)
         found = baseline.cdf_points(feature) if enabled and feature.get("numerical_statistics") else None
         if found:
             points[feature["name"]] = found
-    columns = {f["name"]: profile.Column(split_points=points[f["name"]][0] if f["name"] in points else None,
-                                         categories="string_statistics" in f or _domains(base, f["name"]))
-               for f in inputs + outputs}
-    input_table = profile.Table([columns[f["name"]] for f in inputs])
-    output_table = profile.Table([columns[f["name"]] for f in outputs])
-    records = 0
-    for batch in _gathered(capture.batches(records_or_batches)):
-        records += batch.records
-        input_table.add_csv(batch.inputs.text())
-        input_table.add_rows(batch.inputs.cells)
-        if outputs:
-            output_table.add_csv(batch.outputs.text())
-            output_table.add_rows(batch.outputs.cells)
-    width = input_table.width
-    counts = {"short": input_table.short, "long": input_table.long, "narrowest": input_table.narrowest}
+    return inputs, outputs, points
 
-    report = Report("", records, [], [])
-    for feature in inputs + outputs:
-        report.features.append(_check(base, feature, columns[feature["name"]], points.get(feature["name"]),
-                                      report.violations))
-    if counts["short"]:
-        _violate(report.violations, inputs[counts["narrowest"]]["name"], "missing_column_check",
-                 f"{counts['short']} captured rows have fewer columns than the baseline's {width} inputs")
-    if counts["long"]:
+
+def profile_capture(base: baseline.Baseline, records_or_batches, prediction: str | None) -> Captured:
+    """Profile the captured records, FLUSH_RECORDS at a time, as the baseline's checks need."""
+    from smops import profile
+
+    inputs, outputs, points = _features(base, prediction)
+
+    def table(features: list[dict]):
+        return profile.Table([profile.Column(split_points=points[f["name"]][0] if f["name"] in points else None,
+                                             categories="string_statistics" in f or _domains(base, f["name"]))
+                              for f in features])
+
+    captured = Captured(0, table(inputs), table(outputs))
+    for batch in _gathered(capture.batches(records_or_batches)):
+        captured.records += batch.records
+        captured.inputs.add_csv(batch.inputs.text())
+        captured.inputs.add_rows(batch.inputs.cells)
+        if outputs:
+            captured.outputs.add_csv(batch.outputs.text())
+            captured.outputs.add_rows(batch.outputs.cells)
+    return captured
+
+
+def check(base: baseline.Baseline, captured: Captured, prediction: str | None) -> Report:
+    """The baseline's checks on the captured records' profile."""
+    inputs, outputs, points = _features(base, prediction)
+    report = Report("", captured.records, [], [])
+    for feature, column in zip(inputs + outputs, captured.inputs.columns + captured.outputs.columns):
+        report.features.append(_check(base, feature, column, points.get(feature["name"]), report.violations))
+    table = captured.inputs
+    if table.short:
+        _violate(report.violations, inputs[table.narrowest]["name"], "missing_column_check",
+                 f"{table.short} captured rows have fewer columns than the baseline's {table.width} inputs")
+    if table.long:
         _violate(report.violations, inputs[-1]["name"] if inputs else "", "extra_column_check",
-                 f"{counts['long']} captured rows have more columns than the baseline's {width} inputs")
+                 f"{table.long} captured rows have more columns than the baseline's {table.width} inputs")
     return report
 
 

@@ -177,6 +177,31 @@ class Column:
             self.below += np.bincount(right, minlength=len(points) + 1)
             self.at_or_below += np.bincount(left, minlength=len(points) + 1)
 
+    def merge(self, other: Column) -> None:
+        """Add what another column of the same kind (sketch, split points) saw: counts and
+        histograms add, moments merge by Chan's formula, KLL sketches merge as they are meant to."""
+        for name in ("present", "missing", "integral", "fractional", "strings", "negatives", "other"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.count:
+            total = self.count + other.count
+            delta = other.mean - self.mean
+            self.m2 += other.m2 + delta * delta * self.count * other.count / total
+            self.mean += delta * other.count / total
+            self.count = total
+        self.total += other.total
+        self.min, self.max = min(self.min, other.min), max(self.max, other.max)
+        if self.sketch is not None:
+            self.sketch.merge(other.sketch)
+        if self.split_points is not None:
+            self.below += other.below
+            self.at_or_below += other.at_or_below
+        if self.categories is not None:
+            for value, n in other.categories.items():
+                if value in self.categories or len(self.categories) < MAX_CATEGORIES:
+                    self.categories[value] += n
+                else:
+                    self.other += n
+
     @property
     def std_dev(self) -> float:
         return float(np.sqrt(self.m2 / self.count)) if self.count else 0.0
@@ -242,6 +267,13 @@ class Table:
         self.width = len(columns)
         self.short = self.long = 0
         self.narrowest = self.width
+
+    def merge(self, other: Table) -> None:
+        for column, theirs in zip(self.columns, other.columns):
+            column.merge(theirs)
+        self.short += other.short
+        self.long += other.long
+        self.narrowest = min(self.narrowest, other.narrowest)
 
     def add_rows(self, rows: list[list[str]]) -> None:
         for row in rows:
