@@ -313,9 +313,7 @@ def parse_file(body: bytes, window: tuple[dt.datetime, dt.datetime] | None, outp
         inputs, output_payloads, times = _arrow_events(body, window is not None, outputs)
     except ValueError:  # a line pyarrow cannot read as a capture record: read line by line
         inputs, output_payloads, times = _line_events(body, outputs)
-    keep = range(len(inputs))
-    if window is not None:
-        keep = [i for i in keep if window[0] <= times[i] <= window[1]]
+    keep = range(len(inputs)) if window is None else _inside(times, window)
     if limit is not None:
         keep = keep[:limit]
     batch = Batch(records=len(keep))
@@ -365,16 +363,34 @@ def _arrow_events(body: bytes, times: bool, outputs: bool):
     return data.field("endpointInput"), output_payloads, found
 
 
-def _times(texts) -> list[dt.datetime]:
-    """inferenceTime strings as UTC datetimes, all at once (pyarrow's ISO-8601 cast), else one by one."""
+def _times(texts):
+    """inferenceTime strings as an Arrow UTC timestamp array (pyarrow's ISO-8601 cast), else (a time
+    without its zone) as a list of datetimes, one by one."""
     import pyarrow as pa
 
     if texts.null_count:
         raise ValueError("a record has no eventMetadata.inferenceTime")
     try:
-        return texts.cast(pa.timestamp("us", "UTC")).to_pylist()
+        return texts.cast(pa.timestamp("us", "UTC"))
     except pa.ArrowInvalid:
         return [_time(text) for text in texts.to_pylist()]
+
+
+def _inside(times, window: tuple[dt.datetime, dt.datetime]):
+    """The indices of the times (a list, or an Arrow timestamp array) in the window."""
+    if isinstance(times, list):
+        return [i for i, when in enumerate(times) if window[0] <= when <= window[1]]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    micros = times.cast(pa.int64())
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    start, end = ((when - epoch) // dt.timedelta(microseconds=1) for when in window)
+    bounds = pc.min_max(micros).as_py()
+    if not len(times) or (start <= bounds["min"] and bounds["max"] <= end):
+        return range(len(times))
+    inside = pc.and_(pc.greater_equal(micros, start), pc.less_equal(micros, end))
+    return [i for i, yes in enumerate(inside.to_pylist()) if yes]
 
 
 def _line_events(body: bytes, outputs: bool) -> tuple[list, list, list]:

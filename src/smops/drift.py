@@ -287,9 +287,10 @@ def run(args) -> dict[str, str]:
 
 def _compute(args) -> Report:
     begin, end = window(args.since, args.start, args.end)
-    sm = aws.client("sagemaker", args.region, args.profile)
+    # SageMaker's client only when the endpoint must be described (its model is 30 MiB of memory)
+    sm = None if args.data_capture_uri and args.baseline else aws.client("sagemaker", args.region, args.profile)
     described = None
-    if not (args.data_capture_uri and args.baseline):
+    if sm is not None:
         from smops import endpoint as endpoints
 
         described = endpoints.describe(sm, args.endpoint_name)
