@@ -243,12 +243,6 @@ def transpose(rows: list[list[str]], width: int) -> list[tuple]:
     return columns + [(None,) * len(rows)] * (width - len(columns))
 
 
-def batches(rows: Iterable[list[str]]) -> Iterable[list[list[str]]]:
-    rows = iter(rows)
-    while batch := list(itertools.islice(rows, BATCH_ROWS)):
-        yield batch
-
-
 def _numpy(numbers) -> np.ndarray:
     """The present values of an Arrow float64 array, without a copy (Array.to_numpy would import
     pandas, if installed, for 30 MiB)."""
