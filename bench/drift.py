@@ -187,6 +187,8 @@ def run(runs: int) -> dict:
                 seconds, peak, drifted = smops_drift(endpoint, env, tmp, "--max-records", str(SAMPLE))
                 results["sampled"] = {"of": size, "records": SAMPLE, "seconds": round(seconds, 1), "peak_mib": round(peak)}
                 verdict[f"smops {SAMPLE:,} sampled of {size:,}"] = verdicts(drifted)
+                print(f"drift: --max-records {SAMPLE:,} of {size:,}: {seconds:.1f} s {peak:.0f} MiB, drifted {drifted}",
+                      file=sys.stderr, flush=True)
             delete_capture(s3, endpoint)
             results[size] = {tool: {"seconds": round(median([s for s, _ in v]), 2), "peak_mib": round(max(p for _, p in v)),
                                     "runs": len(v)} for tool, v in samples.items() if v}
@@ -197,7 +199,7 @@ def run(runs: int) -> dict:
                          f"{row['least']['seconds']:.1f} s",
                          f"{evidently['seconds'] / row['smops']['seconds']:.1f}×" if evidently else "",
                          f"{row['smops']['seconds'] / row['least']['seconds']:.2f}×"])
-        clean = min(max(s for s in sizes if s <= EVIDENTLY_UP_TO), SAMPLE)
+        clean = min(max((s for s in sizes if s <= EVIDENTLY_UP_TO), default=SAMPLE), SAMPLE)
         write_capture(s3, "clean", clean, False, seed=99)
         verdict[f"smops clean {clean:,}"] = verdicts(smops_drift("clean", env, tmp)[2])
         verdict[f"Evidently clean {clean:,}"] = verdicts(other("evidently", "clean", env, reference)[2]["drifted"])
