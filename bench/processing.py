@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
-import random
 import re
 import subprocess
 import sys
@@ -28,7 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import boto3  # noqa: E402
-from drift import PER_FILE, row, write_capture  # noqa: E402
+from drift import PER_FILE, columns, csv_lines, write_capture  # noqa: E402
 
 from smops.emulator import Emulator  # noqa: E402
 
@@ -36,7 +35,6 @@ ROLE = "arn:aws:iam::123456789012:role/smops-processing"
 
 
 def main(records: int) -> None:
-    rng = random.Random(1)
     with Emulator() as emulator, tempfile.TemporaryDirectory() as tmp:
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SMOPS_", "GITHUB_"))},
                **emulator.env(), "SMOPS_POLL_SECONDS": "0.2"}
@@ -46,11 +44,13 @@ def main(records: int) -> None:
                           aws_access_key_id="testing", aws_secret_access_key="testing")
         s3.create_bucket(Bucket="bench")
         dataset = Path(tmp) / "train.csv"
-        dataset.write_text("".join(row(rng) + "\n" for _ in range(10_000)))
+        import numpy as np
+
+        dataset.write_bytes(b"\n".join(csv_lines(columns(np.random.default_rng(0), 10_000, False))) + b"\n")
         subprocess.run([sys.executable, "-m", "smops", "baseline", "--dataset", str(dataset), "--output",
                         "s3://bench/baseline", "--no-header"], env=env, check=True, capture_output=True)
         started = time.perf_counter()
-        write_capture(s3, "bench", records, rng)
+        write_capture(s3, "bench", records, True, seed=1)
         print(f"wrote {records} records in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
         command = [sys.executable, "-m", "smops", "drift", "--endpoint-name", "bench", "--data-capture-uri",
                    "s3://bench/capture", "--baseline", "s3://bench/baseline", "--since", "3h",

@@ -14,7 +14,9 @@ bench/results.json (or --json PATH). Timings belong here, never in tests. Sectio
 - commands: how fast each smops process starts and does its work against instant AWS;
 - demo: `smops demo`, the whole lifecycle, with the time of each phase;
 - act: a whole workflow run of the lifecycle on nektos/act (the real-engine tests' own runs), each
-  job's time split into setup, smops and the rest, with uv and with pip.
+  job's time split into setup, smops and the rest, with uv and with pip;
+- drift: `smops drift` over 10^4 to 10^7 captured records against Evidently and the least work, on
+  the same records (bench/drift.py).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pathlib import Path
 
 from common import ROOT, load_average  # first: it puts src/ on sys.path and names the recorder file
 
-SECTIONS = ["installs", "waits", "rebuild", "commands", "demo", "act"]
+SECTIONS = ["installs", "waits", "rebuild", "commands", "demo", "act", "drift"]
 
 
 def machine() -> dict[str, object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import datetime as dt
 import json
@@ -183,6 +184,20 @@ def test_model_monitors_files_are_read(tmp_path):
     assert list(points) == [1, 2, 3, 4, 6, 9] and total == 8
     assert list(cdf) == [0.125, 0.25, 0.375, 0.5, 0.75, 1.0]
     assert base.config("tenure")["distribution_constraints"]["comparison_method"] == "Simple"
+
+
+@pytest.mark.parametrize("location", ["statistics.json", "./statistics.json", "base/statistics.json", "base"])
+def test_a_statistics_file_reads_the_constraints_beside_it(tmp_path, monkeypatch, location):
+    """--baseline statistics.json (a bare file name) found its constraints at statistics.json/constraints.json."""
+    folder = tmp_path / "base" if location.startswith("base") else tmp_path
+    folder.mkdir(exist_ok=True)
+    for name in ("statistics.json", "constraints.json"):
+        (folder / name).write_bytes((MODEL_MONITOR / name).read_bytes())
+    monkeypatch.chdir(tmp_path)
+    args = argparse.Namespace(baseline=location, region=None, profile=None)
+    base = drift._baseline(args, None, None)
+    assert base.constraints == json.loads((MODEL_MONITOR / "constraints.json").read_text())
+    assert base.source == ("." if location.startswith(("statistics", "./")) else "base")
 
 
 def schema_of(value):

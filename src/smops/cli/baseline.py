@@ -1,4 +1,4 @@
-"""`smops baseline`: a Model Monitor baseline from a CSV dataset."""
+"""`smops baseline`: a Model Monitor baseline from a CSV or Parquet dataset."""
 
 from __future__ import annotations
 
@@ -12,16 +12,17 @@ def add(subparsers) -> None:
         subparsers,
         "baseline",
         "smops.monitor.baseline:run",
-        "profile a CSV dataset into Model Monitor's statistics.json and constraints.json",
-        "Stream a CSV dataset (the training data, as the endpoint receives it) and write a baseline\n"
-        "in Model Monitor's formats: statistics.json (per feature: type, counts, mean, std_dev, min,\n"
-        "max, a KLL sketch and 10 buckets, or categorical counts) and constraints.json\n"
+        "profile a CSV or Parquet dataset into Model Monitor's statistics.json and constraints.json",
+        "Stream a CSV or Parquet dataset (the training data, as the endpoint receives it) and write a\n"
+        "baseline in Model Monitor's formats: statistics.json (per feature: type, counts, mean,\n"
+        "std_dev, min, max, a KLL sketch and 10 buckets, or categorical counts) and constraints.json\n"
         "(completeness, non-negativity, domains, Model Monitor's default thresholds). Model Monitor\n"
         "and smops drift both read them. Outputs statistics-uri, constraints-uri, records, features.\n"
         "Needs the [monitor] extra.",
         exits={0: "written", 1: "reading the dataset or writing the baseline failed"},
     )
-    p.flag("--dataset", required=True, metavar="CSV", help="the dataset: a CSV path or s3:// URI")
+    p.flag("--dataset", required=True, metavar="DATA",
+           help="the dataset: a CSV or Parquet file, a folder of Parquet files, or the s3:// URI of either")
     p.flag("--output", required=True, metavar="LOCATION", help="folder or s3:// prefix to write the two files to")
     p.flag(
         "--header",

@@ -1,4 +1,4 @@
-"""Baselines in Model Monitor's file formats, and `smops baseline`, which computes one from a CSV.
+"""Baselines in Model Monitor's file formats, and `smops baseline`, which computes one from CSV or Parquet.
 
 `statistics.json` (per feature: inferred_type; numerical_statistics with common.num_present /
 num_missing, mean, sum, std_dev, min, max and distribution.kll {buckets, sketch}; or
@@ -13,7 +13,6 @@ the sketch holds KLL compactor levels (level h items weigh 2^h) with Deequ's par
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import os
@@ -105,6 +104,19 @@ def join(folder: str, name: str) -> str:
     return folder.rstrip("/") + "/" + name if folder.startswith("s3://") else os.path.join(folder, name)
 
 
+def folder_of(location: str) -> str:
+    """The folder a file is in: s3://b/p for s3://b/p/f, "." for a bare local file name."""
+    return location.rsplit("/", 1)[0] if location.startswith("s3://") else os.path.dirname(location) or "."
+
+
+def files(location: str) -> tuple[str, str]:
+    """(statistics.json, constraints.json) of --baseline: a folder holding both, or a statistics
+    file (any name ending .json) with constraints.json beside it."""
+    if location.endswith(".json"):
+        return location, join(folder_of(location), CONSTRAINTS)
+    return join(location, STATISTICS), join(location, CONSTRAINTS)
+
+
 def load(statistics_uri: str, constraints_uri: str | None, region=None, profile=None) -> Baseline:
     """Read a baseline; constraints are optional (then Model Monitor's defaults apply)."""
     statistics = _json(statistics_uri, region, profile, required=True)
@@ -114,7 +126,7 @@ def load(statistics_uri: str, constraints_uri: str | None, region=None, profile=
     if constraints is None:
         gha.log(f"no constraints.json next to {statistics_uri}: Model Monitor's default thresholds apply")
         constraints = {"version": 0, "features": [], "monitoring_config": MONITORING_CONFIG}
-    return Baseline(statistics, constraints, statistics_uri.rsplit("/", 1)[0])
+    return Baseline(statistics, constraints, folder_of(statistics_uri))
 
 
 def _json(location: str, region, profile, required: bool) -> dict | None:
@@ -159,21 +171,33 @@ def registered(package: dict) -> tuple[str, str | None] | None:
 
 
 def compute(rows, names: list[str]) -> Baseline:
-    """Profile the rows (an iterable of cell lists) into statistics and constraints."""
-    return summarize(*profile_rows(rows, names), names)
+    """Profile the rows into statistics and constraints: an iterable of cell lists, or of what
+    read_dataset yields (Arrow record batches with the columns in `names`' order, and lists of rows)."""
+    table, items = profile_rows(rows, names)
+    return summarize(table.columns, items, names)
 
 
 def profile_rows(rows, names: list[str]):
-    """(a column per name, the number of rows): what shards of a Processing job each compute."""
+    """(a data_profile.Table of a column per name, the number of rows): what shards of a Processing job
+    each compute, and merge (data_profile.Table.merge)."""
     from smops.monitor import data_profile
 
-    columns = [data_profile.Column(sketch_k=KLL_K) for _ in names]
+    table = data_profile.Table([data_profile.Column(sketch_k=KLL_K) for _ in names])
     items = 0
-    for batch in data_profile.batches(rows):
+    pending: list[list[str]] = []
+    for item in rows:
+        if hasattr(item, "num_rows"):
+            items += item.num_rows
+            table.add_arrays(item.columns)
+            continue
+        batch = item if item and isinstance(item[0], list) else [item]
+        pending += batch
         items += len(batch)
-        for column, values in zip(columns, data_profile.transpose(batch, len(names))):
-            column.add(values)
-    return columns, items
+        if len(pending) >= data_profile.BATCH_ROWS:
+            table.add_rows(pending)
+            pending = []
+    table.add_rows(pending)
+    return table, items
 
 
 def summarize(columns: list, items: int, names: list[str]) -> Baseline:
@@ -263,72 +287,149 @@ def cdf_points(feature: dict):
 
 
 def read_dataset(location: str, header: bool | None, region=None, profile=None):
-    """(column names, row iterator) of a CSV file or s3:// object, streamed."""
-    if location.startswith("s3://"):
-        import botocore.exceptions
+    """(column names, batches) of the training data: a CSV file or s3:// object, a Parquet file, or
+    a folder or s3:// prefix of Parquet files. The batches are Arrow record batches (the columns
+    in the names' order; CSV cells as text, null for missing) and lists of the CSV rows of another
+    width, for `compute`; they stream, so memory does not grow with the rows. S3 objects are
+    copied to a temporary folder first, removed once the batches are read (or dropped)."""
+    import tempfile
 
-        bucket, _, key = location[5:].partition("/")
+    folder = tempfile.TemporaryDirectory(prefix="smops-dataset-") if location.startswith("s3://") else None
+    try:
+        paths = _local(location, folder.name if folder else "", region, profile)
+        names, batches = _parquet(location, paths) if paths[0].endswith(".parquet") else _csv(location, paths[0], header)
+    except BaseException:
+        if folder:
+            folder.cleanup()
+        raise
+
+    def owned():
         try:
-            body = aws.client("s3", region, profile).get_object(Bucket=bucket, Key=key)["Body"]
+            yield from batches
+        finally:
+            if folder:
+                folder.cleanup()
+
+    return names, owned()
+
+
+def _local(location: str, folder: str, region, profile) -> list[str]:
+    """The local paths of the dataset: itself, the Parquet files of a folder, or copies in `folder`
+    of an S3 object or of the Parquet objects under an S3 prefix."""
+    if not location.startswith("s3://"):
+        path = Path(location)
+        if path.is_dir():
+            found = sorted(str(p) for p in path.rglob("*.parquet"))
+            if not found:
+                raise BadInput(f"--dataset {location} holds no .parquet file",
+                               "pass a CSV or Parquet file, or a folder of Parquet files")
+            return found
+        if not path.is_file():
+            raise BadInput(f"--dataset {location} not found", "pass a CSV or Parquet file or an s3:// URI")
+        return [location]
+    import botocore.exceptions
+
+    s3 = aws.client("s3", region, profile)
+    bucket, _, key = location[5:].partition("/")
+    keys = [key]
+    if not key.endswith((".parquet", ".csv")):
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key.rstrip("/") + "/")
+        keys = sorted(item["Key"] for page in pages for item in page.get("Contents", [])
+                      if item["Key"].endswith(".parquet")) or keys
+    paths = []
+    for i, name in enumerate(keys):
+        paths.append(os.path.join(folder, f"{i}-{os.path.basename(name) or 'dataset'}"))
+        try:
+            s3.download_file(bucket, name, paths[-1])
         except botocore.exceptions.ClientError as exc:
-            raise BadInput(f"cannot read --dataset {location}: {aws.error_message(exc)}", "check the URI") from None
-        lines = (line.decode("utf-8") for line in body.iter_lines())
-    else:
-        if not Path(location).is_file():
-            raise BadInput(f"--dataset {location} not found", "pass a CSV file or an s3:// URI")
-        lines = (line.rstrip("\r\n") for line in open(location, encoding="utf-8", newline=""))
-    first = next(lines, None)
-    if first is None:
-        raise BadInput(f"--dataset {location} is empty", "pass the training data as CSV")
-    second = next(lines, None)
+            raise BadInput(f"cannot read --dataset s3://{bucket}/{name}: {aws.error_message(exc)}", "check the URI") from None
+    return paths
+
+
+def _parquet(location: str, paths: list[str]):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        files = [pq.ParquetFile(path) for path in paths]
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise BadInput(f"--dataset {location} is not Parquet ({exc})", "pass Parquet files, or a CSV file") from None
+    names = files[0].schema_arrow.names
+    for path, file in zip(paths, files):
+        if file.schema_arrow.names != names:
+            raise BadInput(f"the Parquet files of --dataset {location} have different columns "
+                           f"({os.path.basename(path)}: {', '.join(file.schema_arrow.names)}; first: {', '.join(names)})",
+                           "pass a prefix of one dataset's files")
+    return names, (batch for file in files for batch in file.iter_batches(batch_size=65536, columns=names))
+
+
+def _csv(location: str, path: str, header: bool | None):
+    from smops.monitor import data_profile
+
+    with open(path, encoding="utf-8", newline="") as text:
+        first, second = text.readline().rstrip("\r\n"), text.readline().rstrip("\r\n")
+    if not first:
+        raise BadInput(f"--dataset {location} is empty", "pass the training data as CSV or Parquet")
     sample = "\n".join(filter(None, [first, second]))
     if header is None:
-        header = second is not None and csv.Sniffer().has_header(sample + "\n")
+        header = bool(second) and csv.Sniffer().has_header(sample + "\n")
     first_row = next(csv.reader([first]))
     names = [n.strip() or f"_c{i}" for i, n in enumerate(first_row)] if header else [f"_c{i}" for i in range(len(first_row))]
-    rest = ([] if header else [first]) + ([second] if second is not None else [])
 
-    def rows():
-        yield from (row for row in csv.reader(io.StringIO("\n".join(rest))) if row)
-        yield from (row for row in csv.reader(lines) if row)
+    def batches():
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
 
-    return names, rows()
+        odd: list[str] = []
+        options = data_profile.csv_options(len(names), [f"_c{i}" for i in range(len(names))], odd.append, int(header))
+        try:
+            for batch in pa_csv.open_csv(path, **options):
+                yield batch
+                if odd:
+                    yield [row for row in csv.reader(odd) if row]
+                    odd.clear()
+        except pa.ArrowInvalid as exc:
+            raise BadInput(f"--dataset {location} is not readable CSV ({exc})", "pass UTF-8 CSV, or Parquet") from None
+        if odd:
+            yield [row for row in csv.reader(odd) if row]
+
+    return names, batches()
 
 
 def run(args) -> dict[str, str]:
-    """`smops baseline`: profile a CSV dataset into statistics.json and constraints.json."""
-    sample, size, objects = args.dataset, 0, 1
-    if args.dataset.startswith("s3://") and args.engine != "local":
-        sample, size, objects = _dataset_objects(args)
-    names, rows = read_dataset(sample, args.header, args.region, args.profile)
+    """`smops baseline`: profile a CSV or Parquet dataset into statistics.json and constraints.json."""
+    from smops.monitor import processing
+
+    remote = args.dataset.startswith("s3://")
+    if args.engine == "processing" and not remote:
+        raise BadInput("--engine processing reads --dataset from S3", "upload it and pass its s3:// URI")
+    first, size, objects = _dataset_objects(args) if remote and args.engine != "local" else (args.dataset, 0, 1)
+    sharded = remote and args.engine != "local" and processing.wanted(args, size // processing.RECORD_BYTES)
+    if objects > 1 and not sharded and not first.endswith(".parquet"):
+        raise BadInput(f"--dataset {args.dataset} holds {objects} objects; one runner reads one CSV",
+                       "pass one object, a prefix of Parquet files, or --engine processing to read them all")
+    # the column names from the first object when the rows are read elsewhere (or not at all)
+    names, batches = read_dataset(first if sharded or args.dry_run else args.dataset, args.header, args.region,
+                                  args.profile)
     label = column_index(args.label_column, names, "--label-column") if args.label_column else None
     order = None
     if label is not None:
         order = [i for i in range(len(names)) if i != label] + [label]
         names = [names[i] for i in order]
-        rows = ([row[i] if i < len(row) else "" for i in order] for row in rows)
+        batches = (reordered(batch, order) for batch in batches)
     gha.log(f"profiling {args.dataset}: {len(names)} columns ({', '.join(names[:12])}{'…' if len(names) > 12 else ''})")
-    from smops.monitor import processing
-
-    hours = None
-    if args.engine != "local" and args.dataset.startswith("s3://"):
-        if processing.wanted(args, size // processing.RECORD_BYTES):
-            if args.dry_run:
-                gha.log(f"dry run: {processing.estimate(args, size // processing.RECORD_BYTES, objects)}")
-                return {}
-            header = names != [f"_c{i}" for i in range(len(names))]
-            columns, items, hours = processing.baseline(args, names, header, order)
-            baseline = summarize(columns, items, names)
-    elif args.engine == "processing":
-        raise BadInput("--engine processing reads --dataset from S3", "upload it and pass its s3:// URI")
-    if hours is None and args.dry_run:
-        gha.log(f"dry run: one process on this runner would profile {args.dataset}")
+    if args.dry_run:
+        what = processing.estimate(args, size // processing.RECORD_BYTES, objects) if sharded else \
+            f"one process on this runner would profile {args.dataset}"
+        gha.log(f"dry run: {what}")
         return {}
-    if hours is None:
-        if sample != args.dataset:
-            raise BadInput(f"--dataset {args.dataset} holds {objects} objects; one runner reads one CSV",
-                           "pass one object, or --engine processing to read them all")
-        baseline = compute(rows, names)
+    hours = None
+    if sharded:
+        header = names != [f"_c{i}" for i in range(len(names))]
+        table, items, hours = _on_processing(args, names, header, order)
+        baseline = summarize(table.columns, items, names)
+    else:
+        baseline = compute(batches, names)
     items = baseline.statistics["dataset"]["item_count"]
     if not items:
         raise BadInput(f"--dataset {args.dataset} has no rows", "pass the training data as CSV")
@@ -361,6 +462,14 @@ def _dataset_objects(args) -> tuple[str, int, int]:
     return (args.dataset if keys == [prefix] else f"s3://{bucket}/{min(keys)}"), size, len(keys)
 
 
+def reordered(batch, order: list[int]):
+    """A batch with its columns in this order: an Arrow record batch, or rows (a short row's absent
+    cells become missing)."""
+    if hasattr(batch, "num_rows"):
+        return batch.select(order)
+    return [[row[i] if i < len(row) else "" for i in order] for row in batch]
+
+
 def column_index(spec: str, names: list[str], flag: str) -> int:
     if spec in names:
         return names.index(spec)
@@ -375,3 +484,18 @@ def _summary(feature: dict) -> str:
         return f"mean {numbers['mean']:.4g}, min {numbers['min']:.4g}, max {numbers['max']:.4g}"
     buckets = feature["string_statistics"]["distribution"]["categorical"]["buckets"]
     return ", ".join(f"{b['value']} ({b['count']})" for b in buckets[:5])
+
+
+def _on_processing(args, names: list[str], header: bool, order: list[int] | None):
+    """Profile --dataset (every object under it, sharded) on Processing: (a data_profile.Table of every
+    instance's, rows, instance-hours)."""
+    from smops.monitor import data_profile, processing
+
+    table, items = profile_rows([], names)
+    bucket, _ = processing.split(args.dataset.rstrip("/") + "/x")
+    partials = processing.run(args, "baseline", args.dataset, {"S3Uri": args.dataset, "S3DataType": "S3Prefix"},
+                              {"names": names, "header": header, "order": order}, f"s3://{bucket}/smops-processing")
+    for partial in partials:
+        table.merge(data_profile.load_table(partial["table"]))
+        items += partial["records"]
+    return table, items, partials[0]["instance_hours"]

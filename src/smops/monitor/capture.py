@@ -10,22 +10,29 @@ SageMaker writes what a real-time endpoint with DataCaptureConfig receives and a
      "eventVersion": "0"}
 
 `encoding` is CSV or JSON when the content type is in CaptureContentTypeHeader's CsvContentTypes or
-JsonContentTypes, else BASE64 (the default with no header configured). Reading streams: one S3
-object at a time, line by line, so memory does not grow with the number of records. Standard
-library only: the emulator writes with it and the drift check reads with it.
+JsonContentTypes, else BASE64 (the default with no header configured). Writing uses the standard
+library only (the emulator captures with it). Reading goes a file at a time (`read_batches`): a
+small pool of threads fetches the next few S3 objects while one is parsed, so memory is bounded by
+the pool, not the number of records; pyarrow's JSON reader parses a whole file at once, and the
+CSV payloads of its records are decoded and joined into one CSV text for the profiler to parse in
+one go. A payload that is not plain CSV goes through `rows` (the record-by-record reader).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import random
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from smops.errors import BadInput
 
@@ -116,11 +123,6 @@ def hour_prefixes(prefix: str, endpoint: str, variant: str, start: dt.datetime, 
     return folders
 
 
-def list_files(s3, uri: str, endpoint: str, variants: Iterable[str], start: dt.datetime, end: dt.datetime) -> list[str]:
-    """Keys of the capture files in the window, in time order (the key names the hour and minute)."""
-    return [item["Key"] for item in list_objects(s3, uri, endpoint, variants, start, end)]
-
-
 def list_objects(s3, uri: str, endpoint: str, variants: Iterable[str], start: dt.datetime, end: dt.datetime) -> list[dict]:
     """The capture files in the window as ListObjectsV2 lists them (Key, Size, ...), in time order."""
     bucket, prefix = split_uri(uri)
@@ -143,7 +145,109 @@ def variants_of(s3, uri: str, endpoint: str) -> list[str]:
     return found
 
 
-def read(
+def sample_order(keys: list[str], max_records: int | None, seed: int) -> list[str]:
+    """With max_records, the files in a random (seeded) order: a sample spread over the window that
+    costs only what it reads. Without, as listed (time order)."""
+    if max_records is None:
+        return keys
+    keys = list(keys)
+    random.Random(seed).shuffle(keys)
+    return keys
+
+
+# How many S3 objects are fetched ahead of the one being parsed: enough to hide S3's latency behind
+# parsing, few enough that memory stays a handful of capture files (about 0.5 MB each).
+FETCH_AHEAD = 4
+
+
+def fetch(s3, bucket: str, keys: Iterable[str], ahead: int = FETCH_AHEAD) -> Iterator[tuple[str, bytes]]:
+    """(key, body) of each object, in order, while a pool of `ahead` threads fetches the next ones."""
+    def get(key: str) -> tuple[str, bytes]:
+        return key, s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    keys = iter(keys)
+    with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="capture-fetch") as pool:
+        pending = deque(pool.submit(get, key) for key in itertools.islice(keys, ahead))
+        while pending:
+            done = pending.popleft().result()
+            pending.extend(pool.submit(get, key) for key in itertools.islice(keys, 1))
+            yield done
+
+
+@dataclass
+class Rows:
+    """The rows of one side (the endpoint's input or output) of many records: the plain CSV payloads
+    as one text (`csv`, each payload ending with a newline, for the profiler to parse at once), and
+    the rows of every other payload as cells (`cells`)."""
+
+    csv: list[bytes] = field(default_factory=list)
+    cells: list[list[str]] = field(default_factory=list)
+
+    def add(self, payload) -> None:
+        """One captured payload: plain CSV to `csv`, anything else through `rows` to `cells`."""
+        data = _plain_csv(payload)
+        if data is None:
+            self.cells += rows(payload)
+        elif data.strip():
+            self.csv.append(data if data.endswith(b"\n") else data + b"\n")
+
+    def add_all(self, payloads) -> None:
+        """Many payloads: a list of them, or an Arrow struct array (a file's), joined at once when all
+        are plain CSV."""
+        joined = None if isinstance(payloads, list) else _joined_csv(payloads)
+        if joined is not None:
+            self.csv.append(joined)
+            return
+        for payload in payloads if isinstance(payloads, list) else payloads.to_pylist():
+            self.add(payload)
+
+    def extend(self, other: Rows) -> None:
+        self.csv += other.csv
+        self.cells += other.cells
+
+    def text(self) -> bytes:
+        return b"".join(self.csv)
+
+
+@dataclass
+class Batch:
+    """The records of one capture file (or of a few Records) that fell in the window."""
+
+    records: int = 0
+    inputs: Rows = field(default_factory=Rows)
+    outputs: Rows = field(default_factory=Rows)
+
+    def extend(self, other: Batch) -> None:
+        self.records += other.records
+        self.inputs.extend(other.inputs)
+        self.outputs.extend(other.outputs)
+
+    @classmethod
+    def of(cls, records: Iterable[Record]) -> Batch:
+        batch = cls()
+        for captured in records:
+            batch.records += 1
+            batch.inputs.cells += captured.inputs
+            batch.outputs.cells += captured.outputs
+        return batch
+
+
+def batches(items: Iterable[Record | Batch], size: int = 4096) -> Iterator[Batch]:
+    """Batches as they come, and Records (the record-by-record reader's) gathered `size` at a time."""
+    pending: list[Record] = []
+    for item in items:
+        if isinstance(item, Batch):
+            yield item
+            continue
+        pending.append(item)
+        if len(pending) >= size:
+            yield Batch.of(pending)
+            pending = []
+    if pending:
+        yield Batch.of(pending)
+
+
+def read_batches(
     s3,
     bucket: str,
     keys: list[str],
@@ -151,42 +255,222 @@ def read(
     end: dt.datetime,
     max_records: int | None = None,
     seed: int = 0,
-) -> Iterator[Record]:
-    """Stream the records of these files that fall in [start, end]. With max_records, files are
-    read in a random (seeded) order until that many records were read: a sample spread over the
-    window that costs only what it reads."""
-    if max_records is not None:
-        keys = list(keys)
-        random.Random(seed).shuffle(keys)
+    outputs: bool = True,
+) -> Iterator[Batch]:
+    """The records of these files that fall in [start, end], a Batch per file: what `read` reads,
+    without a Python object per record. `outputs=False` leaves the endpoint's outputs unread."""
     count = 0
-    for key in keys:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-        for line in body.iter_lines():
-            if not line.strip():
-                continue
-            captured = parse(line)
-            if not start <= captured.time <= end:
-                continue
-            yield captured
-            count += 1
-            if max_records is not None and count >= max_records:
-                return
+    for key, body in fetch(s3, bucket, sample_order(keys, max_records, seed)):
+        limit = None if max_records is None else max_records - count
+        batch = parse_file(body, None if inside(key, start, end) else (start, end), outputs, limit)
+        count += batch.records
+        yield batch
+        if max_records is not None and count >= max_records:
+            return
+
+
+def inside(key: str, start: dt.datetime, end: dt.datetime) -> bool:
+    """Whether every record of this file is inside the window by its key alone: SageMaker files a
+    record under the hour (yyyy/mm/dd/hh) it was captured in, so a file whose whole hour is in the
+    window needs no look at its records' times."""
+    try:
+        hour = dt.datetime.strptime("/".join(key.rsplit("/", 5)[-5:-1]), "%Y/%m/%d/%H").replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        return False
+    return start <= hour and hour + dt.timedelta(hours=1) <= end
+
+
+def parse_file(body: bytes, window: tuple[dt.datetime, dt.datetime] | None, outputs: bool = True,
+               limit: int | None = None) -> Batch:
+    """A capture file's records in the window (None: all of them), the first `limit` of them."""
+    try:
+        inputs, output_payloads, times = _arrow_events(body, window is not None, outputs)
+    except ValueError:  # a line pyarrow cannot read as a capture record: read line by line
+        inputs, output_payloads, times = _line_events(body, outputs)
+    keep = range(len(inputs)) if window is None else _inside(times, window)
+    if limit is not None:
+        keep = keep[:limit]
+    batch = Batch(records=len(keep))
+    batch.inputs.add_all(_take(inputs, keep))
+    if outputs:
+        batch.outputs.add_all(_take(output_payloads, keep))
+    return batch
+
+
+def _take(payloads, keep):
+    if len(keep) == len(payloads):
+        return payloads
+    if not keep:
+        return []
+    return [payloads[i] for i in keep] if isinstance(payloads, list) else payloads.take(list(keep))
+
+
+def _schema(times: bool, outputs: bool):
+    import pyarrow as pa
+
+    payload = pa.struct([(name, pa.string()) for name in ("observedContentType", "data", "encoding")])
+    data = [("endpointInput", payload)] + ([("endpointOutput", payload)] if outputs else [])
+    fields = [("captureData", pa.struct(data))]
+    if times:
+        fields.append(("eventMetadata", pa.struct([("inferenceTime", pa.string())])))
+    return pa.schema(fields)
+
+
+def _arrow_events(body: bytes, times: bool, outputs: bool):
+    """(input payloads, output payloads, times) of a file, the payloads as Arrow struct arrays,
+    parsed by pyarrow's JSON reader, which reads only the fields asked for. ValueError when a line
+    is not a capture record."""
+    import pyarrow as pa
+    import pyarrow.json as pa_json
+
+    try:
+        table = pa_json.read_json(pa.py_buffer(body), read_options=pa_json.ReadOptions(use_threads=False),
+                                  parse_options=pa_json.ParseOptions(
+            explicit_schema=_schema(times, outputs), unexpected_field_behavior="ignore"))
+    except pa.ArrowInvalid as exc:
+        raise ValueError(str(exc)) from None
+    data = table.column("captureData").combine_chunks()
+    if data.null_count:
+        raise ValueError("a record has no captureData")
+    output_payloads = data.field("endpointOutput") if outputs else None
+    found = _times(table.column("eventMetadata").combine_chunks().field("inferenceTime")) if times else []
+    return data.field("endpointInput"), output_payloads, found
+
+
+def _times(texts):
+    """inferenceTime strings as an Arrow UTC timestamp array (pyarrow's ISO-8601 cast), else (a time
+    without its zone) as a list of datetimes, one by one."""
+    import pyarrow as pa
+
+    if texts.null_count:
+        raise ValueError("a record has no eventMetadata.inferenceTime")
+    try:
+        return texts.cast(pa.timestamp("us", "UTC"))
+    except pa.ArrowInvalid:
+        return [_time(text) for text in texts.to_pylist()]
+
+
+def _inside(times, window: tuple[dt.datetime, dt.datetime]):
+    """The indices of the times (a list, or an Arrow timestamp array) in the window."""
+    if isinstance(times, list):
+        return [i for i, when in enumerate(times) if window[0] <= when <= window[1]]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    micros = times.cast(pa.int64())
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    start, end = ((when - epoch) // dt.timedelta(microseconds=1) for when in window)
+    bounds = pc.min_max(micros).as_py()
+    if not len(times) or (start <= bounds["min"] and bounds["max"] <= end):
+        return range(len(times))
+    inside = pc.and_(pc.greater_equal(micros, start), pc.less_equal(micros, end))
+    return [i for i, yes in enumerate(inside.to_pylist()) if yes]
+
+
+def _line_events(body: bytes, outputs: bool) -> tuple[list, list, list]:
+    inputs, output_payloads, found = [], [], []
+    for line in body.splitlines():
+        if line.strip():
+            event, when = _event(line)
+            inputs.append(event["captureData"].get("endpointInput"))
+            output_payloads.append(event["captureData"].get("endpointOutput") if outputs else None)
+            found.append(when)
+    return inputs, output_payloads, found
+
+
+def _joined_csv(payloads) -> bytes | None:
+    """The CSV text of many payloads (an Arrow struct array) when all are CSV captured with the same
+    encoding and hold no quote; None otherwise."""
+    if not len(payloads) or payloads.null_count or payloads.field("data").null_count:
+        return None
+    if any(media_type(t) not in CSV_TYPES for t in payloads.field("observedContentType").unique().to_pylist()):
+        return None
+    encodings = payloads.field("encoding").unique().to_pylist()
+    data = payloads.field("data")
+    if encodings == ["CSV"]:
+        text = "\n".join(data.to_pylist()).encode("utf-8") + b"\n"
+    elif encodings == ["BASE64"]:
+        text = _base64_lines(data)
+    else:
+        return None
+    return None if text is None or b'"' in text or b"\r" in text else text
+
+
+def _base64_lines(data) -> bytes | None:
+    """Each BASE64 string of an Arrow string array decoded, followed by a newline, at once with
+    numpy (each string's length being a multiple of 4, its quads align with the whole's). None when
+    any string is not plain padded BASE64 (then each is decoded alone)."""
+    import numpy as np
+
+    table = np.full(256, 255, dtype=np.uint8)
+    table[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", np.uint8)] = np.arange(65)
+    offsets = np.frombuffer(data.buffers()[1], dtype=np.int32)[data.offset:data.offset + len(data) + 1]
+    lengths = np.diff(offsets)
+    if (lengths % 4).any():
+        return None
+    chars = np.frombuffer(data.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    codes = table[chars].reshape(-1, 4)
+    if (codes == 255).any():
+        return None
+    pads = codes == 64
+    ends = np.cumsum(lengths // 4)  # the quad after each string's last
+    last = np.zeros(len(codes), dtype=bool)
+    last[ends[lengths > 0] - 1] = True
+    if pads[:, :2].any() or (pads[:, 2] & ~pads[:, 3]).any() or (pads.any(axis=1) & ~last).any():
+        return None
+    q = np.where(pads, 0, codes).astype(np.uint8)
+    decoded = np.empty((len(q), 3), dtype=np.uint8)
+    decoded[:, 0] = (q[:, 0] << 2) | (q[:, 1] >> 4)
+    decoded[:, 1] = ((q[:, 1] & 15) << 4) | (q[:, 2] >> 2)
+    decoded[:, 2] = ((q[:, 2] & 3) << 6) | q[:, 3]
+    keep = np.ones((len(q), 3), dtype=bool)
+    keep[:, 1:] = ~pads[:, 2:]
+    at = ends * 3
+    flat = np.insert(decoded.reshape(-1), at, ord("\n"))
+    return flat[np.insert(keep.reshape(-1), at, True)].tobytes()
+
+
+def _plain_csv(payload) -> bytes | None:
+    """The bytes of a payload that is CSV, captured as CSV or BASE64, with no quote (so that joined
+    with others it parses as it would alone); None for anything else."""
+    if not isinstance(payload, dict) or media_type(payload.get("observedContentType")) not in CSV_TYPES:
+        return None
+    text = payload.get("data") or ""
+    if not isinstance(text, str):
+        return None
+    encoding = payload.get("encoding")
+    try:
+        data = binascii.a2b_base64(text) if encoding == "BASE64" else text.encode("utf-8") if encoding == "CSV" else None
+    except (binascii.Error, UnicodeEncodeError):
+        return None
+    return None if data is None or b'"' in data or b"\r" in data else data
 
 
 def parse(line: bytes | str) -> Record:
     """One JSON line → Record; a line that is not a capture record raises BadInput."""
+    event, when = _event(line)
+    data = event["captureData"]
+    return Record(when, rows(data.get("endpointInput")), rows(data.get("endpointOutput")))
+
+
+def _event(line: bytes | str) -> tuple[dict, dt.datetime]:
+    """A capture record's JSON and its inference time; BadInput when the line is not one."""
     try:
         event = json.loads(line)
-        data = event["captureData"]
-        when = dt.datetime.fromisoformat(event["eventMetadata"]["inferenceTime"].replace("Z", "+00:00"))
+        if not isinstance(event["captureData"], dict):
+            raise TypeError("captureData is not an object")
+        when = _time(event["eventMetadata"]["inferenceTime"])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BadInput(
             f"not a SageMaker data capture record ({type(exc).__name__}: {exc}): {str(line)[:120]!r}",
             "point --data-capture-uri at the endpoint's DataCaptureConfig DestinationS3Uri",
         ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return Record(when, rows(data.get("endpointInput")), rows(data.get("endpointOutput")))
+    return event, when
+
+
+def _time(text: str) -> dt.datetime:
+    when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
 def rows(payload: dict | None) -> list[list[str]]:
@@ -195,7 +479,10 @@ def rows(payload: dict | None) -> list[list[str]]:
         return []
     text = payload.get("data") or ""
     if payload.get("encoding") == "BASE64":
-        text = base64.b64decode(text).decode("utf-8", errors="replace")
+        try:
+            text = base64.b64decode(text).decode("utf-8", errors="replace")
+        except binascii.Error:
+            return [["<unparsed>"]]
     kind = media_type(payload.get("observedContentType"))
     if payload.get("encoding") == "JSON" or kind in JSON_TYPES or (kind not in CSV_TYPES and text[:1] in "[{"):
         try:

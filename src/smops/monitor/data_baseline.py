@@ -91,7 +91,8 @@ def training_data(sm, step_list: list[dict]) -> str | None:
 
 
 def _dataset(s3, location: str, args):
-    """(feature names, rows) of every CSV object under the location, the label column left out."""
+    """(feature names, batches as baseline.read_dataset yields them) of every CSV or Parquet object
+    under the location, the label column left out."""
     bucket, key = capture.split_uri(location)
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
     keys = [item["Key"] for page in pages for item in page.get("Contents") or [] if not item["Key"].endswith("/")]
@@ -107,4 +108,5 @@ def _dataset(s3, location: str, args):
     features = names[:index] + names[index + 1:]
     if names == [f"_c{i}" for i in range(len(names))]:  # no header: number the features as requests carry them
         features = [f"_c{i}" for i in range(len(features))]
-    return features, (row[:index] + row[index + 1:] for row in rows)
+    keep = [i for i in range(len(names)) if i != index]
+    return features, (baseline.reordered(batch, keep) for batch in rows)

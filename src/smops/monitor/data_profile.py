@@ -1,22 +1,26 @@
 """A streaming profile of tabular data, column by column, in memory that does not grow with the rows.
 
-Feed it batches of rows (lists of cells as text); each column keeps counts (present, missing, by
-type), numeric moments (merged per batch with Chan's parallel formula), its smallest value, and
-what the caller asks for: a KLL quantile sketch (Apache DataSketches, the sketch Model Monitor's
-Deequ uses) to write a baseline, the counts at fixed split points to compare with one, and value
-counts for categorical columns (bounded). Types are inferred as Model Monitor names them:
-Integral ("3", "-7"), Fractional ("3.0", "1e-3"), String (anything else).
+Feed it batches: a CSV text parsed at once by pyarrow (`Table.add_csv`), Arrow arrays (from
+Parquet), or rows of cells (`Table.add_rows`, for what is not plain CSV). Each column keeps counts
+(present, missing, by type), numeric moments (merged per batch with Chan's parallel formula), its
+smallest value, and what the caller asks for: a KLL quantile sketch (Apache DataSketches, the sketch
+Model Monitor's Deequ uses) to write a baseline, the counts at fixed split points to compare with
+one, and value counts for categorical columns (bounded). Types are inferred as Model Monitor names
+them: Integral ("3", "-7"), Fractional ("3.0", "1e-3"), String (anything else). A batch of a column
+whose cells all read as numbers is profiled with array operations; any other goes cell by cell.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
 
-MISSING = {"", "nan", "NaN", "null", "None"}
+MISSING = {"", "nan", "NaN", "null", "None"}  # after stripping blanks
 MAX_CATEGORIES = 1000  # distinct values counted per column; more are only counted as "other"
 BATCH_ROWS = 4096
 
@@ -87,6 +91,68 @@ class Column:
                 else:
                     self.other += n
 
+    def add_array(self, array) -> None:
+        """A batch of cells as an Arrow array: text (null for missing), or numbers typed by the file."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
+            integers = pa.types.is_integer(array.type)
+            array = array.cast(pa.float64())
+            if not integers:
+                array = pc.if_else(pc.is_nan(array), None, array)  # NaN is missing, as "nan" is in text
+            present = len(array) - array.null_count
+            self.missing += array.null_count
+            self.present += present
+            if integers:
+                self.integral += present
+            else:
+                self.fractional += present
+            values = _numpy(array)
+            self._numbers(values[np.isfinite(values)])
+            return
+        if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+            array = array.cast(pa.string())
+        self._text(array)
+
+    def _text(self, texts) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:  # every present cell a number (whitespace would fail the cast: Column.add strips it)
+            numbers = texts.cast(pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            self.add(texts.to_pylist())
+            return
+        present = texts.drop_null()
+        self.missing += texts.null_count
+        self.present += len(present)
+        integral = pc.sum(pc.ascii_is_decimal(pc.utf8_ltrim(present, characters="+-"))).as_py() or 0
+        self.integral += integral
+        self.fractional += len(present) - integral
+        values = _numpy(numbers)
+        self._numbers(values[np.isfinite(values)])
+        if self.categories is not None and len(present):
+            self._count(present)
+
+    def _count(self, texts) -> None:
+        """Value counts of present cells, as `add` counts them, without a Python object per cell once
+        MAX_CATEGORIES values are known."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if len(self.categories) >= MAX_CATEGORIES:
+            known = pc.is_in(texts, value_set=pa.array(list(self.categories), pa.string()))
+            inside = texts.filter(known)
+            self.other += len(texts) - len(inside)
+            texts = inside
+        counts = pc.value_counts(texts)
+        for value, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+            if value in self.categories or len(self.categories) < MAX_CATEGORIES:
+                self.categories[value] += n
+            else:
+                self.other += n
+
     def _numbers(self, values: np.ndarray) -> None:
         if not values.size:
             return
@@ -105,8 +171,36 @@ class Column:
             self.sketch.update(values)
         if self.split_points is not None:
             points = self.split_points
-            self.below += np.bincount(np.searchsorted(points, values, "right"), minlength=len(points) + 1)
-            self.at_or_below += np.bincount(np.searchsorted(points, values, "left"), minlength=len(points) + 1)
+            right = np.searchsorted(points, values, "right")
+            # "left" differs from "right" only for a value equal to a point: one search, not two
+            left = right - ((right > 0) & (points[np.maximum(right - 1, 0)] == values))
+            self.below += np.bincount(right, minlength=len(points) + 1)
+            self.at_or_below += np.bincount(left, minlength=len(points) + 1)
+
+    def merge(self, other: Column) -> None:
+        """Add what another column of the same kind (sketch, split points) saw: counts and
+        histograms add, moments merge by Chan's formula, KLL sketches merge as they are meant to."""
+        for name in ("present", "missing", "integral", "fractional", "strings", "negatives", "other"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.count:
+            total = self.count + other.count
+            delta = other.mean - self.mean
+            self.m2 += other.m2 + delta * delta * self.count * other.count / total
+            self.mean += delta * other.count / total
+            self.count = total
+        self.total += other.total
+        self.min, self.max = min(self.min, other.min), max(self.max, other.max)
+        if self.sketch is not None:
+            self.sketch.merge(other.sketch)
+        if self.split_points is not None:
+            self.below += other.below
+            self.at_or_below += other.at_or_below
+        if self.categories is not None:
+            for value, n in other.categories.items():
+                if value in self.categories or len(self.categories) < MAX_CATEGORIES:
+                    self.categories[value] += n
+                else:
+                    self.other += n
 
     @property
     def std_dev(self) -> float:
@@ -153,23 +247,107 @@ def transpose(rows: list[list[str]], width: int) -> list[tuple]:
     return columns + [(None,) * len(rows)] * (width - len(columns))
 
 
-def batches(rows: Iterable[list[str]]) -> Iterable[list[list[str]]]:
-    rows = iter(rows)
-    while batch := list(itertools.islice(rows, BATCH_ROWS)):
-        yield batch
+def _numpy(numbers) -> np.ndarray:
+    """The present values of an Arrow float64 array, without a copy (Array.to_numpy would import
+    pandas, if installed, for 30 MiB)."""
+    numbers = numbers.drop_null() if numbers.null_count else numbers
+    if not len(numbers):
+        return np.empty(0)
+    return np.frombuffer(numbers.buffers()[1], dtype=np.float64, count=len(numbers), offset=numbers.offset * 8)
+
+
+class Table:
+    """Columns profiled together, and how many rows had fewer or more cells than there are columns
+    (the narrowest row's width too)."""
+
+    def __init__(self, columns: list[Column]):
+        self.columns = columns
+        self.width = len(columns)
+        self.short = self.long = 0
+        self.narrowest = self.width
+
+    def merge(self, other: Table) -> None:
+        for column, theirs in zip(self.columns, other.columns):
+            column.merge(theirs)
+        self.short += other.short
+        self.long += other.long
+        self.narrowest = min(self.narrowest, other.narrowest)
+
+    def add_rows(self, rows: list[list[str]]) -> None:
+        for row in rows:
+            self.short += len(row) < self.width
+            self.long += len(row) > self.width
+            self.narrowest = min(self.narrowest, len(row))
+        for start in range(0, len(rows), BATCH_ROWS):
+            for column, cells in zip(self.columns, transpose(rows[start:start + BATCH_ROWS], self.width)):
+                column.add(cells)
+
+    def add_arrays(self, arrays) -> None:
+        for column, array in zip(self.columns, arrays):
+            column.add_array(array)
+
+    def add_csv(self, text: bytes) -> None:
+        """CSV text (no header) parsed at once: rows of the table's width as Arrow columns, and the
+        rows of any other width cell by cell."""
+        if not text:
+            return
+        if not self.width:  # nothing to profile, only rows to count
+            self.add_rows([row for row in csv.reader(io.StringIO(text.decode("utf-8", errors="replace"))) if row])
+            return
+        odd: list[str] = []
+        try:
+            table = read_csv(io.BytesIO(text), self.width, odd.append)
+        except ValueError:  # e.g. text that is not UTF-8: cell by cell, as the record reader would
+            self.add_rows([row for row in csv.reader(io.StringIO(text.decode("utf-8", errors="replace"))) if row])
+            return
+        self.add_arrays(column.combine_chunks() for column in table.columns)
+        if odd:
+            self.add_rows([row for row in csv.reader(odd) if row])
+
+
+def csv_options(width: int, names: list[str] | None = None, on_odd_row=None, skip_rows: int = 0) -> dict:
+    """pyarrow.csv options that read every cell as text, MISSING as null, and hand each row of
+    another width to `on_odd_row` (its text) instead of failing."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    names = names or [f"_c{i}" for i in range(width)]
+
+    def odd(row) -> str:
+        if on_odd_row is not None:
+            on_odd_row(row.text)
+        return "skip"
+
+    return {
+        "read_options": pa_csv.ReadOptions(column_names=names, skip_rows=skip_rows, block_size=1 << 22, use_threads=False),
+        "parse_options": pa_csv.ParseOptions(invalid_row_handler=odd),
+        "convert_options": pa_csv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 null_values=sorted(MISSING), strings_can_be_null=True),
+    }
+
+
+def read_csv(source, width: int, on_odd_row=None):
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    try:
+        return pa_csv.read_csv(source, **csv_options(width, on_odd_row=on_odd_row))
+    except pa.ArrowInvalid as exc:
+        raise ValueError(str(exc)) from None
 
 
 # -- partial profiles: what one shard of a Processing job hands back -----------------------------
 
+COUNTS = ("present", "missing", "integral", "fractional", "strings", "count", "mean", "m2", "total", "negatives", "other")
+
 
 def dump(column: Column) -> dict:
     """A column's whole state as JSON, the KLL sketch in DataSketches' own binary format (base64),
-    so that `load` on another machine gives a column that merges exactly as this one would."""
+    so that `load` on another machine gives a column that merges (Column.merge) exactly as this one
+    would."""
     import base64
 
-    state = {name: getattr(column, name) for name in
-             ("present", "missing", "integral", "fractional", "strings", "count", "mean", "m2", "total",
-              "negatives", "other")}
+    state = {name: getattr(column, name) for name in COUNTS}
     state["min"] = column.min if column.count else None
     state["max"] = column.max if column.count else None
     state["sketch"] = base64.b64encode(column.sketch.serialize()).decode() if column.sketch is not None else None
@@ -186,8 +364,7 @@ def load(state: dict) -> Column:
     points = state.get("split_points")
     column = Column(split_points=np.asarray(points, dtype=np.float64) if points is not None else None,
                     categories=state.get("categories") is not None)
-    for name in ("present", "missing", "integral", "fractional", "strings", "count", "mean", "m2", "total",
-                 "negatives", "other"):
+    for name in COUNTS:
         setattr(column, name, state[name])
     if state["count"]:
         column.min, column.max = state["min"], state["max"]
@@ -203,27 +380,13 @@ def load(state: dict) -> Column:
     return column
 
 
-def merge(into: Column, other: Column) -> None:
-    """Add `other`'s values to `into`: counts and histograms add, moments combine with Chan's
-    formula, sketches merge (KLL's merge keeps its error bound), categories add up to
-    MAX_CATEGORIES distinct values and count the rest as "other"."""
-    for name in ("present", "missing", "integral", "fractional", "strings", "total", "negatives", "other"):
-        setattr(into, name, getattr(into, name) + getattr(other, name))
-    if other.count:
-        total = into.count + other.count
-        delta = other.mean - into.mean
-        into.m2 += other.m2 + delta * delta * into.count * other.count / total
-        into.mean += delta * other.count / total
-        into.count = total
-        into.min, into.max = min(into.min, other.min), max(into.max, other.max)
-    if into.sketch is not None and other.sketch is not None:
-        into.sketch.merge(other.sketch)
-    if into.split_points is not None and other.split_points is not None:
-        into.below += other.below
-        into.at_or_below += other.at_or_below
-    if into.categories is not None and other.categories is not None:
-        for value, n in other.categories.items():
-            if value in into.categories or len(into.categories) < MAX_CATEGORIES:
-                into.categories[value] += n
-            else:
-                into.other += n
+def dump_table(table: Table) -> dict:
+    """A table's columns (`dump`) and row-width counts as JSON."""
+    return {"columns": [dump(column) for column in table.columns], "short": table.short, "long": table.long,
+            "narrowest": table.narrowest}
+
+
+def load_table(state: dict) -> Table:
+    table = Table([load(column) for column in state["columns"]])
+    table.short, table.long, table.narrowest = state["short"], state["long"], state["narrowest"]
+    return table

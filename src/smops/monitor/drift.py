@@ -25,66 +25,19 @@ import datetime as dt
 import json
 import math
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from smops import aws, gha
 from smops.errors import BadInput, RemoteFailure
 from smops.monitor import baseline, capture
+from smops.monitor.report import Distributions, Feature, Report
 
 C_ALPHA = 1.8  # Deequ's default c(alpha), for the Robust distance
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhd])$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 BAR_WIDTH = 20
-
-
-@dataclass
-class Distributions:
-    """A feature's baseline and captured distributions, as the HTML report draws them
-    (smops.monitor.drift_html): a numeric feature's two CDFs at the baseline sketch's split points and the
-    captured range; a categorical feature's value counts."""
-
-    points: Any = None  # numpy array: the baseline's split points
-    baseline_cdf: Any = None
-    now_cdf: Any = None
-    now_range: tuple[float, float] | None = None
-    sizes: tuple[float, int] | None = None  # values in the baseline's sketch, values captured
-    baseline_counts: dict[str, float] = field(default_factory=dict)
-    now_counts: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class Feature:
-    """One row of the report."""
-
-    name: str
-    baseline: str
-    now: str
-    distance: float | None = None
-    threshold: float | None = None
-    checks: list[str] = field(default_factory=list)
-    distributions: Distributions | None = None
-
-    @property
-    def drifted(self) -> bool:
-        return "baseline_drift_check" in self.checks
-
-
-@dataclass
-class Report:
-    what: str  # where the verdict comes from, for the summary
-    records: int
-    features: list[Feature]
-    violations: list[dict]
-    endpoint: str = ""
-    window: tuple[dt.datetime, dt.datetime] | None = None
-    baseline: str = ""  # where the baseline was read from
-
-    @property
-    def drifted(self) -> list[str]:
-        found = [f.name for f in self.features if f.drifted]
-        return found or sorted({v["feature_name"] for v in self.violations
-                                if v["constraint_check_type"] == "baseline_drift_check" and not self.features})
+FLUSH_RECORDS = 4096  # captured records parsed and profiled at once (16384 cost 35 MiB more of peak memory, no less time)
 
 
 # -- the window ---------------------------------------------------------------------------------
@@ -118,27 +71,42 @@ def _time(text: str, flag: str) -> dt.datetime:
 # -- comparing ----------------------------------------------------------------------------------
 
 
-def compare(base: baseline.Baseline, records, prediction: str | None) -> Report:
-    """Stream the captured records through the baseline's checks."""
-    return judge(base, profile_records(base, records, prediction))
-
-
 @dataclass
-class Profiled:
-    """The captured records as the checks need them: a column per baseline feature (inputs, then
-    the prediction) and the row-width counts. Shards of a Processing job each make one; merged,
-    they judge as one process's would (smops.monitor.processing)."""
+class Captured:
+    """The captured records profiled column by column against a baseline's split points: all that
+    the checks read. Profiles of parts of the records merge into the profile of all of them: a
+    Processing job's shards each dump theirs (smops.monitor.shard), the runner loads and merges them."""
 
-    columns: dict
-    counts: dict
-    inputs: list[dict]
-    outputs: list[dict]
-    points: dict
+    records: int
+    inputs: object  # data_profile.Table of the baseline's input features
+    outputs: object  # data_profile.Table of the --prediction-feature (none without one)
+
+    def merge(self, other: Captured) -> None:
+        self.records += other.records
+        self.inputs.merge(other.inputs)
+        self.outputs.merge(other.outputs)
+
+    def dump(self) -> dict:
+        from smops.monitor import data_profile
+
+        return {"records": self.records, "inputs": data_profile.dump_table(self.inputs),
+                "outputs": data_profile.dump_table(self.outputs)}
+
+    @classmethod
+    def load(cls, state: dict) -> Captured:
+        from smops.monitor import data_profile
+
+        return cls(state["records"], data_profile.load_table(state["inputs"]), data_profile.load_table(state["outputs"]))
 
 
-def profile_records(base: baseline.Baseline, records, prediction: str | None) -> Profiled:
-    from smops.monitor import data_profile
+def compare(base: baseline.Baseline, records_or_batches, prediction: str | None) -> Report:
+    """Stream the captured records (capture.Batch or capture.Record items) through the baseline's
+    checks."""
+    return check(base, profile_capture(base, records_or_batches, prediction), prediction)
 
+
+def _features(base: baseline.Baseline, prediction: str | None):
+    """(input features, output features, split points and CDF by feature name) of a baseline."""
     features = base.features()
     names = [f.get("name") for f in features]
     if prediction and prediction not in names:
@@ -153,52 +121,56 @@ def profile_records(base: baseline.Baseline, records, prediction: str | None) ->
         found = baseline.cdf_points(feature) if enabled and feature.get("numerical_statistics") else None
         if found:
             points[feature["name"]] = found
-    columns = {f["name"]: data_profile.Column(split_points=points[f["name"]][0] if f["name"] in points else None,
-                                         categories="string_statistics" in f or _domains(base, f["name"]))
-               for f in inputs + outputs}
-    width = len(inputs)
-    counts = {"records": 0, "short": 0, "long": 0, "narrowest": width}
-
-    def flush(rows: list, targets: list[dict]) -> None:
-        for feature, cells in zip(targets, data_profile.transpose(rows, len(targets))):
-            columns[feature["name"]].add(cells)
-        rows.clear()
-
-    input_rows: list[list[str]] = []
-    output_rows: list[list[str]] = []
-    for captured in records:
-        counts["records"] += 1
-        for row in captured.inputs:
-            counts["short"] += len(row) < width
-            counts["narrowest"] = min(counts["narrowest"], len(row))
-            counts["long"] += len(row) > width
-            input_rows.append(row)
-        output_rows += captured.outputs if outputs else []
-        if len(input_rows) >= data_profile.BATCH_ROWS:
-            flush(input_rows, inputs)
-        if len(output_rows) >= data_profile.BATCH_ROWS:
-            flush(output_rows, outputs)
-    flush(input_rows, inputs)
-    flush(output_rows, outputs)
-    return Profiled(columns, counts, inputs, outputs, points)
+    return inputs, outputs, points
 
 
-def judge(base: baseline.Baseline, profiled: Profiled) -> Report:
-    """Model Monitor's checks on the profiled records."""
-    columns, counts, inputs, outputs, points = (profiled.columns, profiled.counts, profiled.inputs,
-                                                profiled.outputs, profiled.points)
-    width = len(inputs)
-    report = Report("", counts["records"], [], [])
-    for feature in inputs + outputs:
-        report.features.append(_check(base, feature, columns[feature["name"]], points.get(feature["name"]),
-                                      report.violations))
-    if counts["short"]:
-        _violate(report.violations, inputs[counts["narrowest"]]["name"], "missing_column_check",
-                 f"{counts['short']} captured rows have fewer columns than the baseline's {width} inputs")
-    if counts["long"]:
+def profile_capture(base: baseline.Baseline, records_or_batches, prediction: str | None) -> Captured:
+    """Profile the captured records, FLUSH_RECORDS at a time, as the baseline's checks need."""
+    from smops.monitor import data_profile
+
+    inputs, outputs, points = _features(base, prediction)
+
+    def table(features: list[dict]):
+        return data_profile.Table([data_profile.Column(split_points=points[f["name"]][0] if f["name"] in points else None,
+                                             categories="string_statistics" in f or _domains(base, f["name"]))
+                              for f in features])
+
+    captured = Captured(0, table(inputs), table(outputs))
+    for batch in _gathered(capture.batches(records_or_batches)):
+        captured.records += batch.records
+        captured.inputs.add_csv(batch.inputs.text())
+        captured.inputs.add_rows(batch.inputs.cells)
+        if outputs:
+            captured.outputs.add_csv(batch.outputs.text())
+            captured.outputs.add_rows(batch.outputs.cells)
+    return captured
+
+
+def check(base: baseline.Baseline, captured: Captured, prediction: str | None) -> Report:
+    """The baseline's checks on the captured records' profile."""
+    inputs, outputs, points = _features(base, prediction)
+    report = Report("", captured.records, [], [])
+    for feature, column in zip(inputs + outputs, captured.inputs.columns + captured.outputs.columns):
+        report.features.append(_check(base, feature, column, points.get(feature["name"]), report.violations))
+    table = captured.inputs
+    if table.short:
+        _violate(report.violations, inputs[table.narrowest]["name"], "missing_column_check",
+                 f"{table.short} captured rows have fewer columns than the baseline's {table.width} inputs")
+    if table.long:
         _violate(report.violations, inputs[-1]["name"] if inputs else "", "extra_column_check",
-                 f"{counts['long']} captured rows have more columns than the baseline's {width} inputs")
+                 f"{table.long} captured rows have more columns than the baseline's {table.width} inputs")
     return report
+
+
+def _gathered(batches) -> Iterator[capture.Batch]:
+    """Batches joined until they hold FLUSH_RECORDS records: fewer, larger parses."""
+    pending = capture.Batch()
+    for batch in batches:
+        pending.extend(batch)
+        if pending.records >= FLUSH_RECORDS:
+            yield pending
+            pending = capture.Batch()
+    yield pending
 
 
 def _check(base, feature: dict, column, cdf, violations: list) -> Feature:
@@ -334,9 +306,10 @@ def retraining_in_flight(sm, endpoint_name: str, package_arn: str | None = None)
 
 def _compute(args) -> Report | str:
     begin, end = window(args.since, args.start, args.end)
-    sm = aws.client("sagemaker", args.region, args.profile)
+    # SageMaker's client only when the endpoint must be described (its model is 30 MiB of memory)
+    sm = None if args.data_capture_uri and args.baseline else aws.client("sagemaker", args.region, args.profile)
     described = None
-    if not (args.data_capture_uri and args.baseline):
+    if sm is not None:
         from smops import endpoint as endpoints
 
         described = endpoints.describe(sm, args.endpoint_name)
@@ -370,12 +343,14 @@ def _compute(args) -> Report | str:
     if processing.wanted(args, estimated):
         if args.dry_run:
             return processing.estimate(args, estimated, len(keys))
-        profiled, hours = processing.drift(args, base, bucket, keys, begin, end)
-        report = judge(base, profiled)
+        captured, hours = _on_processing(args, base, bucket, keys, begin, end)
+        report = check(base, captured, args.prediction_feature)
     elif args.dry_run:
         return f"one process on this runner over {len(keys)} capture files (~{estimated} records)"
     else:
-        report = compare(base, capture.read(s3, bucket, keys, begin, end, args.max_records), args.prediction_feature)
+        batches = capture.read_batches(s3, bucket, keys, begin, end, args.max_records,
+                                       outputs=bool(args.prediction_feature))
+        report = compare(base, batches, args.prediction_feature)
     if not report.records:
         raise BadInput(f"the capture files under {where} hold no record between {capture.iso(begin)} and "
                        f"{capture.iso(end)}", "widen the window (--since, --start/--end)")
@@ -390,12 +365,7 @@ def _compute(args) -> Report | str:
 
 def _baseline(args, sm, described: dict | None) -> baseline.Baseline:
     if args.baseline:
-        location = args.baseline
-        if location.endswith(".json"):
-            statistics, constraints = location, location.rsplit("/", 1)[0] + "/" + baseline.CONSTRAINTS
-        else:
-            statistics, constraints = baseline.join(location, baseline.STATISTICS), baseline.join(location, baseline.CONSTRAINTS)
-        return baseline.load(statistics, constraints, args.region, args.profile)
+        return baseline.load(*baseline.files(args.baseline), args.region, args.profile)
     from smops import endpoint as endpoints
     from smops import registry
 
@@ -485,3 +455,19 @@ def _table(report: Report) -> str:
                      "" if f.threshold is None else f"{f.threshold:g}",
                      ("❌ " if f.checks else "✅ ") + verdict, bar])
     return gha.table(["feature", "baseline", "now", "distance", "threshold", "verdict", "distance (0 → 1)"], rows)
+
+
+def _on_processing(args, base, bucket: str, keys: list[str], begin, end):
+    """Profile the window's capture files on SageMaker Processing: (every instance's Captured, merged;
+    instance-hours)."""
+    from smops.monitor import processing
+
+    merged = profile_capture(base, [], args.prediction_feature)  # also checks the flags first
+    settings = {"statistics": base.statistics, "constraints": base.constraints, "baseline_source": base.source,
+                "start": begin.isoformat(), "end": end.isoformat(), "prediction": args.prediction_feature}
+    manifest = [{"prefix": f"s3://{bucket}/"}, *keys]
+    partials = processing.run(args, "drift", args.endpoint_name, {"S3DataType": "ManifestFile", "manifest": manifest},
+                              settings, f"s3://{bucket}/smops-processing")
+    for partial in partials:
+        merged.merge(Captured.load(partial["captured"]))
+    return merged, partials[0]["instance_hours"]

@@ -20,7 +20,7 @@ FINISHED = ("Completed", "CompletedWithViolations")
 
 def latest(schedule: str, region=None, profile=None):
     """The newest finished execution of the schedule, as a drift Report."""
-    from smops.monitor.drift import Report
+    from smops.monitor.report import Report
 
     sm = aws.client("sagemaker", region, profile)
     try:

@@ -3,14 +3,14 @@
 When one runner is not enough, the records are profiled by a Processing job in the user's
 account: the data input is `ShardedByS3Key` (SageMaker gives each of `--instance-count` instances
 about 1/n of the objects; API reference, ProcessingS3Input), each instance runs smops.monitor.shard on
-its share and writes a partial profile, and the runner merges the partials (smops.monitor.data_profile.merge)
+its share and writes a partial profile, and the runner merges the partials (data_profile.Table.merge)
 and judges them exactly as one process would. For drift the data input is a manifest of the
 window's capture files (S3DataType ManifestFile), so only the window is downloaded.
 
 The image is one AWS maintains, the SageMaker scikit-learn image (Python 3.10 and numpy, from
 aws/sagemaker-scikit-learn-container); the job's code input holds the runner's own smops package
-(so both sides run the release the workflow pinned) and the job's settings. DataSketches is
-installed at the runner's version when the image lacks it.
+(so both sides run the release the workflow pinned) and the job's settings. DataSketches
+and pyarrow are installed at the runner's versions when the image lacks them.
 """
 
 from __future__ import annotations
@@ -43,11 +43,12 @@ IMAGE_REGISTRIES = {
     "me-south-1": "801668240914", "sa-east-1": "737474898029", "us-east-1": "683313688378",
     "us-east-2": "257758044811", "us-west-1": "746614075791", "us-west-2": "246618743249",
 }
-# What each instance runs: DataSketches if the image lacks it, then smops from the code input.
+# What each instance runs: DataSketches and pyarrow (smops' reader) if the image lacks them, then
+# smops from the code input.
 SCRIPT = (
     'set -e; root="$1"; '
-    'python3 -c "import numpy, datasketches" 2>/dev/null || '
-    'python3 -m pip install --quiet --disable-pip-version-check "datasketches==$SMOPS_DATASKETCHES"; '
+    'python3 -c "import numpy, datasketches, pyarrow" 2>/dev/null || python3 -m pip install --quiet '
+    '--disable-pip-version-check "datasketches==$SMOPS_DATASKETCHES" "pyarrow==$SMOPS_PYARROW"; '
     'PYTHONPATH="$root/processing/input/code/smops.zip" exec python3 -m smops.monitor.shard "$root"'
 )
 RECORD_BYTES = 465  # a capture record of 10 numeric features, BASE64 CSV (bench/drift.py's)
@@ -100,7 +101,7 @@ def run(args, kind: str, label: str, data: dict, settings: dict, default_uri: st
     s3 = aws.client("s3", args.region, args.profile)
     name = f"smops-{kind}-{dt.datetime.now(dt.timezone.utc):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
     base = f"{(args.processing_uri or default_uri).rstrip('/')}/{name}"
-    bucket, prefix = _split(base)
+    bucket, prefix = split(base)
     s3.put_object(Bucket=bucket, Key=f"{prefix}/code/smops.zip", Body=_package())
     s3.put_object(Bucket=bucket, Key=f"{prefix}/code/job.json", Body=json.dumps({"kind": kind, **settings}).encode())
     if data.get("S3DataType") == "ManifestFile":
@@ -114,7 +115,8 @@ def run(args, kind: str, label: str, data: dict, settings: dict, default_uri: st
             "ContainerEntrypoint": ["bash", "-c", SCRIPT, "smops-shard"],
             "ContainerArguments": [ROOT],
         },
-        "Environment": {"SMOPS_DATASKETCHES": metadata.version("datasketches")},
+        "Environment": {"SMOPS_DATASKETCHES": metadata.version("datasketches"),
+                        "SMOPS_PYARROW": metadata.version("pyarrow")},
         "ProcessingResources": {"ClusterConfig": {
             "InstanceCount": args.instance_count, "InstanceType": args.instance_type, "VolumeSizeInGB": 30}},
         "ProcessingInputs": [
@@ -162,7 +164,7 @@ def _input(name: str, uri: str, data_type: str, distribution: str) -> dict:
         "S3InputMode": "File", "S3DataDistributionType": distribution}}
 
 
-def _split(uri: str) -> tuple[str, str]:
+def split(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://") or "/" not in uri[5:].strip("/"):
         raise BadInput(f"--processing-uri {uri!r} is not an s3://bucket/prefix", "pass s3://bucket/prefix")
     bucket, _, prefix = uri[5:].partition("/")
@@ -218,47 +220,3 @@ def _print_logs(name: str, region: str, profile: str | None, limit: int = 200) -
     gha.log(f"processing job {name}: its last {min(len(lines), limit)} log lines")
     for line in lines[-limit:]:
         gha.log(f"  {line}")
-
-
-# -- the two commands' jobs ----------------------------------------------------------------------
-
-
-def drift(args, base, bucket: str, keys: list[str], begin: dt.datetime, end: dt.datetime):
-    """Profile the window's capture files on Processing; a drift.Profiled of every instance's."""
-    from smops.monitor import drift as drifts
-
-    merged = drifts.profile_records(base, [], args.prediction_feature)  # also checks the flags first
-    settings = {"statistics": base.statistics, "constraints": base.constraints, "baseline_source": base.source,
-                "start": begin.isoformat(), "end": end.isoformat(), "prediction": args.prediction_feature}
-    manifest = [{"prefix": f"s3://{bucket}/"}, *keys]
-    partials = run(args, "drift", args.endpoint_name, {"S3DataType": "ManifestFile", "manifest": manifest}, settings,
-                   f"s3://{bucket}/smops-processing")
-    for partial in partials:
-        _merge_columns(merged.columns, partial["columns"])
-        counts = partial["counts"]
-        merged.counts["records"] += counts["records"]
-        merged.counts["short"] += counts["short"]
-        merged.counts["long"] += counts["long"]
-        merged.counts["narrowest"] = min(merged.counts["narrowest"], counts["narrowest"])
-    return merged, partials[0]["instance_hours"]
-
-
-def baseline(args, names: list[str], header: bool, order: list[int] | None):
-    """Profile --dataset (every object under it, sharded) on Processing; (columns, rows, hours)."""
-    from smops.monitor import baseline as baselines
-
-    columns, items = baselines.profile_rows([], names)
-    bucket, _ = _split(args.dataset.rstrip("/") + "/x")
-    partials = run(args, "baseline", args.dataset, {"S3Uri": args.dataset, "S3DataType": "S3Prefix"},
-                   {"names": names, "header": header, "order": order}, f"s3://{bucket}/smops-processing")
-    for partial in partials:
-        _merge_columns(dict(enumerate(columns)), dict(enumerate(partial["columns"])))
-        items += partial["records"]
-    return columns, items, partials[0]["instance_hours"]
-
-
-def _merge_columns(into: dict, states: dict) -> None:
-    from smops.monitor import data_profile
-
-    for key, state in states.items():
-        data_profile.merge(into[key], data_profile.load(state))

@@ -5,13 +5,12 @@ SageMaker Processing downloads each input under /opt/ml/processing/input/NAME (t
 /opt/ml/config/resourceconfig.json, and uploads /opt/ml/processing/output when the job ends. The
 job's script runs `python3 -m smops.monitor.shard /opt/ml`, with smops from the job's own code input (the
 runner's copy), so both sides run the same reader and profiler. This instance writes
-`partial-HOST.json`: the profiled columns (smops.monitor.data_profile.dump: counts, categories, histograms,
-KLL sketches in DataSketches' format) and counts, which smops.monitor.processing merges on the runner.
+`partial-HOST.json`: its profile (smops.monitor.data_profile.dump_table: counts, categories, histograms, KLL
+sketches in DataSketches' format), which smops.monitor.processing loads and merges on the runner.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import sys
@@ -35,39 +34,27 @@ def main(root: str) -> None:
 
 
 def _drift(job: dict, files: list[Path]) -> dict:
+    """The capture files' records in the window, profiled as `smops drift` does on one runner."""
     base = baseline.Baseline(job["statistics"], job["constraints"], job["baseline_source"])
     start, end = (dt.datetime.fromisoformat(job[k]) for k in ("start", "end"))
-    profiled = drift.profile_records(base, _records(files, start, end), job.get("prediction"))
-    return {"records": profiled.counts["records"], "counts": profiled.counts,
-            "columns": {name: data_profile.dump(column) for name, column in profiled.columns.items()}}
-
-
-def _records(files: list[Path], start: dt.datetime, end: dt.datetime):
-    """The capture records of these files inside the window, as capture.read yields them from S3."""
-    for path in files:
-        with path.open("rb") as lines:
-            for line in lines:
-                if line.strip():
-                    captured = capture.parse(line)
-                    if start <= captured.time <= end:
-                        yield captured
+    prediction = job.get("prediction")
+    batches = (capture.parse_file(path.read_bytes(), None if capture.inside(path.as_posix(), start, end) else (start, end),
+                                  outputs=bool(prediction)) for path in files)
+    captured = drift.profile_capture(base, batches, prediction)
+    return {"records": captured.records, "captured": captured.dump()}
 
 
 def _baseline(job: dict, files: list[Path]) -> dict:
+    """The dataset's objects (CSV or Parquet), profiled as `smops baseline` does on one runner."""
     order = job.get("order")
 
-    def rows():
+    def batches():
         for path in files:
-            with path.open(newline="", encoding="utf-8") as text:
-                reader = csv.reader(text)
-                if job["header"]:
-                    next(reader, None)
-                for row in reader:
-                    if row:
-                        yield [row[i] if i < len(row) else "" for i in order] if order else row
+            _, read = baseline.read_dataset(str(path), job["header"])
+            yield from (baseline.reordered(batch, order) for batch in read) if order else read
 
-    columns, items = baseline.profile_rows(rows(), job["names"])
-    return {"records": items, "columns": [data_profile.dump(column) for column in columns]}
+    table, items = baseline.profile_rows(batches(), job["names"])
+    return {"records": items, "table": data_profile.dump_table(table)}
 
 
 if __name__ == "__main__":
