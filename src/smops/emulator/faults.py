@@ -256,38 +256,39 @@ def hang_up(environ, start_response):
     return [b""]
 
 
-def _serve_control(environ, start_response):
+def _serve_json(environ, start_response, answer_for) -> list[bytes]:
+    """One control request: its JSON body (a POST's), `answer_for(method, body)` as JSON, and a
+    400 with the message for a body that does not fit."""
     method = environ.get("REQUEST_METHOD")
     status = "200 OK"
     try:
+        length = int(environ.get("CONTENT_LENGTH") or 0) if method == "POST" else 0
+        body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        answer = answer_for(method, body)
+    except (TypeError, ValueError) as exc:
+        status, answer = "400 Bad Request", {"message": str(exc)}
+    payload = json.dumps(answer).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+    return [payload]
+
+
+def _serve_control(environ, start_response):
+    def answer_for(method: str, body: dict) -> dict[str, Any]:
         if method == "POST":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = json.loads(environ["wsgi.input"].read(length) or b"{}")
             _add(Fault(**body))
         elif method == "DELETE":
             clear()
-        answer: dict[str, Any] = {"faults": pending()}
-    except (TypeError, ValueError) as exc:
-        status, answer = "400 Bad Request", {"message": str(exc)}
-    payload = json.dumps(answer).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
-    return [payload]
+        return {"faults": pending()}
+
+    return _serve_json(environ, start_response, answer_for)
 
 
 def _serve_holds(environ, start_response):
-    method = environ.get("REQUEST_METHOD")
-    status = "200 OK"
-    try:
+    def answer_for(method: str, body: dict) -> dict[str, Any]:
         if method == "POST":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = json.loads(environ["wsgi.input"].read(length) or b"{}")
-            answer: dict[str, Any] = {"id": hold(**{k: v for k, v in body.items() if v is not None})}
-        else:
-            if method == "DELETE":
-                release(urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("id", [None])[0])
-            answer = {"holds": holds()}
-    except (TypeError, ValueError) as exc:
-        status, answer = "400 Bad Request", {"message": str(exc)}
-    payload = json.dumps(answer).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
-    return [payload]
+            return {"id": hold(**{k: v for k, v in body.items() if v is not None})}
+        if method == "DELETE":
+            release(urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("id", [None])[0])
+        return {"holds": holds()}
+
+    return _serve_json(environ, start_response, answer_for)

@@ -21,9 +21,6 @@ from smops.onboard.doctor.starter_checks import name_trouble
 OIDC_HOST = "token.actions.githubusercontent.com"
 SUBJECT, AUDIENCE = f"{OIDC_HOST}:sub", f"{OIDC_HOST}:aud"
 TOKEN_PREFIXES = ("ghp_", "github_pat_", "gho_", "ghu_", "ghs_")
-# Where a build records a baseline on a package that registered none (DriftCheckBaselines or
-# ModelMetrics): the package's CustomerMetadataProperties.
-BASELINE_METADATA = ("smops:baseline-statistics", "smops:baseline-constraints")
 
 
 @dataclass
@@ -348,11 +345,9 @@ def production_baseline(ctx: Context) -> str:
     arn = endpoints.config_package(sagemaker, described["EndpointConfigName"])
     if not arn:
         raise Skip(f"{described['EndpointName']} serves no model package smops can tell")
-    package = registry.describe(sagemaker, arn)
-    metadata = package.get("CustomerMetadataProperties") or {}
-    found = baseline.from_package(package) or (metadata.get(BASELINE_METADATA[0]) and (metadata[BASELINE_METADATA[0]], metadata.get(BASELINE_METADATA[1])))
+    found = baseline.from_package(registry.describe(sagemaker, arn))
     if not found:
-        raise Problem(f"{arn} has no data quality baseline (DriftCheckBaselines, ModelMetrics or its {BASELINE_METADATA[0]} metadata): "
+        raise Problem(f"{arn} has no data quality baseline (DriftCheckBaselines, ModelMetrics or its {baseline.STATISTICS_KEY} metadata): "
                       "smops drift has nothing to compare with",
                       "build with the build starter (it records one), or write one with smops baseline and record it on the package")
     statistics = found[0]
