@@ -89,8 +89,8 @@ def test_the_oidc_template_makes_the_provider_and_a_role_per_environment(cloudfo
     # `!If [HasArtifactBucket, ..., !Ref AWS::NoValue]` leaves no null statement behind.
     build = inline_policy(iam, found["BuildRoleArn"], "build")
     assert [s["Sid"] for s in build["Statement"]] == [
-        "Pipeline", "PipelineExecutions", "RegisteredModelPackages", "BaselinePackageListingHasNoResourceScope",
-        "BaselineEndpoint", "PassOnlyThePipelineRole",
+        "Pipeline", "PipelineExecutions", "RegisteredModelPackages", "TrainingData",
+        "BaselinePackageListingHasNoResourceScope", "BaselineEndpoint", "PassOnlyThePipelineRole",
     ]
 
 

@@ -209,11 +209,11 @@ def test_gates_evaluated():
     candidate = {"ModelQuality.regression_metrics.mse": 4.4, "ModelQuality.regression_metrics.r2": 0.57,
                  "CustomerMetadata.r2": 0.5}
     baseline = {"ModelQuality.regression_metrics.mse": 4.3}
-    gates = [Gate.parse(g) for g in (
+    wanted = [Gate.parse(g) for g in (
         "regression_metrics.mse<=4.5", "mse:no-worse-than-baseline", "mse:no-worse-than-baseline:3%", "r2>=0.5",
         "regression_metrics.r2:no-worse-than-baseline", "auc>=0.9",
     )]
-    verdicts = gates.evaluate(gates, candidate, baseline, "churn v3")
+    verdicts = gates.evaluate(wanted, candidate, baseline, "churn v3")
     assert [(v.passed, v.detail) for v in verdicts] == [
         (True, "ModelQuality.regression_metrics.mse = 4.4, must be ≤ 4.5"),
         (False, "ModelQuality.regression_metrics.mse = 4.4, must be ≤ 4.3 (baseline churn v3: 4.3)"),
@@ -224,5 +224,5 @@ def test_gates_evaluated():
         (False, "auc is not among the metrics (the package has: ModelQuality.regression_metrics.mse, "
                 "ModelQuality.regression_metrics.r2, CustomerMetadata.r2)"),
     ]
-    no_baseline = gates.evaluate([gates[1]], candidate, None, "")
+    no_baseline = gates.evaluate([wanted[1]], candidate, None, "")
     assert no_baseline[0].passed and no_baseline[0].detail.endswith("no baseline to compare with")
