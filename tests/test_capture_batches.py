@@ -100,6 +100,75 @@ def test_each_encoding_and_odd_payload_reads_as_record_by_record():
     assert_same(*both_ways(body, prediction="monthly_charges"))
 
 
+def sagemaker_line(row: bytes, output: bytes = b"0.4\n", kind: str = "text/csv", compact: bool = True,
+                   when: dt.datetime = HOUR) -> str:
+    """A record as SageMaker writes it (compact JSON), or as json.dumps does (spaced)."""
+    record = capture.record(when, (row, kind), (output, "text/csv"))
+    return json.dumps(record, separators=(",", ":") if compact else None)
+
+
+FAST_CASES = {
+    "compact": lambda rows: [sagemaker_line(r) for r in rows],
+    "spaced": lambda rows: [sagemaker_line(r, compact=False) for r in rows],
+    "charset": lambda rows: [sagemaker_line(r, kind="Text/CSV; charset=utf-8") for r in rows],
+    "no last newline": lambda rows: [sagemaker_line(r) for r in rows],
+}
+
+
+@pytest.mark.parametrize("case", FAST_CASES)
+@pytest.mark.parametrize("prediction", [None, "monthly_charges"])
+def test_sagemakers_own_layout_is_read_with_regular_expressions(case, prediction):
+    rows = [f"{i % 7},{30 + i / 3:.2f},{'monthly' if i % 4 else 'yearly'}".encode() for i in range(120)]
+    lines = FAST_CASES[case](rows)
+    body = ("\n".join(lines) + ("" if case == "no last newline" else "\n")).encode()
+    fast = capture._sagemaker_base64_csv(body, None, prediction is not None, None)
+    assert fast is not None, "the file should have been read without its JSON parsed"
+    assert fast.inputs.text() == b"".join(row + b"\n" for row in rows)
+    assert_same(*both_ways(body, prediction))
+    window = (HOUR - dt.timedelta(minutes=1), None)  # no later bound: every record is in
+    assert capture._sagemaker_base64_csv(body, window, False, 50).records == 50
+
+
+def reordered(line: str) -> str:
+    """The input's encoding written before its data: the same record, another field order."""
+    record = json.loads(line)
+    payload = record["captureData"]["endpointInput"]
+    record["captureData"]["endpointInput"] = {k: payload[k] for k in ("observedContentType", "mode", "encoding", "data")}
+    return json.dumps(record, separators=(",", ":"))
+
+
+def escaped_slash(line: str) -> str:
+    """A payload whose BASE64 holds a slash, written escaped (JSON allows \\/ for /)."""
+    line = sagemaker_line(b"70,10.000,monthly?")
+    assert '"data":"NzAsMTAuMDAwLG1vbnRobHk/"' in line
+    return line.replace("NzAsMTAuMDAwLG1vbnRobHk/", "NzAsMTAuMDAwLG1vbnRobHk\\/")
+
+
+SLOW_CASES = {
+    "fields in another order": reordered,
+    "an escaped slash": escaped_slash,
+    "JSON content": lambda line: line.replace('"observedContentType":"text/csv","mode":"INPUT"',
+                                              '"observedContentType":"application/json","mode":"INPUT"'),
+    "CSV encoding": lambda line: line.replace('"encoding":"BASE64"}', '"encoding":"CSV"}', 1).replace(
+        line.split('"data":"')[1].split('"')[0], "1,2.5,monthly", 1),
+    "no input captured": lambda line: '{"captureData":{"endpointOutput":' + line.split('"endpointOutput":')[1],
+    "a blank line": lambda line: line + "\n",
+    "a quote in the payload": lambda line: line.replace(line.split('"data":"')[1].split('"')[0],
+                                                        base64.b64encode(b'"4",2.0,monthly').decode(), 1),
+}
+
+
+@pytest.mark.parametrize("case", SLOW_CASES)
+def test_any_other_layout_goes_the_general_way_with_the_same_result(case):
+    """A file with one line that is not SageMaker's BASE64 CSV layout is read by the JSON reader."""
+    lines = [sagemaker_line(f"{i % 7},{30 + i / 3:.2f},monthly".encode()) for i in range(40)]
+    lines[17] = SLOW_CASES[case](lines[17])
+    body = ("\n".join(lines) + "\n").encode()
+    assert capture._sagemaker_base64_csv(body, None, True, None) is None
+    assert_same(*both_ways(body))
+    assert_same(*both_ways(body, "monthly_charges"))
+
+
 def test_a_line_that_is_not_a_capture_record_is_bad_input():
     body = jsonl([event(b"1,2.0,monthly")]) + b'{"hello": "world"}\n'
     with pytest.raises(BadInput, match="not a SageMaker data capture record"):
@@ -124,6 +193,10 @@ def test_the_window_by_key_and_by_time():
     batch = capture.parse_file(body, window, outputs=False)
     assert batch.inputs.text() == b"".join(f"{i},1.0,monthly\n".encode() for i in range(3, 9))
     assert capture.parse_file(body, window, outputs=False, limit=2).records == 2
+    # a window up to when the files were listed: only the start bounds it
+    assert capture.inside(key, HOUR, None) and not capture.inside(key, HOUR + dt.timedelta(minutes=1), None)
+    batch = capture.parse_file(body, (window[0], None), outputs=False)
+    assert batch.inputs.text() == b"".join(f"{i},1.0,monthly\n".encode() for i in range(3, 12))
 
 
 def test_read_batches_reads_what_parse_reads(aws_env):
@@ -147,6 +220,26 @@ def test_read_batches_reads_what_parse_reads(aws_env):
         (",".join(row) + "\n").encode() for r in records for row in r.inputs)
     sampled = list(capture.read_batches(s3, "capture", keys, start, end, max_records=45, outputs=False))
     assert sum(b.records for b in sampled) == 45
+    # smops drift's readers, a share of the files each, profile what one ordered stream does
+    base = baseline.load(str(MODEL_MONITOR / "statistics.json"), str(MODEL_MONITOR / "constraints.json"))
+    shared = drift.profile_files(base, s3, "capture", keys, start, end, None)
+    one_stream = drift.profile_capture(base, batches, None)
+    assert_same_profile(shared, one_stream)
+    assert shared.records == 10 + 5 * 30 + 21
+    assert drift.profile_files(base, s3, "capture", keys, start, end, None, max_records=45).records == 45
+
+
+def assert_same_profile(mine: drift.Captured, theirs: drift.Captured) -> None:
+    assert mine.records == theirs.records
+    for a, b in zip(mine.inputs.columns + mine.outputs.columns, theirs.inputs.columns + theirs.outputs.columns,
+                    strict=True):
+        assert (a.present, a.missing, a.integral, a.count, a.negatives, a.min, a.max) == \
+            (b.present, b.missing, b.integral, b.count, b.negatives, b.min, b.max)
+        assert a.mean == pytest.approx(b.mean) and a.std_dev == pytest.approx(b.std_dev)
+        assert a.categories == b.categories
+        if b.split_points is not None:
+            assert list(a.below) == list(b.below) and list(a.at_or_below) == list(b.at_or_below)
+    assert (mine.inputs.short, mine.inputs.long) == (theirs.inputs.short, theirs.inputs.long)
 
 
 # -- smops baseline's datasets ----------------------------------------------------------------------
@@ -229,12 +322,27 @@ def test_profiles_of_parts_merge_into_the_profile_of_the_whole():
     for part in parts[1:]:
         merged.merge(part)
     assert merged.records == whole.records == 800
-    for mine, theirs in zip(merged.inputs.columns + merged.outputs.columns, whole.inputs.columns + whole.outputs.columns):
-        assert (mine.present, mine.missing, mine.integral, mine.count, mine.negatives, mine.min, mine.max) == \
-            (theirs.present, theirs.missing, theirs.integral, theirs.count, theirs.negatives, theirs.min, theirs.max)
-        assert mine.mean == pytest.approx(theirs.mean) and mine.std_dev == pytest.approx(theirs.std_dev)
-        assert mine.categories == theirs.categories
-        if theirs.split_points is not None:
-            assert list(mine.below) == list(theirs.below) and list(mine.at_or_below) == list(theirs.at_or_below)
-    assert (merged.inputs.short, merged.inputs.long) == (whole.inputs.short, whole.inputs.long)
+    assert_same_profile(merged, whole)
     assert_same(drift.check(base, merged, "monthly_charges"), drift.check(base, whole, "monthly_charges"))
+
+
+def test_counts_at_the_split_points_are_those_of_each_value_compared():
+    """The histograms a drift distance is read from, against a comparison of every value with every
+    point: values below, equal to, between and above the points, negatives among them."""
+    import numpy as np
+
+    from smops.monitor import data_profile
+
+    points = np.array([-1.5, 0.0, 0.25, 2.0, 7.0])
+    rng = np.random.default_rng(3)
+    batches = [np.concatenate([rng.normal(1, 3, 500), rng.choice(points, 40)]) for _ in range(3)]
+    column = data_profile.Column(split_points=points, categories=False)
+    for values in batches:
+        column._numbers(values)
+    values = np.concatenate(batches)
+    below = [int((values < p).sum()) for p in points]
+    at_or_below = [int((values <= p).sum()) for p in points]
+    assert list(np.cumsum(column.below)[:-1]) == below and column.below.sum() == values.size
+    assert list(np.cumsum(column.at_or_below)[:-1]) == at_or_below and column.at_or_below.sum() == values.size
+    assert (column.min, column.max, column.negatives) == (values.min(), values.max(), int((values < 0).sum()))
+    assert column.mean == pytest.approx(values.mean()) and column.std_dev == pytest.approx(values.std())

@@ -40,6 +40,14 @@ def install() -> None:
         sagemaker, stack_parameters,
     )
 
+    from moto import backends
+
+    # moto routes each request by listing its own package's folders from disk, under the
+    # dispatcher's lock (half a millisecond a request, one request at a time): they cannot change
+    # while it serves, so they are listed once.
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+
     original_call = SageMakerResponse.call_action
 
     def call_action(self):

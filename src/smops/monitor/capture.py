@@ -28,6 +28,7 @@ import io
 import itertools
 import json
 import random
+import re
 import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -160,11 +161,17 @@ def sample_order(keys: list[str], max_records: int | None, seed: int) -> list[st
 FETCH_AHEAD = 4
 
 
-def fetch(s3, bucket: str, keys: Iterable[str], ahead: int = FETCH_AHEAD) -> Iterator[tuple[str, bytes]]:
-    """(key, body) of each object, in order, while a pool of `ahead` threads fetches the next ones."""
-    def get(key: str) -> tuple[str, bytes]:
-        return key, s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+def fetch(s3, bucket: str, keys: Iterable[str], then=lambda key, body: (key, body),
+          ahead: int = FETCH_AHEAD) -> Iterator:
+    """then(key, body) of each object, in order: fetched and handled by a pool of `ahead` threads
+    ahead of the caller (pyarrow and numpy let go of the GIL while they parse), or by the caller's
+    own thread with `ahead` 0."""
+    def get(key: str):
+        return then(key, s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
+    if not ahead:
+        yield from map(get, keys)
+        return
     keys = iter(keys)
     with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="capture-fetch") as pool:
         pending = deque(pool.submit(get, key) for key in itertools.islice(keys, ahead))
@@ -194,7 +201,7 @@ class Rows:
     def add_all(self, payloads) -> None:
         """Many payloads: a list of them, or an Arrow struct array (a file's), joined at once when all
         are plain CSV."""
-        joined = None if isinstance(payloads, list) else _joined_csv(payloads)
+        joined = None if isinstance(payloads, list) else _arrow_csv(payloads)
         if joined is not None:
             self.csv.append(joined)
             return
@@ -252,37 +259,49 @@ def read_batches(
     bucket: str,
     keys: list[str],
     start: dt.datetime,
-    end: dt.datetime,
+    end: dt.datetime | None,
     max_records: int | None = None,
     seed: int = 0,
     outputs: bool = True,
+    ahead: int = FETCH_AHEAD,
 ) -> Iterator[Batch]:
     """The records of these files that fall in [start, end], a Batch per file: what `read` reads,
-    without a Python object per record. `outputs=False` leaves the endpoint's outputs unread."""
+    without a Python object per record. `end` None: no later bound than the listing of the files
+    (see `inside`). `outputs=False` leaves the endpoint's outputs unread. `ahead`: see `fetch`."""
+    def window_of(key: str):
+        return None if inside(key, start, end) else (start, end)
+
+    def parsed(key: str, body: bytes) -> tuple[str, bytes, Batch]:
+        return key, body, parse_file(body, window_of(key), outputs)
+
     count = 0
-    for key, body in fetch(s3, bucket, sample_order(keys, max_records, seed)):
-        limit = None if max_records is None else max_records - count
-        batch = parse_file(body, None if inside(key, start, end) else (start, end), outputs, limit)
+    for key, body, batch in fetch(s3, bucket, sample_order(keys, max_records, seed), parsed, ahead):
+        if max_records is not None and count + batch.records > max_records:  # the sample's last file, cut
+            batch = parse_file(body, window_of(key), outputs, max_records - count)
         count += batch.records
         yield batch
         if max_records is not None and count >= max_records:
             return
 
 
-def inside(key: str, start: dt.datetime, end: dt.datetime) -> bool:
+def inside(key: str, start: dt.datetime, end: dt.datetime | None) -> bool:
     """Whether every record of this file is inside the window by its key alone: SageMaker files a
     record under the hour (yyyy/mm/dd/hh) it was captured in, so a file whose whole hour is in the
-    window needs no look at its records' times."""
+    window needs no look at its records' times. `end` None: the window has no later bound than the
+    moment the files were listed, which no record they hold can be after."""
     try:
         hour = dt.datetime.strptime("/".join(key.rsplit("/", 5)[-5:-1]), "%Y/%m/%d/%H").replace(tzinfo=dt.timezone.utc)
     except ValueError:
         return False
-    return start <= hour and hour + dt.timedelta(hours=1) <= end
+    return start <= hour and (end is None or hour + dt.timedelta(hours=1) <= end)
 
 
 def parse_file(body: bytes, window: tuple[dt.datetime, dt.datetime] | None, outputs: bool = True,
                limit: int | None = None) -> Batch:
     """A capture file's records in the window (None: all of them), the first `limit` of them."""
+    batch = _sagemaker_base64_csv(body, window, outputs, limit)
+    if batch is not None:
+        return batch
     try:
         inputs, output_payloads, times = _arrow_events(body, window is not None, outputs)
     except ValueError:  # a line pyarrow cannot read as a capture record: read line by line
@@ -294,6 +313,50 @@ def parse_file(body: bytes, window: tuple[dt.datetime, dt.datetime] | None, outp
     batch.inputs.add_all(_take(inputs, keep))
     if outputs:
         batch.outputs.add_all(_take(output_payloads, keep))
+    return batch
+
+
+def _base64_csv_pattern(side: str, mode: str):
+    """A text/csv payload captured as BASE64, its fields in SageMaker's order; the group: its data."""
+    return re.compile(rb'"%s"\s*:\s*\{\s*"observedContentType"\s*:\s*"\s*(?i:text/csv)\s*(?:;[^"\\]*)?"\s*,'
+                      rb'\s*"mode"\s*:\s*"%s"\s*,\s*"data"\s*:\s*"([A-Za-z0-9+/=]*)"\s*,\s*"encoding"\s*:\s*"BASE64"\s*\}'
+                      % (side.encode(), mode.encode()))
+
+
+BASE64_CSV_INPUT = _base64_csv_pattern("endpointInput", "INPUT")
+BASE64_CSV_OUTPUT = _base64_csv_pattern("endpointOutput", "OUTPUT")
+INFERENCE_TIME = re.compile(rb'"inferenceTime"\s*:\s*"([^"\\]*)"')
+
+
+def _sagemaker_base64_csv(body: bytes, window, outputs: bool, limit: int | None) -> Batch | None:
+    """A file of SageMaker's default capture of CSV (text/csv payloads captured as BASE64, their
+    fields in the order SageMaker writes them), read with regular expressions: about three times
+    faster than pyarrow's JSON reader, which parses every field of every record. None when a line
+    is not such a record, or a payload is not plain CSV: then the file goes the general way."""
+    lines = body.count(b"\n") + (not body.endswith(b"\n")) if body else 0
+    sides = [BASE64_CSV_INPUT.findall(body)] + ([BASE64_CSV_OUTPUT.findall(body)] if outputs else [])
+    if any(len(found) != lines for found in sides):
+        return None
+    keep = range(lines)
+    if window is not None:
+        times = INFERENCE_TIME.findall(body)
+        try:
+            keep = _inside([_time(text.decode()) for text in times], window) if len(times) == lines else None
+        except ValueError:
+            keep = None
+        if keep is None:
+            return None
+    if limit is not None:
+        keep = keep[:limit]
+    batch = Batch(records=len(keep))
+    for rows, found in zip((batch.inputs, batch.outputs), sides):
+        found = found if len(keep) == lines else [found[i] for i in keep]
+        if not found:
+            continue
+        text = _joined_csv(set(CSV_TYPES), found, {"BASE64"})
+        if text is None:
+            return None
+        rows.csv.append(text)
     return batch
 
 
@@ -350,8 +413,10 @@ def _times(texts):
         return [_time(text) for text in texts.to_pylist()]
 
 
-def _inside(times, window: tuple[dt.datetime, dt.datetime]):
-    """The indices of the times (a list, or an Arrow timestamp array) in the window."""
+def _inside(times, window: tuple[dt.datetime, dt.datetime | None]):
+    """The indices of the times (a list, or an Arrow timestamp array) in the window (its end None:
+    no later bound)."""
+    window = (window[0], window[1] or dt.datetime.max.replace(tzinfo=dt.timezone.utc))
     if isinstance(times, list):
         return [i for i, when in enumerate(times) if window[0] <= when <= window[1]]
     import pyarrow as pa
@@ -378,56 +443,31 @@ def _line_events(body: bytes, outputs: bool) -> tuple[list, list, list]:
     return inputs, output_payloads, found
 
 
-def _joined_csv(payloads) -> bytes | None:
-    """The CSV text of many payloads (an Arrow struct array) when all are CSV captured with the same
-    encoding and hold no quote; None otherwise."""
+def _arrow_csv(payloads) -> bytes | None:
+    """The CSV text of an Arrow struct array of payloads (see _joined_csv); None when a field is null."""
     if not len(payloads) or payloads.null_count or payloads.field("data").null_count:
         return None
-    if any(media_type(t) not in CSV_TYPES for t in payloads.field("observedContentType").unique().to_pylist()):
+    return _joined_csv(set(payloads.field("observedContentType").unique().to_pylist()),
+                       payloads.field("data").to_pylist(), set(payloads.field("encoding").unique().to_pylist()))
+
+
+def _joined_csv(types: set[str], data: list, encodings: set[str]) -> bytes | None:
+    """The CSV text of many payloads (their content types, data, and the encodings they were captured
+    with), each followed by a newline, when all are CSV captured with one encoding and hold no quote;
+    None otherwise (then each payload goes its own way). binascii, a payload at a time, decodes
+    BASE64 about five times faster here than numpy on the joined text."""
+    if not data or any(media_type(t) not in CSV_TYPES for t in types):
         return None
-    encodings = payloads.field("encoding").unique().to_pylist()
-    data = payloads.field("data")
-    if encodings == ["CSV"]:
-        text = "\n".join(data.to_pylist()).encode("utf-8") + b"\n"
-    elif encodings == ["BASE64"]:
-        text = _base64_lines(data)
+    if encodings == {"CSV"}:
+        text = "\n".join(data).encode("utf-8") + b"\n"
+    elif encodings == {"BASE64"}:
+        try:
+            text = b"\n".join([binascii.a2b_base64(payload) for payload in data]) + b"\n"
+        except binascii.Error:
+            return None
     else:
         return None
-    return None if text is None or b'"' in text or b"\r" in text else text
-
-
-def _base64_lines(data) -> bytes | None:
-    """Each BASE64 string of an Arrow string array decoded, followed by a newline, at once with
-    numpy (each string's length being a multiple of 4, its quads align with the whole's). None when
-    any string is not plain padded BASE64 (then each is decoded alone)."""
-    import numpy as np
-
-    table = np.full(256, 255, dtype=np.uint8)
-    table[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", np.uint8)] = np.arange(65)
-    offsets = np.frombuffer(data.buffers()[1], dtype=np.int32)[data.offset:data.offset + len(data) + 1]
-    lengths = np.diff(offsets)
-    if (lengths % 4).any():
-        return None
-    chars = np.frombuffer(data.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
-    codes = table[chars].reshape(-1, 4)
-    if (codes == 255).any():
-        return None
-    pads = codes == 64
-    ends = np.cumsum(lengths // 4)  # the quad after each string's last
-    last = np.zeros(len(codes), dtype=bool)
-    last[ends[lengths > 0] - 1] = True
-    if pads[:, :2].any() or (pads[:, 2] & ~pads[:, 3]).any() or (pads.any(axis=1) & ~last).any():
-        return None
-    q = np.where(pads, 0, codes).astype(np.uint8)
-    decoded = np.empty((len(q), 3), dtype=np.uint8)
-    decoded[:, 0] = (q[:, 0] << 2) | (q[:, 1] >> 4)
-    decoded[:, 1] = ((q[:, 1] & 15) << 4) | (q[:, 2] >> 2)
-    decoded[:, 2] = ((q[:, 2] & 3) << 6) | q[:, 3]
-    keep = np.ones((len(q), 3), dtype=bool)
-    keep[:, 1:] = ~pads[:, 2:]
-    at = ends * 3
-    flat = np.insert(decoded.reshape(-1), at, ord("\n"))
-    return flat[np.insert(keep.reshape(-1), at, True)].tobytes()
+    return None if b'"' in text or b"\r" in text else text
 
 
 def _plain_csv(payload) -> bytes | None:

@@ -26,6 +26,7 @@ import json
 import math
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from smops import aws, gha
@@ -37,6 +38,9 @@ C_ALPHA = 1.8  # Deequ's default c(alpha), for the Robust distance
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhd])$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 BAR_WIDTH = 20
+# Threads that read and profile the capture on one runner, a share of the files each. Two beat one
+# with a fetch pool by about a fifth on two cores (bench/README.md); three or four added nothing.
+READERS = 2
 FLUSH_RECORDS = 4096  # captured records parsed and profiled at once (16384 cost 35 MiB more of peak memory, no less time)
 
 
@@ -144,6 +148,29 @@ def profile_capture(base: baseline.Baseline, records_or_batches, prediction: str
             captured.outputs.add_csv(batch.outputs.text())
             captured.outputs.add_rows(batch.outputs.cells)
     return captured
+
+
+def profile_files(base: baseline.Baseline, s3, bucket: str, keys: list[str], start, end, prediction: str | None,
+                  max_records: int | None = None) -> Captured:
+    """The records of these capture files in the window, profiled on this runner. READERS threads
+    each read and profile an interleaved share of the files, as the Processing engine's instances
+    do, and their profiles merge: while one holds the GIL, the other's sockets, pyarrow and numpy
+    run on the second core. A --max-records sample is read in one ordered stream instead, so that
+    every run takes the same sample."""
+    outputs = bool(prediction)
+    if max_records is not None:
+        return profile_capture(base, capture.read_batches(s3, bucket, keys, start, end, max_records, outputs=outputs),
+                               prediction)
+
+    def share(part: list[str]) -> Captured:
+        return profile_capture(base, capture.read_batches(s3, bucket, part, start, end, outputs=outputs, ahead=0),
+                               prediction)
+
+    with ThreadPoolExecutor(READERS, thread_name_prefix="capture-reader") as pool:
+        merged, *others = pool.map(share, [keys[i::READERS] for i in range(READERS)])
+    for other in others:
+        merged.merge(other)
+    return merged
 
 
 def check(base: baseline.Baseline, captured: Captured, prediction: str | None) -> Report:
@@ -326,6 +353,9 @@ def _compute(args) -> Report | str:
     variants = [args.variant_name] if args.variant_name else capture.variants_of(s3, uri, args.endpoint_name)
     objects = capture.list_objects(s3, uri, args.endpoint_name, variants, begin, end)
     keys = [item["Key"] for item in objects]
+    until = end
+    if not args.end:  # a window up to now ends when the files are listed: no record in them is later
+        end, until = dt.datetime.now(dt.timezone.utc), None
     where = f"{uri.rstrip('/')}/{args.endpoint_name}/"
     if not keys:
         raise BadInput(
@@ -343,14 +373,13 @@ def _compute(args) -> Report | str:
     if processing.wanted(args, estimated):
         if args.dry_run:
             return processing.estimate(args, estimated, len(keys))
-        captured, hours = _on_processing(args, base, bucket, keys, begin, end)
+        captured, hours = _on_processing(args, base, bucket, keys, begin, until)
         report = check(base, captured, args.prediction_feature)
     elif args.dry_run:
         return f"one process on this runner over {len(keys)} capture files (~{estimated} records)"
     else:
-        batches = capture.read_batches(s3, bucket, keys, begin, end, args.max_records,
-                                       outputs=bool(args.prediction_feature))
-        report = compare(base, batches, args.prediction_feature)
+        captured = profile_files(base, s3, bucket, keys, begin, until, args.prediction_feature, args.max_records)
+        report = check(base, captured, args.prediction_feature)
     if not report.records:
         raise BadInput(f"the capture files under {where} hold no record between {capture.iso(begin)} and "
                        f"{capture.iso(end)}", "widen the window (--since, --start/--end)")
@@ -459,12 +488,12 @@ def _table(report: Report) -> str:
 
 def _on_processing(args, base, bucket: str, keys: list[str], begin, end):
     """Profile the window's capture files on SageMaker Processing: (every instance's Captured, merged;
-    instance-hours)."""
+    instance-hours). `end` None: no later bound (see capture.inside)."""
     from smops.monitor import processing
 
     merged = profile_capture(base, [], args.prediction_feature)  # also checks the flags first
     settings = {"statistics": base.statistics, "constraints": base.constraints, "baseline_source": base.source,
-                "start": begin.isoformat(), "end": end.isoformat(), "prediction": args.prediction_feature}
+                "start": begin.isoformat(), "end": end and end.isoformat(), "prediction": args.prediction_feature}
     manifest = [{"prefix": f"s3://{bucket}/"}, *keys]
     partials = processing.run(args, "drift", args.endpoint_name, {"S3DataType": "ManifestFile", "manifest": manifest},
                               settings, f"s3://{bucket}/smops-processing")

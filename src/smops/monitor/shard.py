@@ -36,7 +36,7 @@ def main(root: str) -> None:
 def _drift(job: dict, files: list[Path]) -> dict:
     """The capture files' records in the window, profiled as `smops drift` does on one runner."""
     base = baseline.Baseline(job["statistics"], job["constraints"], job["baseline_source"])
-    start, end = (dt.datetime.fromisoformat(job[k]) for k in ("start", "end"))
+    start, end = (job[k] and dt.datetime.fromisoformat(job[k]) for k in ("start", "end"))
     prediction = job.get("prediction")
     batches = (capture.parse_file(path.read_bytes(), None if capture.inside(path.as_posix(), start, end) else (start, end),
                                   outputs=bool(prediction)) for path in files)
