@@ -163,7 +163,7 @@ class Column:
         total = float(values.sum())
         mean = total / n
         deviations = values - mean
-        m2 = float(deviations @ deviations)
+        m2 = float(np.square(deviations, out=deviations).sum())  # not a dot product: BLAS may spin up threads
         delta = mean - self.mean
         merged = self.count + n
         self.mean += delta * n / merged
