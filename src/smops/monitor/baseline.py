@@ -16,7 +16,7 @@ import csv
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from smops import aws, gha
@@ -48,9 +48,17 @@ class Baseline:
     statistics: dict
     constraints: dict
     source: str
+    _cdfs: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def features(self) -> list[dict]:
         return list(self.statistics.get("features") or [])
+
+    def cdf(self, feature: dict):
+        """cdf_points(feature), worked out once (every reader of the capture asks for it)."""
+        name = feature.get("name")
+        if name not in self._cdfs:
+            self._cdfs[name] = cdf_points(feature)
+        return self._cdfs[name]
 
     def constraint(self, name: str) -> dict:
         return next((f for f in self.constraints.get("features") or [] if f.get("name") == name), {})

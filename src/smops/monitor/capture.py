@@ -328,12 +328,20 @@ BASE64_CSV_OUTPUT = _base64_csv_pattern("endpointOutput", "OUTPUT")
 INFERENCE_TIME = re.compile(rb'"inferenceTime"\s*:\s*"([^"\\]*)"')
 
 
+def _lines(body: bytes) -> int:
+    """The number of lines, the last one with or without its newline (numpy counts several times
+    faster than bytes.count)."""
+    import numpy as np
+
+    return int(np.count_nonzero(np.frombuffer(body, dtype=np.uint8) == 10)) + (not body.endswith(b"\n")) if body else 0
+
+
 def _sagemaker_base64_csv(body: bytes, window, outputs: bool, limit: int | None) -> Batch | None:
     """A file of SageMaker's default capture of CSV (text/csv payloads captured as BASE64, their
     fields in the order SageMaker writes them), read with regular expressions: about three times
     faster than pyarrow's JSON reader, which parses every field of every record. None when a line
     is not such a record, or a payload is not plain CSV: then the file goes the general way."""
-    lines = body.count(b"\n") + (not body.endswith(b"\n")) if body else 0
+    lines = _lines(body)
     sides = [BASE64_CSV_INPUT.findall(body)] + ([BASE64_CSV_OUTPUT.findall(body)] if outputs else [])
     if any(len(found) != lines for found in sides):
         return None

@@ -122,7 +122,7 @@ def _features(base: baseline.Baseline, prediction: str | None):
     for feature in inputs + outputs:
         config = base.config(feature["name"])
         enabled = (config["distribution_constraints"].get("perform_comparison") or "Enabled") == "Enabled"
-        found = baseline.cdf_points(feature) if enabled and feature.get("numerical_statistics") else None
+        found = base.cdf(feature) if enabled and feature.get("numerical_statistics") else None
         if found:
             points[feature["name"]] = found
     return inputs, outputs, points
@@ -158,6 +158,7 @@ def profile_files(base: baseline.Baseline, s3, bucket: str, keys: list[str], sta
     run on the second core. A --max-records sample is read in one ordered stream instead, so that
     every run takes the same sample."""
     outputs = bool(prediction)
+    _features(base, prediction)  # the flags checked, and the split points worked out, before any read
     if max_records is not None:
         return profile_capture(base, capture.read_batches(s3, bucket, keys, start, end, max_records, outputs=outputs),
                                prediction)
