@@ -32,6 +32,10 @@ from drift import PER_FILE, columns, csv_lines, write_capture  # noqa: E402
 from smops.emulator import Emulator  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/smops-processing"
+# Runs a command and prints its peak resident memory (KiB) last: the runner's own, not the shards'.
+PEAK = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+        "stderr=subprocess.PIPE, text=True); sys.stderr.write(done.stderr); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(done.returncode)")
 
 
 def main(records: int) -> None:
@@ -60,26 +64,30 @@ def main(records: int) -> None:
             extra = [] if shards is None else ["--engine", "processing", "--instance-count", str(shards),
                                                "--processing-role-arn", ROLE]
             started = time.perf_counter()
-            done = subprocess.run(command + extra, env=env, check=True, capture_output=True, text=True)
+            done = subprocess.run([sys.executable, "-c", PEAK, *command, *extra], env=env, check=True,
+                                  capture_output=True, text=True)
             seconds = time.perf_counter() - started
+            peak_mib = int(done.stdout.split()[-1]) / 1024
             job_seconds = None
             if shards:
                 name = re.search(r"started processing job (\S+):", done.stderr)[1]
                 job = sm.describe_processing_job(ProcessingJobName=name)
                 job_seconds = (job["ProcessingEndTime"] - job["ProcessingStartTime"]).total_seconds()
-            results.append((shards, seconds, job_seconds))
-            print(f"{shards or 'local'}: {seconds:.1f} s", file=sys.stderr, flush=True)
+            results.append((shards, seconds, job_seconds, peak_mib))
+            print(f"{shards or 'local'}: {seconds:.1f} s, {peak_mib:.0f} MiB", file=sys.stderr, flush=True)
     local = results[0][1]
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{dt.date.today()}; {records:,} records in {-(-records // PER_FILE):,} files\n")
-    print("| engine | wall time (s) | speed-up over one process | job (s) | instance-hours | records/s per instance |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for shards, seconds, job_seconds in results:
+    print("| engine | wall time (s) | speed-up over one process | runner's peak memory | job (s) | instance-hours "
+          "| records/s per instance |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for shards, seconds, job_seconds, peak_mib in results:
         if shards is None:
-            print(f"| one process (--engine local) | {seconds:.1f} | 1.00× | | | |")
+            print(f"| one process (--engine local) | {seconds:.1f} | 1.00× | {peak_mib:.0f} MiB | | | |")
             continue
         print(f"| processing, {shards} shard{'s' * (shards > 1)} | {seconds:.1f} | {local / seconds:.2f}× "
-              f"| {job_seconds:.1f} | {shards * job_seconds / 3600:.4f} | {records / shards / job_seconds:,.0f} |")
+              f"| {peak_mib:.0f} MiB | {job_seconds:.1f} | {shards * job_seconds / 3600:.4f} "
+              f"| {records / shards / job_seconds:,.0f} |")
 
 
 if __name__ == "__main__":

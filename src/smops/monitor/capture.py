@@ -125,14 +125,16 @@ def hour_prefixes(prefix: str, endpoint: str, variant: str, start: dt.datetime, 
 
 
 def list_objects(s3, uri: str, endpoint: str, variants: Iterable[str], start: dt.datetime, end: dt.datetime) -> list[dict]:
-    """The capture files in the window as ListObjectsV2 lists them (Key, Size, ...), in time order."""
+    """The capture files in the window, {Key, Size} each (no more: a day of a busy endpoint is tens
+    of thousands of files), in time order."""
     bucket, prefix = split_uri(uri)
     items = []
     paginator = s3.get_paginator("list_objects_v2")
     for variant in variants:
         for folder in hour_prefixes(prefix, endpoint, variant, start, end):
             for page in paginator.paginate(Bucket=bucket, Prefix=folder):
-                items += [item for item in page.get("Contents", []) if item["Key"].endswith(".jsonl")]
+                items += [{"Key": item["Key"], "Size": item["Size"]} for item in page.get("Contents", [])
+                          if item["Key"].endswith(".jsonl")]
     return sorted(items, key=lambda item: item["Key"].rsplit("/", 5)[-5:])
 
 
