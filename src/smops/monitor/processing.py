@@ -52,12 +52,13 @@ SCRIPT = (
     'PYTHONPATH="$root/processing/input/code/smops.zip" exec python3 -m smops.monitor.shard "$root"'
 )
 RECORD_BYTES = 465  # a capture record of 10 numeric features, BASE64 CSV (bench/drift.py's)
-# Records one instance profiles per second (each runs one profiler process): one process's rate on
-# an unloaded core (48.5 s per 10^6, issue 18's measurement; bench/processing.py's instances read
-# local files, no slower). `--engine auto` hands a window to Processing from the record count one
-# runner would take over 15 minutes on at that rate (bench/README.md, "--engine processing").
-INSTANCE_RECORDS_PER_SECOND = 20_000
-AUTO_RECORDS = 20_000_000
+# Records one instance profiles per second: one runner's rate at 10^7 records in bench/processing.py
+# (2.2·10^5 a second, reading from S3), rounded down; the emulator's instances, reading files already
+# on their disk, did 3.9 to 4.2·10^5. `--engine auto` hands a window to Processing from the record
+# count one runner takes about 7.5 minutes on at that rate: below it a runner is done before a job
+# would have started its instances (provisioning and pulling the image take minutes, billed too).
+INSTANCE_RECORDS_PER_SECOND = 200_000
+AUTO_RECORDS = 100_000_000
 
 
 def wanted(args, records: int) -> bool:
