@@ -88,6 +88,13 @@ def client(service: str, region: str | None = None, profile: str | None = None):
     return session(region, profile).client(service, config=config)
 
 
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """s3://bucket/some/key → ("bucket", "some/key"), as written: a caller that takes the URI from a
+    user checks it first (capture.split_uri)."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
 def region_of(region: str | None = None, profile: str | None = None) -> str:
     return session(region, profile).region_name
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import botocore.exceptions
 
+from smops import aws
+
 
 # Reports are small JSON documents; anything bigger is linked, not read.
 REPORT_MAX_BYTES = 1 << 20
@@ -84,7 +86,7 @@ def number(value: Any) -> float | None:
 
 
 def _read_json(s3, uri: str) -> Any:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    bucket, key = aws.split_s3_uri(uri)
     try:
         if s3.head_object(Bucket=bucket, Key=key)["ContentLength"] > REPORT_MAX_BYTES:
             return None

@@ -20,6 +20,7 @@ from moto.core.responses import ActionResult
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.utils import arn_formatter
 
+from smops import aws
 from smops.emulator.sagemaker import paged
 
 IMAGE = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
@@ -112,7 +113,7 @@ def execute(backend, schedule_name: str, violations: list[dict], item_count: int
     outputs = (definition.get("MonitoringOutputConfig") or {}).get("MonitoringOutputs") or [{}]
     base = ((outputs[0].get("S3Output") or {}).get("S3Uri") or "s3://smops-monitoring").rstrip("/")
     folder = f"{base}/{schedule['EndpointName']}/{schedule_name}/{now:%Y/%m/%d/%H}"
-    bucket, _, prefix = folder[5:].partition("/")
+    bucket, prefix = aws.split_s3_uri(folder)
     s3 = s3_backends[backend.account_id]["aws"]
     if violations:
         s3.put_object(bucket, f"{prefix}/constraint_violations.json", json.dumps({"violations": violations}).encode())

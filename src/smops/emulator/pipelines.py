@@ -17,6 +17,7 @@ from typing import Any
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.utils import arn_formatter
 
+from smops import aws
 from smops.emulator import events, registry
 from smops.emulator.settings import settings
 from smops.pipeline_graph import step_graph
@@ -388,7 +389,7 @@ def _write_s3(sagemaker_backend, uri: str | None, text: str) -> None:
 
     if not uri or not uri.startswith("s3://"):
         return
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    bucket, key = aws.split_s3_uri(uri)
     s3 = s3_backends[sagemaker_backend.account_id]["aws"]
     if bucket not in s3.buckets:
         s3.create_bucket(bucket, sagemaker_backend.region_name)
@@ -398,7 +399,7 @@ def _write_s3(sagemaker_backend, uri: str | None, text: str) -> None:
 def _read_s3(sagemaker_backend, uri: str) -> Any:
     from moto.s3.models import s3_backends
 
-    bucket, _, key = str(uri).removeprefix("s3://").partition("/")
+    bucket, key = aws.split_s3_uri(str(uri))
     s3 = s3_backends[sagemaker_backend.account_id]["aws"]
     found = s3.get_object(bucket, key) if bucket in s3.buckets else None
     return json.loads(found.value) if found else None

@@ -28,6 +28,8 @@ from pathlib import Path
 
 from moto.core.utils import utcnow
 
+from smops import aws
+
 LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 ROOT = "/opt/ml"
 
@@ -164,10 +166,10 @@ class Run:
         """(bucket, [(key, path under LocalPath)]) of an S3Input: a prefix's objects, or a
         manifest's ([{"prefix": "s3://bucket/prefix/"}, "relative/key", ...])."""
         s3 = self._s3()
-        bucket, _, prefix = given["S3Uri"][5:].partition("/")
+        bucket, prefix = aws.split_s3_uri(given["S3Uri"])
         if given.get("S3DataType") == "ManifestFile":
             manifest = json.loads(s3.get_object(bucket, prefix).value)
-            bucket, _, prefix = manifest[0]["prefix"][5:].partition("/")
+            bucket, prefix = aws.split_s3_uri(manifest[0]["prefix"])
             return bucket, [(prefix + relative, relative) for relative in manifest[1:]]
         keys = sorted(k for k in s3.get_bucket(bucket).keys.keys() if k.startswith(prefix))
         return bucket, [(key, key[len(prefix):].lstrip("/") or key.rsplit("/", 1)[-1]) for key in keys]
@@ -177,7 +179,7 @@ class Run:
             given = output.get("S3Output")
             if not given:
                 continue
-            bucket, _, prefix = given["S3Uri"][5:].partition("/")
+            bucket, prefix = aws.split_s3_uri(given["S3Uri"])
             local = Path(_local(given["LocalPath"], root))
             for path in sorted(p for p in local.rglob("*") if p.is_file()):
                 key = "/".join(filter(None, [prefix.strip("/"), str(path.relative_to(local))]))

@@ -81,7 +81,7 @@ def read_text(location: str, region=None, profile=None) -> str | None:
     if location.startswith("s3://"):
         import botocore.exceptions
 
-        bucket, _, key = location[5:].partition("/")
+        bucket, key = aws.split_s3_uri(location)
         try:
             body = aws.client("s3", region, profile).get_object(Bucket=bucket, Key=key)["Body"]
         except botocore.exceptions.ClientError as exc:
@@ -101,7 +101,7 @@ def read_violations(folder: str, region=None, profile=None) -> list[dict]:
 
 def write_text(location: str, text: str, region=None, profile=None) -> None:
     if location.startswith("s3://"):
-        bucket, _, key = location[5:].partition("/")
+        bucket, key = aws.split_s3_uri(location)
         aws.client("s3", region, profile).put_object(Bucket=bucket, Key=key, Body=text.encode())
         return
     Path(location).parent.mkdir(parents=True, exist_ok=True)
@@ -338,7 +338,7 @@ def _local(location: str, folder: str, region, profile) -> list[str]:
     import botocore.exceptions
 
     s3 = aws.client("s3", region, profile)
-    bucket, _, key = location[5:].partition("/")
+    bucket, key = aws.split_s3_uri(location)
     keys = [key]
     if not key.endswith((".parquet", ".csv")):
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key.rstrip("/") + "/")
@@ -459,7 +459,7 @@ def run(args) -> dict[str, str]:
 
 def _dataset_objects(args) -> tuple[str, int, int]:
     """(the first object's URI, bytes, objects) under the --dataset prefix (an object is its own)."""
-    bucket, _, prefix = args.dataset[5:].partition("/")
+    bucket, prefix = aws.split_s3_uri(args.dataset)
     keys, size = [], 0
     for page in aws.client("s3", args.region, args.profile).get_paginator("list_objects_v2").paginate(
             Bucket=bucket, Prefix=prefix):
@@ -500,7 +500,7 @@ def _on_processing(args, names: list[str], header: bool, order: list[int] | None
     from smops.monitor import data_profile, processing
 
     table, items = profile_rows([], names)
-    bucket, _ = processing.split(args.dataset.rstrip("/") + "/x")
+    bucket, _ = aws.split_s3_uri(args.dataset)
     partials = processing.run(args, "baseline", args.dataset, {"S3Uri": args.dataset, "S3DataType": "S3Prefix"},
                               {"names": names, "header": header, "order": order}, f"s3://{bucket}/smops-processing")
     for partial in partials:

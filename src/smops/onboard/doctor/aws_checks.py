@@ -253,7 +253,7 @@ def monitor_needs(ctx: Context, capture: str = "") -> list[Need]:
     `capture`, by default the deploy starter's), and the violations file the monitor starter names."""
     a, sm = ctx.answers, f"arn:aws:sagemaker:{ctx.region}:{ctx.account}"
     endpoint, named = a.production_endpoint_name, f"{a.production_endpoint_name}-v1-smops-doctor"
-    bucket, prefix = _split(capture or a.production_capture_uri or f"s3://{a.default_bucket}/{starters.CAPTURE_PREFIX}/{endpoint}")
+    bucket, prefix = aws.split_s3_uri(capture or a.production_capture_uri or f"s3://{a.default_bucket}/{starters.CAPTURE_PREFIX}/{endpoint}")
     folder = f"{prefix.rstrip('/')}/{endpoint}/"  # SageMaker writes under DESTINATION/ENDPOINT/VARIANT/yyyy/mm/dd/hh/
     found = [
         Need(f"{sm}:endpoint/{endpoint}", ["sagemaker:DescribeEndpoint"]),
@@ -264,14 +264,9 @@ def monitor_needs(ctx: Context, capture: str = "") -> list[Need]:
         Need(f"arn:aws:s3:::{bucket}/{folder}AllTraffic/2026/01/01/00/capture.jsonl", ["s3:GetObject"]),
     ]
     if a.violations_file.startswith("s3://"):
-        bucket, key = _split(a.violations_file.replace("${{ github.run_id }}", "1"))
+        bucket, key = aws.split_s3_uri(a.violations_file.replace("${{ github.run_id }}", "1"))
         found.append(Need(f"arn:aws:s3:::{bucket}/{key}", ["s3:PutObject"]))
     return found
-
-
-def _split(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
 
 
 def _monitor_starter_present(ctx: Context, name: str) -> None:
@@ -353,7 +348,7 @@ def production_baseline(ctx: Context) -> str:
     statistics = found[0]
     if ctx.answers.monitor_role_arn and statistics.startswith("s3://"):
         role = _role(ctx, ctx.answers.monitor_role_arn, "monitor role")
-        bucket, key = _split(statistics)
+        bucket, key = aws.split_s3_uri(statistics)
         _, denied = _simulate(ctx, role["Arn"], [Need(f"arn:aws:s3:::{bucket}/{key}", ["s3:GetObject"])])
         if denied:
             raise Problem(f"the monitor role {role['RoleName']} may not read the baseline {statistics}",
