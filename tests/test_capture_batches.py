@@ -112,6 +112,7 @@ FAST_CASES = {
     "spaced": lambda rows: [sagemaker_line(r, compact=False) for r in rows],
     "charset": lambda rows: [sagemaker_line(r, kind="Text/CSV; charset=utf-8") for r in rows],
     "no last newline": lambda rows: [sagemaker_line(r) for r in rows],
+    "tabs between fields": lambda rows: [sagemaker_line(r).replace(',"mode":', ',\t"mode":\t') for r in rows],
 }
 
 
@@ -153,6 +154,7 @@ SLOW_CASES = {
         line.split('"data":"')[1].split('"')[0], "1,2.5,monthly", 1),
     "no input captured": lambda line: '{"captureData":{"endpointOutput":' + line.split('"endpointOutput":')[1],
     "a blank line": lambda line: line + "\n",
+    "CRLF": lambda line: line + "\r",
     "a quote in the payload": lambda line: line.replace(line.split('"data":"')[1].split('"')[0],
                                                         base64.b64encode(b'"4",2.0,monthly').decode(), 1),
 }
@@ -167,6 +169,17 @@ def test_any_other_layout_goes_the_general_way_with_the_same_result(case):
     assert capture._sagemaker_base64_csv(body, None, True, None) is None
     assert_same(*both_ways(body))
     assert_same(*both_ways(body, "monthly_charges"))
+
+
+@pytest.mark.parametrize("broken", ["cut short", "a vertical tab"])
+def test_a_broken_line_is_refused_as_the_json_reader_refuses_it(broken):
+    """A line the regular expressions would find a payload in, but that is not JSON."""
+    lines = [sagemaker_line(f"{i},{30 + i / 3:.2f},monthly".encode(), compact=False) for i in range(5)]
+    lines[2] = lines[2][:-20] if broken == "cut short" else lines[2].replace('"mode": ', '"mode":\x0b')
+    body = ("\n".join(lines) + "\n").encode()
+    assert capture._sagemaker_base64_csv(body, None, False, None) is None
+    with pytest.raises(BadInput, match="not a SageMaker data capture record"):
+        capture.parse_file(body, None)
 
 
 def test_a_line_that_is_not_a_capture_record_is_bad_input():
@@ -227,6 +240,36 @@ def test_read_batches_reads_what_parse_reads(aws_env):
     assert_same_profile(shared, one_stream)
     assert shared.records == 10 + 5 * 30 + 21
     assert drift.profile_files(base, s3, "capture", keys, start, end, None, max_records=45).records == 45
+
+
+def test_a_readers_error_stops_the_other_reader(aws_env):
+    """The first reader's first file is not capture: the other reader, 150 files to go, stops after
+    the file it is reading instead of reading them all before the error is told."""
+    import threading
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="capture")
+    bad = capture.object_key("dc", "e", "AllTraffic", HOUR)
+    s3.put_object(Bucket="capture", Key=bad, Body=b'{"hello": "world"}\n')
+    good = [capture.object_key("dc", "e", "AllTraffic", HOUR + dt.timedelta(seconds=i + 1)) for i in range(300)]
+    body = jsonl([event(b"1,20.0,monthly")])
+    for key in good:
+        s3.put_object(Bucket="capture", Key=key, Body=body)
+    fetched, bad_fetched = [], threading.Event()
+
+    def count(params, **_):
+        fetched.append(params["Key"])
+        if params["Key"] != bad:  # the other reader starts once the bad file is in
+            bad_fetched.wait(60)
+
+    s3.meta.events.register("before-parameter-build.s3.GetObject", count)
+    s3.meta.events.register("after-call.s3.GetObject", lambda **_: bad_fetched.set())
+    base = baseline.load(str(MODEL_MONITOR / "statistics.json"), str(MODEL_MONITOR / "constraints.json"))
+    keys = [bad, *good]
+    assert keys[0::drift.READERS][0] == bad
+    with pytest.raises(BadInput, match="not a SageMaker data capture record"):
+        drift.profile_files(base, s3, "capture", keys, HOUR, None, None)
+    assert bad in fetched and len(fetched) < 1 + 150
 
 
 def assert_same_profile(mine: drift.Captured, theirs: drift.Captured) -> None:

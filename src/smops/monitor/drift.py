@@ -22,9 +22,11 @@ Checks (the names are Model Monitor's constraint_check_type):
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 import re
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,6 +43,7 @@ BAR_WIDTH = 20
 # Threads that read and profile the capture on one runner, a share of the files each. Two beat one
 # with a fetch pool by about a fifth on two cores (bench/README.md); three or four added nothing.
 READERS = 2
+READER_AHEAD = 0  # objects each reader fetches ahead of the one it parses
 FLUSH_RECORDS = 8192  # captured records parsed and profiled at once, per reader (16384 cost 8 MiB more, for 3% less time)
 
 
@@ -163,12 +166,22 @@ def profile_files(base: baseline.Baseline, s3, bucket: str, keys: list[str], sta
         return profile_capture(base, capture.read_batches(s3, bucket, keys, start, end, max_records, outputs=outputs),
                                prediction)
 
+    failed = threading.Event()  # a reader's error (or Ctrl-C) ends the other readers after their current file
+
     def share(part: list[str]) -> Captured:
-        return profile_capture(base, capture.read_batches(s3, bucket, part, start, end, outputs=outputs, ahead=0),
-                               prediction)
+        batches = capture.read_batches(s3, bucket, part, start, end, outputs=outputs, ahead=READER_AHEAD)
+        try:
+            return profile_capture(base, itertools.takewhile(lambda _: not failed.is_set(), batches), prediction)
+        except BaseException:
+            failed.set()
+            raise
 
     with ThreadPoolExecutor(READERS, thread_name_prefix="capture-reader") as pool:
-        merged, *others = pool.map(share, [keys[i::READERS] for i in range(READERS)])
+        try:
+            merged, *others = pool.map(share, [keys[i::READERS] for i in range(READERS)])
+        except BaseException:
+            failed.set()
+            raise
     for other in others:
         merged.merge(other)
     return merged

@@ -53,10 +53,12 @@ SCRIPT = (
 )
 RECORD_BYTES = 465  # a capture record of 10 numeric features, BASE64 CSV (bench/drift.py's)
 # Records one instance profiles per second: one runner's rate at 10^7 records in bench/processing.py
-# (2.2·10^5 a second, reading from S3), rounded down; the emulator's instances, reading files already
-# on their disk, did 3.9 to 4.2·10^5. `--engine auto` hands a window to Processing from the record
-# count one runner takes about 7.5 minutes on at that rate: below it a runner is done before a job
-# would have started its instances (provisioning and pulling the image take minutes, billed too).
+# (2.2·10^5 a second, reading from the emulator's S3 on the same machine), rounded down; the
+# emulator's instances, reading files already on their disk, did 3.9 to 4.2·10^5. `--engine auto`
+# hands a window to Processing from the record count one runner takes about 8 minutes on at that
+# rate: below it a runner is done before a job would have started its instances (provisioning and
+# pulling the image take minutes, billed too). Over S3's own latency a runner reads slower, so the
+# switch comes later than it would need to, never sooner.
 INSTANCE_RECORDS_PER_SECOND = 200_000
 AUTO_RECORDS = 100_000_000
 
@@ -168,7 +170,7 @@ def _input(name: str, uri: str, data_type: str, distribution: str) -> dict:
 def split(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://") or "/" not in uri[5:].strip("/"):
         raise BadInput(f"--processing-uri {uri!r} is not an s3://bucket/prefix", "pass s3://bucket/prefix")
-    bucket, _, prefix = uri[5:].partition("/")
+    bucket, prefix = aws.split_s3_uri(uri)
     return bucket, prefix.strip("/")
 
 
