@@ -242,6 +242,45 @@ def test_read_batches_reads_what_parse_reads(aws_env):
     assert drift.profile_files(base, s3, "capture", keys, start, end, None, max_records=45).records == 45
 
 
+def test_objects_are_fetched_ahead_as_s3s_latency_needs():
+    """One GET in flight for each three objects' work a GET takes, at most `ahead`, judged on a full
+    window of GETs."""
+    from collections import deque
+
+    def last(seconds: float, slow: float | None = None) -> deque:
+        return deque([seconds] * (15 if slow else 16) + ([slow] if slow else []), maxlen=16)
+
+    work = deque([0.005] * 16, maxlen=16)
+    assert capture.in_flight(deque(maxlen=16), work, 4) == 0
+    assert capture.in_flight(deque([0.3] * 8, maxlen=16), work, 4) == 0  # too few GETs to judge
+    assert capture.in_flight(last(0.003), work, 4) == 0  # a local S3: the other reader covers the wait
+    assert capture.in_flight(last(0.031), work, 4) == 2
+    assert capture.in_flight(last(0.300), work, 4) == 4
+    assert capture.in_flight(last(0.003, slow=0.5), work, 4) == 0  # one slow GET is not the trend
+
+
+def test_fetching_ahead_keeps_the_order(aws_env):
+    """With S3 slow to answer (each GET held 50 ms here), threads fetch ahead; the objects still come
+    in the order asked, each once."""
+    import threading
+    import time
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="capture")
+    keys = [f"k/{i:03d}" for i in range(40)]
+    for key in keys:
+        s3.put_object(Bucket="capture", Key=key, Body=key.encode())
+    threads = set()
+
+    def slow(**_):
+        threads.add(threading.current_thread().name)
+        time.sleep(0.05)
+
+    s3.meta.events.register("before-send.s3.GetObject", slow)
+    assert [body for _, body in capture.fetch(s3, "capture", keys)] == [key.encode() for key in keys]
+    assert any(name.startswith("capture-fetch") for name in threads)
+
+
 def test_a_readers_error_stops_the_other_reader(aws_env):
     """The first reader's first file is not capture: the other reader, 150 files to go, stops after
     the file it is reading instead of reading them all before the error is told."""

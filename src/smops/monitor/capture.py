@@ -29,6 +29,8 @@ import itertools
 import json
 import random
 import re
+import statistics
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -159,29 +161,55 @@ def sample_order(keys: list[str], max_records: int | None, seed: int) -> list[st
     return keys
 
 
-# How many S3 objects are fetched ahead of the one being parsed: enough to hide S3's latency behind
-# parsing, few enough that memory stays a handful of capture files (about 0.5 MB each).
+# At most how many S3 objects are fetched ahead of the one being parsed: enough to hide S3's latency
+# behind parsing, few enough that memory stays a handful of capture files (about 0.5 MB each).
 FETCH_AHEAD = 4
 
 
 def fetch(s3, bucket: str, keys: Iterable[str], then=lambda key, body: (key, body),
           ahead: int = FETCH_AHEAD) -> Iterator:
-    """then(key, body) of each object, in order: fetched and handled by a pool of `ahead` threads
-    ahead of the caller (pyarrow and numpy let go of the GIL while they parse), or by the caller's
-    own thread with `ahead` 0."""
-    def get(key: str):
-        return then(key, s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    """then(key, body) of each object, in order. Up to `ahead` of them are fetched (and handled:
+    pyarrow and numpy let go of the GIL) by threads ahead of the caller, as many as S3's latency
+    needs (`in_flight`): over the internet from a GitHub runner, several; from an S3 that answers
+    about as fast as an object is worked on, none, where more threads would only contend for the GIL."""
+    latencies: deque = deque(maxlen=16)  # seconds of the last GETs
+    work: deque = deque(maxlen=16)  # seconds spent on each of the last objects: `then`, and the caller's
 
-    if not ahead:
-        yield from map(get, keys)
-        return
+    def get(key: str):
+        started = time.perf_counter()
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        fetched = time.perf_counter()
+        latencies.append(fetched - started)
+        return then(key, body), time.perf_counter() - fetched
+
     keys = iter(keys)
-    with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="capture-fetch") as pool:
-        pending = deque(pool.submit(get, key) for key in itertools.islice(keys, ahead))
-        while pending:
-            done = pending.popleft().result()
-            pending.extend(pool.submit(get, key) for key in itertools.islice(keys, 1))
+    pending: deque = deque()
+    with ThreadPoolExecutor(max_workers=max(ahead, 1), thread_name_prefix="capture-fetch") as pool:
+        while True:
+            wanted = in_flight(latencies, work, ahead)
+            pending.extend(pool.submit(get, key) for key in itertools.islice(keys, max(wanted - len(pending), 0)))
+            if pending:
+                done, handling = pending.popleft().result()
+            else:
+                key = next(keys, None)
+                if key is None:
+                    return
+                done, handling = get(key)
+            handed = time.perf_counter()
             yield done
+            work.append(handling + time.perf_counter() - handed)
+
+
+def in_flight(latencies, work, ahead: int) -> int:
+    """How many GETs to keep ahead of the caller: one for each three objects' work a GET takes, at
+    most `ahead`. A shorter wait costs nothing, as smops drift's other reader works meanwhile; on
+    the emulator's local S3 every thread fetching ahead made drift slower (bench/README.md)."""
+    if len(latencies) < latencies.maxlen or not work:  # judged on a full window of GETs
+        return 0
+    # a slow GET now and then is not S3's latency; the work per object is its mean (the caller
+    # profiles in batches, a file's worth of time every few files)
+    latency, each = statistics.median(latencies), statistics.fmean(work)
+    return min(ahead, int(latency / max(3 * each, 1e-6)))
 
 
 @dataclass
@@ -335,19 +363,18 @@ INFERENCE_TIME = re.compile(rb'"inferenceTime"[ \t]*:[ \t]*"([^"\\]*)"')
 
 def _object_lines(body: bytes) -> int | None:
     """The number of lines when each is one JSON object, by its ends ({ first, } last); None when a
-    line is not (blank, cut short, CRLF, a byte-order mark...). numpy looks at every line at once."""
+    line is not (blank, cut short, CRLF, a byte-order mark...). numpy looks at every byte at once."""
     import numpy as np
 
+    if not body:
+        return 0
     data = np.frombuffer(body, dtype=np.uint8)
-    ends = np.flatnonzero(data == 10)
-    if not body.endswith(b"\n"):
-        ends = np.append(ends, len(data))
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    if not len(ends) or (ends <= starts).any():
-        return 0 if not body else None
-    if (data[starts] != ord("{")).any() or (data[ends - 1] != ord("}")).any():
+    if data[0] != ord("{") or not body.endswith((b"}", b"}\n")):
         return None
-    return len(ends)
+    newline = data == ord("\n")
+    if (newline[1:] & (data[:-1] != ord("}"))).any() or (newline[:-1] & (data[1:] != ord("{"))).any():
+        return None
+    return int(np.count_nonzero(newline)) + (not body.endswith(b"\n"))
 
 
 def _sagemaker_base64_csv(body: bytes, window, outputs: bool, limit: int | None) -> Batch | None:

@@ -43,7 +43,6 @@ BAR_WIDTH = 20
 # Threads that read and profile the capture on one runner, a share of the files each. Two beat one
 # with a fetch pool by about a fifth on two cores (bench/README.md); three or four added nothing.
 READERS = 2
-READER_AHEAD = 0  # objects each reader fetches ahead of the one it parses
 FLUSH_RECORDS = 8192  # captured records parsed and profiled at once, per reader (16384 cost 8 MiB more, for 3% less time)
 
 
@@ -169,7 +168,7 @@ def profile_files(base: baseline.Baseline, s3, bucket: str, keys: list[str], sta
     failed = threading.Event()  # a reader's error (or Ctrl-C) ends the other readers after their current file
 
     def share(part: list[str]) -> Captured:
-        batches = capture.read_batches(s3, bucket, part, start, end, outputs=outputs, ahead=READER_AHEAD)
+        batches = capture.read_batches(s3, bucket, part, start, end, outputs=outputs)
         try:
             return profile_capture(base, itertools.takewhile(lambda _: not failed.is_set(), batches), prediction)
         except BaseException:
