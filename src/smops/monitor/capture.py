@@ -401,7 +401,7 @@ def _sagemaker_base64_csv(body: bytes, window, outputs: bool, limit: int | None)
         keep = keep[:limit]
     batch = Batch(records=len(keep))
     for rows, found in zip((batch.inputs, batch.outputs), sides):
-        found = found if len(keep) == lines else [found[i] for i in keep]
+        found = _take(found, keep)
         if not found:
             continue
         text = _joined_csv(set(CSV_TYPES), found, {"BASE64"})
